@@ -1,0 +1,1 @@
+"""The local stack: everything Pulse needs, on one machine, no AWS."""

@@ -1,0 +1,1 @@
+"""Shared library of the Pulse services."""

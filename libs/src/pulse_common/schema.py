@@ -1,0 +1,167 @@
+"""The one post schema every service shares.
+
+A `Post` is what the producer normalizes every source into (X v1.1, X v2, twarc,
+Bluesky Jetstream, synthetic). It travels through Kinesis inside a
+`RecordEnvelope`. The enricher turns it into an `EnrichedPost`, which is what
+DynamoDB stores and OpenSearch indexes.
+
+The post id is the key everywhere: "<network>:<native id>".
+`version` only grows for a given id (milliseconds of the observation) and decides
+which write wins in DynamoDB and OpenSearch (`version_type=external`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Network = Literal["x", "bluesky", "synthetic"]
+PostType = Literal["original", "reply", "quote", "retweet"]
+Polarity = Literal["negative", "neutral", "positive"]
+
+# Kinesis records are at most 1 MiB; a post text far beyond any network's limit is poison.
+MAX_TEXT_CHARS = 25_000
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+
+class Author(_Model):
+    id: str
+    username: str | None = None
+    name: str | None = None
+    followers: int = Field(default=0, ge=0)
+    following: int = Field(default=0, ge=0)
+    posts_count: int = Field(default=0, ge=0)
+    listed: int = Field(default=0, ge=0)
+    verified: bool = False
+    created_at: datetime | None = None
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return _as_utc(value) if value is not None else None
+
+
+class Engagement(_Model):
+    likes: int = Field(default=0, ge=0)
+    reposts: int = Field(default=0, ge=0)
+    replies: int = Field(default=0, ge=0)
+    quotes: int = Field(default=0, ge=0)
+
+    @property
+    def total(self) -> int:
+        return self.likes + self.reposts + self.replies + self.quotes
+
+
+class GeoPoint(_Model):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Post(_Model):
+    id: str = Field(min_length=3, max_length=512)
+    network: Network
+    native_id: str
+    created_at: datetime
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+    lang: str | None = None
+    author: Author
+    post_type: PostType = "original"
+    referenced_id: str | None = None  # the original of a reply / quote / retweet
+    conversation_id: str | None = None
+    engagement: Engagement = Field(default_factory=Engagement)
+    hashtags: list[str] = Field(default_factory=list)
+    mentions: list[str] = Field(default_factory=list)
+    urls: list[str] = Field(default_factory=list)
+    geo: GeoPoint | None = None
+    source_format: str = "unknown"  # x_v1, x_v2, twarc2, jetstream, synthetic
+    version: int = Field(ge=0)  # ms timestamp of the observation; only grows per id
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
+
+
+class RecordEnvelope(_Model):
+    """What one Kinesis record carries: an upsert of a post, or a delete of an id."""
+
+    op: Literal["upsert", "delete"]
+    id: str = Field(min_length=3, max_length=512)
+    version: int = Field(ge=0)
+    ingested_at: datetime
+    post: Post | None = None
+    reason: str | None = None  # for deletes: "user_delete", "compliance", ...
+
+    @field_validator("ingested_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
+
+    def model_post_init(self, _context: object) -> None:
+        if self.op == "upsert" and self.post is None:
+            raise ValueError("an upsert envelope needs a post")
+        if self.post is not None and self.post.id != self.id:
+            raise ValueError("envelope id and post id differ")
+
+
+class Sentiment(_Model):
+    label: Polarity
+    score: float = Field(ge=-1.0, le=1.0)  # signed: <0 negative, >0 positive
+    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class BrandMention(_Model):
+    id: str  # product id from the tracking config
+    kind: Literal["product", "competitor"]
+    term: str  # surface form as written
+    start: int = 0
+    end: int = 0
+    sentiment: Sentiment | None = None  # target-level sentiment toward this brand
+
+
+class AspectMention(_Model):
+    aspect: str  # canonical name: taxonomy id, or the lower-cased lemma of an open-vocabulary term
+    term: str  # surface form as written
+    start: int = 0
+    end: int = 0
+    category: str | None = None
+    in_taxonomy: bool = True
+    polarity: Polarity
+    score: float = Field(ge=-1.0, le=1.0)
+    opinions: list[str] = Field(default_factory=list)  # the opinion words that decided the polarity
+    product: str | None = None  # brand id this aspect is attributed to, when one is clear
+
+
+class Influence(_Model):
+    score: float = Field(ge=0.0)  # documented in the enricher's nlp/influence.py
+    followers: int = 0
+    following: int = 0
+    verified: bool = False
+    account_age_days: int | None = None
+    engagement: int = 0
+
+
+class EnrichedPost(Post):
+    text_normalized: str = ""
+    emojis: list[str] = Field(default_factory=list)
+    brands: list[BrandMention] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list)  # ids of every tracked brand mentioned
+    sentiment: Sentiment
+    aspects: list[AspectMention] = Field(default_factory=list)
+    influence: Influence
+    flags: list[str] = Field(default_factory=list)  # spam / bot signals; never a reason to drop
+    scored: bool = True  # False for retweets: engagement of the original, not a new opinion
+    enrichment_version: str
+    ingested_at: datetime | None = None
+    enriched_at: datetime | None = None

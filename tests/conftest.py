@@ -1,0 +1,89 @@
+"""Shared fixtures: the real local stack, started once per test session (or reused), and
+per-test resource names so tests never see each other's data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """A running local stack: its environment and whether this session started it."""
+
+    env: dict[str, str]
+    started_here: bool
+
+    @property
+    def aws_endpoint_url(self) -> str:
+        return self.env["PULSE_AWS_ENDPOINT_URL"]
+
+    @property
+    def opensearch_url(self) -> str:
+        return self.env["PULSE_OPENSEARCH_URL"]
+
+
+def _stack_is_healthy(env: dict[str, str]) -> bool:
+    import urllib.request
+
+    try:
+        for url in (
+            env["PULSE_AWS_ENDPOINT_URL"] + "/moto-api/data.json",
+            env["PULSE_OPENSEARCH_URL"] + "/_cluster/health",
+        ):
+            with urllib.request.urlopen(url, timeout=2):
+                pass
+    except Exception:  # noqa: BLE001 - anything wrong means "start it"
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    """The real local stack (moto over h2c + OpenSearch), reused if already up."""
+    from pulse_devstack import cli
+
+    env = cli.read_stack_env()
+    if env and _stack_is_healthy(env):
+        os.environ.update(env)
+        yield LocalStack(env=env, started_here=False)
+        return
+    assert cli.main(["up"]) == 0, "pulse-stack up failed; see .local/logs/"
+    env = cli.read_stack_env()
+    os.environ.update(env)
+    try:
+        yield LocalStack(env=env, started_here=True)
+    finally:
+        if os.environ.get("PULSE_KEEP_STACK") != "1":
+            cli.main(["down"])
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def isolated_stack(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch):
+    """StackSettings with this test's own stream (2 shards), table, queue and index alias, created."""
+    from pulse_common.settings import StackSettings
+    from pulse_devstack.resources import ensure_all
+
+    names = {
+        "PULSE_STREAM_NAME": unique_name("t-posts"),
+        "PULSE_TABLE_NAME": unique_name("t-posts"),
+        "PULSE_DLQ_NAME": unique_name("t-dlq"),
+        "PULSE_OPENSEARCH_INDEX_ALIAS": unique_name("t-posts"),
+    }
+    for key, value in {**local_stack.env, **names}.items():
+        monkeypatch.setenv(key, value)
+    stack = StackSettings()
+    ensure_all(stack, search=True)
+    return stack
