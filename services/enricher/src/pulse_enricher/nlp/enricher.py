@@ -1,0 +1,212 @@
+"""The enrichment core: a pure function from a normalized `Post` to an `EnrichedPost`.
+
+`Enricher(tracking)` loads every versioned artifact once (spaCy pipeline, lexicons,
+trained linear models); `enrich(post)` then does no I/O and keeps no state. The one
+stateful signal, duplicate text, needs an explicit `DuplicateTracker` passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+from pulse_common.schema import AspectMention, BrandMention, EnrichedPost, Post, Sentiment
+from pulse_common.tracking import TrackingConfig
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from .artifacts import DEFAULT_MODEL_DIR, version_string
+from .aspects import AspectHit, TaxonomyMatcher
+from .brands import BrandMatcher
+from .influence import DuplicateTracker, influence_of, spam_flags
+from .lang import detect_language
+from .lexicon import OpinionLexicon, clause_ids, polarity_of, score_mentions
+from .models import AspectTagger, PostSentimentModel, TargetSentimentModel
+from .pipeline import build_nlp
+from .text import (
+    extract_emojis,
+    extract_hashtags,
+    extract_mentions,
+    extract_urls,
+    is_manual_retweet,
+    merge_unique,
+    normalize_text,
+)
+
+SUPPORTED_LANGUAGES = frozenset({"en"})
+_SARCASM_RE = re.compile(r"#sarcas(?:m|tic)\b|(?:^|\s)/s\s*$|\byeah,? right\b|#not\s*$", re.IGNORECASE)
+_NEUTRAL = Sentiment(label="neutral", score=0.0, confidence=0.0)
+
+
+class Enricher:
+    """Loads artifacts once; `enrich` is pure (same post in, same enriched post out)."""
+
+    def __init__(
+        self,
+        tracking: TrackingConfig,
+        *,
+        model_dir: str | Path | None = None,
+        spacy_model: str = "blank:en",
+        languages: list[str] | None = None,
+    ) -> None:
+        self.tracking = tracking
+        self.model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+        self.nlp = build_nlp(spacy_model)
+        self.brand_matcher = BrandMatcher(self.nlp, tracking)
+        self.taxonomy = TaxonomyMatcher(self.nlp, tracking)
+        self.vader = SentimentIntensityAnalyzer()
+        self.lexicon = OpinionLexicon(self.model_dir / "domain_lexicon.json", self.vader)
+        self.post_model = PostSentimentModel.load(self.model_dir, self.vader)
+        self.target_model = TargetSentimentModel.load(self.model_dir, self.vader)
+        self.tagger = AspectTagger.load(self.model_dir)
+        self.languages = frozenset(languages or tracking.languages or ["en"]) & SUPPORTED_LANGUAGES
+        self.version = version_string(self.model_dir)
+
+    # -- post level -------------------------------------------------------------------------
+    def post_sentiment(self, text: str) -> Sentiment:
+        """Post-level sentiment of a normalized English text."""
+        if not text.strip():
+            return _NEUTRAL
+        if self.post_model is not None:
+            label, score, confidence = self.post_model.predict(text)
+        else:
+            compound = self.vader.polarity_scores(text)["compound"]
+            label, score, confidence = polarity_of(compound, 0.05), compound, abs(compound)
+        return Sentiment(label=label, score=_clip(score), confidence=_clip01(confidence))
+
+    def target_sentiment(self, text: str, start: int, end: int) -> Sentiment:
+        """Sentiment toward the target text[start:end] (used for brand mentions)."""
+        if self.target_model is not None:
+            label, score, confidence = self.target_model.predict(text, start, end)
+            return Sentiment(label=label, score=_clip(score), confidence=_clip01(confidence))
+        doc = self.nlp(text)
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is None:
+            return _NEUTRAL
+        words = [t.text for t in doc]
+        scored = score_mentions(words, [(span.start, span.end)], self.lexicon.token_valences(words), clause_ids(words))[0]
+        return Sentiment(label=scored.polarity, score=scored.score, confidence=abs(scored.score))
+
+    # -- the pure function -----------------------------------------------------------------
+    def enrich(
+        self,
+        post: Post,
+        ingested_at: datetime | None = None,
+        *,
+        enriched_at: datetime | None = None,
+        duplicates: DuplicateTracker | None = None,
+    ) -> EnrichedPost:
+        text = normalize_text(post.text)
+        urls = merge_unique(post.urls, extract_urls(text))
+        mentions = merge_unique(post.mentions, extract_mentions(text))
+        hashtags = merge_unique([h.lstrip("#").lower() for h in post.hashtags], extract_hashtags(text))
+        emojis = extract_emojis(text)
+        lang = detect_language(text, post.lang)
+        post_type = post.post_type
+        if post_type == "original" and is_manual_retweet(text):
+            post_type = "retweet"
+        scored = post_type != "retweet"
+
+        doc = self.nlp(text)
+        words = [t.text for t in doc]
+        brand_hits = self.brand_matcher.find(doc, hashtags)
+
+        flags: list[str] = []
+        influence = influence_of(post)
+        flags.extend(spam_flags(post, hashtags, len(words), influence))
+        if duplicates is not None and duplicates.seen_before(post.id, text):
+            flags.append("duplicate_text")
+
+        sentiment = _NEUTRAL
+        aspects: list[AspectMention] = []
+        brands: list[BrandMention] = []
+        english = lang in self.languages or lang == "und"
+        if lang not in self.languages and lang != "und":
+            flags.append("unsupported_language")
+        sarcastic = bool(_SARCASM_RE.search(text))
+        if sarcastic:
+            flags.append("sarcasm_marker")
+
+        if scored and english and words:
+            sentiment = self.post_sentiment(text)
+            if sarcastic and sentiment.label == "positive":
+                sentiment = Sentiment(label="negative", score=-abs(sentiment.score), confidence=sentiment.confidence * 0.5)
+            valences = self.lexicon.token_valences(words)
+            clauses = clause_ids(words)
+            aspect_hits = self._aspect_hits(doc)
+            if aspect_hits:
+                scored_aspects = score_mentions(words, [(h.token_start, h.token_end) for h in aspect_hits], valences, clauses)
+                for hit, res in zip(aspect_hits, scored_aspects, strict=True):
+                    polarity, score = res.polarity, res.score
+                    if sarcastic and polarity == "positive":
+                        polarity, score = "negative", -score
+                    aspects.append(
+                        AspectMention(
+                            aspect=hit.aspect, term=hit.term, start=hit.start, end=hit.end,
+                            category=hit.category, in_taxonomy=hit.in_taxonomy,
+                            polarity=polarity, score=_clip(score), opinions=res.opinions,
+                            product=_attribute(hit, brand_hits, clauses, len(words)),
+                        )
+                    )
+        for hit in brand_hits:
+            brand_sentiment = None
+            if scored and english and hit.end > hit.start:
+                brand_sentiment = self.target_sentiment(text, hit.start, hit.end)
+            brands.append(
+                BrandMention(id=hit.brand_id, kind=hit.kind, term=hit.term, start=hit.start, end=hit.end,
+                             sentiment=brand_sentiment)
+            )
+        products = merge_unique([b.id for b in brands])
+
+        data = dict(post.__dict__)
+        data.update(
+            text_normalized=text, lang=lang, post_type=post_type, hashtags=hashtags, mentions=mentions,
+            urls=urls, emojis=emojis, brands=brands, products=products, sentiment=sentiment,
+            aspects=aspects, influence=influence, flags=flags, scored=scored,
+            enrichment_version=self.version, ingested_at=ingested_at, enriched_at=enriched_at,
+        )
+        return EnrichedPost.model_construct(**data)
+
+    def _aspect_hits(self, doc) -> list[AspectHit]:  # noqa: ANN001
+        hits = self.taxonomy.find(doc)
+        if self.tagger is None:
+            return hits
+        taken = [False] * len(doc)
+        for h in hits:
+            for i in range(h.token_start, h.token_end):
+                taken[i] = True
+        for start, end in self.tagger.spans(doc):
+            if any(taken[start:end]):
+                continue
+            span = doc[start:end]
+            lemma = " ".join(t.lemma_ for t in span)
+            hits.append(AspectHit(lemma, span.text, start, end, span.start_char, span.end_char, None, False))
+        hits.sort(key=lambda h: h.token_start)
+        return hits
+
+
+def _attribute(hit: AspectHit, brand_hits, clauses: list[int], n: int) -> str | None:  # noqa: ANN001
+    """The brand an aspect belongs to: the only brand, else the nearest one in the text."""
+    ids = {b.brand_id for b in brand_hits}
+    if not ids:
+        return None
+    if len(ids) == 1:
+        return next(iter(ids))
+    best, best_d = None, None
+    for b in brand_hits:
+        if b.token_start < 0:
+            continue
+        d = abs(b.token_start - hit.token_start)
+        if b.token_start > hit.token_start:
+            d += 2  # prefer a brand named before the feature ("Nova's camera", "Orbit S5: battery")
+        if best_d is None or d < best_d:
+            best, best_d = b.brand_id, d
+    return best
+
+
+def _clip(x: float) -> float:
+    return max(-1.0, min(1.0, float(x)))
+
+
+def _clip01(x: float) -> float:
+    return max(0.0, min(1.0, float(x)))

@@ -1,0 +1,61 @@
+"""The spaCy pipeline: a blank English tokenizer plus Pulse's own components.
+
+Official spaCy pipelines (tagger, lemmatizer tables) are not installable, so the
+`pulse_lemmatizer` component sets `token.lemma_` with a small, deterministic rule set
+(lower-case, plural nouns to singular, a few irregular forms). It is what makes the
+taxonomy and brand PhraseMatchers inflection-insensitive ("batteries" -> "battery",
+"Nova phones" -> "nova phone").
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+_IRREGULAR = {
+    "men": "man", "women": "woman", "people": "person", "children": "child", "feet": "foot",
+    "teeth": "tooth", "mice": "mouse", "geese": "goose", "lives": "life", "knives": "knife",
+    "wives": "wife", "leaves": "leaf", "selves": "self", "halves": "half",
+    "n't": "not", "nt": "not", "'m": "be", "'re": "be", "'s": "'s", "'ve": "have", "'ll": "will",
+    "is": "is", "was": "was", "has": "has", "does": "does", "this": "this", "its": "its",
+}
+_KEEP_SUFFIXES = ("ss", "us", "is", "os", "as", "ics", "ness", "less", "'s")
+
+
+@lru_cache(maxsize=200_000)
+def lemmatize(word: str) -> str:
+    """Lower-case lemma of a single token (noun-plural rules only)."""
+    low = word.lower()
+    irregular = _IRREGULAR.get(low)
+    if irregular is not None:
+        return irregular
+    if len(low) <= 3 or not low.isalpha() or not low.endswith("s"):
+        return low
+    if low.endswith(_KEEP_SUFFIXES) and not low.endswith("ios"):
+        return low
+    if low.endswith("ies") and len(low) > 4:
+        return low[:-3] + "y"
+    if low.endswith(("sses", "shes", "ches", "xes", "zzes")):
+        return low[:-2]
+    return low[:-1]
+
+
+@Language.component("pulse_lemmatizer")
+def pulse_lemmatizer(doc: Doc) -> Doc:
+    for token in doc:
+        token.lemma_ = lemmatize(token.text)
+    return doc
+
+
+def build_nlp(spacy_model: str = "blank:en") -> Language:
+    """"blank:<lang>" for a blank pipeline, else the name/path of an installed pipeline."""
+    if spacy_model.startswith("blank:"):
+        nlp = spacy.blank(spacy_model.split(":", 1)[1] or "en")
+    else:
+        nlp = spacy.load(spacy_model, exclude=["ner", "parser", "textcat"])
+    if "pulse_lemmatizer" not in nlp.pipe_names:
+        nlp.add_pipe("pulse_lemmatizer", last=True)
+    return nlp

@@ -1,0 +1,69 @@
+"""Text normalization and entity extraction (pure, no I/O).
+
+Normalized text = HTML entities unescaped, Unicode NFC, runs of whitespace collapsed.
+URLs, mentions and hashtags stay in the text (they are entities, extracted alongside).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import emoji as _emoji
+
+URL_RE = re.compile(r"https?://[^\s<>\"']+|www\.[^\s<>\"']+", re.IGNORECASE)
+MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,62}[A-Za-z0-9_])?)")
+HASHTAG_RE = re.compile(r"(?<![\w#&])[#＃](\w*[^\W\d_]\w*)")
+RETWEET_PREFIX_RE = re.compile(r"^\s*RT\s+@\w+\s*:", re.IGNORECASE)
+_WS_RE = re.compile(r"\s+")
+# Cheap pre-check: any code point in the usual emoji / symbol blocks. Only then is the
+# (slower, exact) `emoji` library asked for the grapheme clusters.
+_EMOJI_HINT_RE = re.compile(
+    "[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u27bf"
+    "\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]"
+)
+_LETTER_EMOJI = frozenset("\u00a9\u00ae\u2122")
+
+
+def normalize_text(text: str) -> str:
+    """Unescape HTML entities (twice-escaped too), NFC, collapse whitespace."""
+    if not text:
+        return ""
+    out = text
+    if "&" in out:
+        out = html.unescape(html.unescape(out))
+    out = unicodedata.normalize("NFC", out)
+    return _WS_RE.sub(" ", out).strip()
+
+
+def extract_urls(text: str) -> list[str]:
+    return [m.group(0).rstrip(".,;:!?)]}") for m in URL_RE.finditer(text)]
+
+
+def extract_mentions(text: str) -> list[str]:
+    return [m.group(1) for m in MENTION_RE.finditer(URL_RE.sub(" ", text))]
+
+
+def extract_hashtags(text: str) -> list[str]:
+    """Hashtags without '#', lower-cased."""
+    return [m.group(1).lower() for m in HASHTAG_RE.finditer(URL_RE.sub(" ", text))]
+
+
+def extract_emojis(text: str) -> list[str]:
+    if not _EMOJI_HINT_RE.search(text):
+        return []
+    return [e["emoji"] for e in _emoji.emoji_list(text) if e["emoji"] not in _LETTER_EMOJI]
+
+
+def is_manual_retweet(text: str) -> bool:
+    return bool(RETWEET_PREFIX_RE.match(text))
+
+
+def merge_unique(*lists: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for items in lists:
+        for item in items:
+            if item:
+                seen.setdefault(item, None)
+    return list(seen)
