@@ -1,0 +1,441 @@
+"""A real single-node OpenSearch 2.19 for the local stack, built from Maven Central jars.
+
+No tarball is needed: ``build()`` lets Maven copy the OpenSearch server jar and the module plugins
+(transport-netty4, analysis-common, lang-painless, mapper-extras) into a cache directory and compiles
+the small launcher ``devstack/opensearch/src/main/java/dev/pulse/opensearch/PulseNode.java`` with
+javac. ``start_node()`` runs it in its own process group, ``wait_healthy()`` waits for yellow,
+``stop_node()`` stops it (SIGTERM closes the node cleanly, SIGKILL after a timeout).
+
+Standard library only: this module must import without any third-party package.
+
+Extra JVM options can be given in ``PULSE_OPENSEARCH_JAVA_OPTS`` (whitespace separated, appended
+last, so they win), e.g. ``-XX:TieredStopAtLevel=4`` for a node that runs long benchmarks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "opensearch"
+POM = PROJECT_DIR / "pom.xml"
+SOURCES = PROJECT_DIR / "src" / "main"
+MAIN_CLASS = "dev.pulse.opensearch.PulseNode"
+MIN_JAVA = 17
+STAMP_NAME = "build.stamp"
+STAMP_FORMAT = 1
+
+# Startup-oriented JVM flags for a dev/CI node on a small shared box (2 cores):
+# C1 only and serial GC start noticeably faster and use less CPU and memory than the defaults
+# (C2 + G1); the rest mirrors OpenSearch's own jvm.options where it matters without a distribution.
+JVM_FLAGS = (
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-Xshare:auto",
+    "-Xss1m",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-Djava.awt.headless=true",
+    "-Dfile.encoding=UTF-8",
+    "-Djna.nosys=true",
+    "-Dio.netty.noUnsafe=true",
+    "-Dio.netty.noKeySetOptimization=true",
+    "-Dio.netty.recycler.maxCapacityPerThread=0",
+    "-Dlog4j.shutdownHookEnabled=false",
+    "-Dlog4j2.disable.jmx=true",
+    "-Dlog4j2.formatMsgNoLookups=true",
+)
+
+
+# --------------------------------------------------------------------------------------------- build
+
+
+def build(cache_dir: Path, *, log: Callable[[str], object] = print) -> list[Path]:
+    """Fetch the OpenSearch jars and compile the launcher into cache_dir; return the classpath.
+
+    Idempotent: when ``cache_dir/build.stamp`` matches the current pom.xml and launcher sources (and
+    every jar it lists still exists), nothing runs and nothing is downloaded.
+    """
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    digest = _source_digest()
+    classpath = _classpath_from_stamp(cache_dir, digest)
+    if classpath is not None:
+        return classpath
+
+    java = _java_bin(None)
+    _check_java(java)
+    javac = _tool_next_to(java, "javac")
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise RuntimeError(
+            "Maven is required to fetch the OpenSearch jars for the local node (mvn not found on PATH). "
+            "Install it, e.g. `apt-get install maven`, then retry."
+        )
+
+    with _locked(cache_dir / ".build.lock"):
+        # Someone else may have built while we waited for the lock.
+        classpath = _classpath_from_stamp(cache_dir, digest)
+        if classpath is not None:
+            return classpath
+        (cache_dir / STAMP_NAME).unlink(missing_ok=True)
+        started = time.monotonic()
+        log(f"opensearch: fetching jars with Maven into {cache_dir} (first run downloads ~50 MB)")
+        lib_dir = cache_dir / "lib"
+        tmp_lib = cache_dir / "lib.tmp"
+        shutil.rmtree(tmp_lib, ignore_errors=True)
+        _run(
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(POM),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={tmp_lib}",
+                "-DincludeScope=runtime",
+            ],
+            what="mvn dependency:copy-dependencies",
+            env=_java_env(java),
+        )
+        jars = sorted(tmp_lib.glob("*.jar"))
+        if not any(j.name.startswith("opensearch-") for j in jars):
+            raise RuntimeError(f"Maven ran but {tmp_lib} holds no opensearch jar; see the output above")
+        shutil.rmtree(lib_dir, ignore_errors=True)
+        tmp_lib.rename(lib_dir)
+
+        log("opensearch: compiling the launcher")
+        classes = cache_dir / "classes"
+        tmp_classes = cache_dir / "classes.tmp"
+        shutil.rmtree(tmp_classes, ignore_errors=True)
+        tmp_classes.mkdir()
+        sources = sorted(str(p) for p in (SOURCES / "java").rglob("*.java"))
+        _run(
+            [
+                javac,
+                "--release",
+                str(MIN_JAVA),
+                "-nowarn",
+                "-encoding",
+                "UTF-8",
+                "-cp",
+                str(lib_dir / "*"),
+                "-d",
+                str(tmp_classes),
+                *sources,
+            ],
+            what="javac",
+        )
+        resources = SOURCES / "resources"
+        if resources.is_dir():
+            shutil.copytree(resources, tmp_classes, dirs_exist_ok=True)
+        shutil.rmtree(classes, ignore_errors=True)
+        tmp_classes.rename(classes)
+
+        classpath = [classes, *sorted(lib_dir.glob("*.jar"))]
+        stamp = {
+            "format": STAMP_FORMAT,
+            "digest": digest,
+            "classpath": [str(p.relative_to(cache_dir)) for p in classpath],
+        }
+        tmp_stamp = cache_dir / (STAMP_NAME + ".tmp")
+        tmp_stamp.write_text(json.dumps(stamp, indent=1) + "\n")
+        tmp_stamp.replace(cache_dir / STAMP_NAME)
+        log(f"opensearch: built in {time.monotonic() - started:.1f}s")
+        return classpath
+
+
+def _source_digest() -> str:
+    h = hashlib.sha256()
+    files = [POM, *sorted(p for p in SOURCES.rglob("*") if p.is_file())]
+    for path in files:
+        h.update(str(path.relative_to(PROJECT_DIR)).encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _classpath_from_stamp(cache_dir: Path, digest: str) -> list[Path] | None:
+    try:
+        stamp = json.loads((cache_dir / STAMP_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    if stamp.get("format") != STAMP_FORMAT or stamp.get("digest") != digest:
+        return None
+    classpath = [cache_dir / p for p in stamp.get("classpath", [])]
+    if not classpath or not all(p.exists() for p in classpath):
+        return None
+    return classpath
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _run(argv: list[str], *, what: str, env: dict[str, str] | None = None) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        output = (proc.stdout + proc.stderr).strip().splitlines()
+        raise RuntimeError(
+            f"{what} failed (exit {proc.returncode}):\n  $ {shlex.join(argv)}\n" + "\n".join(output[-40:])
+        )
+
+
+# ---------------------------------------------------------------------------------------------- java
+
+
+def _java_bin(java_home: str | None) -> str:
+    home = java_home or os.environ.get("JAVA_HOME")
+    if home:
+        candidate = Path(home) / "bin" / "java"
+        if candidate.exists():
+            return str(candidate)
+        if java_home:
+            raise RuntimeError(f"Java 17+ is required: {candidate} does not exist (java_home={java_home!r})")
+    found = shutil.which("java")
+    if found is None:
+        raise RuntimeError(
+            "Java 17+ is required to run the local OpenSearch node, and `java` is not on PATH "
+            "(nor in JAVA_HOME). Install a JDK, e.g. `apt-get install openjdk-17-jdk-headless`."
+        )
+    return found
+
+
+def _tool_next_to(java: str, tool: str) -> str:
+    candidate = Path(java).resolve().parent / tool
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(tool)
+    if found is None:
+        raise RuntimeError(
+            f"Java 17+ is required as a JDK (with {tool}), but only a JRE was found at {java}. "
+            "Install one, e.g. `apt-get install openjdk-17-jdk-headless`."
+        )
+    return found
+
+
+def _java_major(java: str) -> int | None:
+    try:
+        out = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
+        ).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def _check_java(java: str) -> None:
+    major = _java_major(java)
+    if major is None or major < MIN_JAVA:
+        found = "could not run it" if major is None else f"found Java {major}"
+        raise RuntimeError(
+            f"Java 17+ is required to run the local OpenSearch node ({java}: {found}). "
+            "Install a JDK, e.g. `apt-get install openjdk-17-jdk-headless`, or set JAVA_HOME."
+        )
+
+
+def _java_env(java: str) -> dict[str, str]:
+    """Environment for Maven so it uses the same JDK as the node."""
+    env = dict(os.environ)
+    env.setdefault("JAVA_HOME", str(Path(java).resolve().parents[1]))
+    return env
+
+
+# --------------------------------------------------------------------------------------------- start
+
+
+def _port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Same as the JVM's server socket: a port in TIME_WAIT is free, a listening one is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False
+
+
+def start_node(
+    *,
+    cache_dir: Path,
+    home: Path,
+    http_port: int,
+    transport_port: int,
+    log_path: Path,
+    heap_mb: int = 768,
+    java_home: str | None = None,
+) -> subprocess.Popen:
+    """Start the node in its own process group; stdout/stderr go to log_path (appended).
+
+    Raises RuntimeError when the http or transport port is already in use, or the launcher has not
+    been built (call build() first). Returns at once: use wait_healthy() to wait for the node.
+    """
+    cache_dir, home, log_path = Path(cache_dir), Path(home), Path(log_path)
+    classpath = _classpath_from_stamp(cache_dir, _source_digest())
+    if classpath is None:
+        raise RuntimeError(
+            f"the OpenSearch launcher is not built (or is stale) in {cache_dir}: call build() first"
+        )
+    for what, port in (("http", http_port), ("transport", transport_port)):
+        if _port_in_use(port):
+            raise RuntimeError(
+                f"cannot start OpenSearch: {what} port 127.0.0.1:{port} is already in use "
+                "(another node or stack running? stop it or choose another port)"
+            )
+    java = _java_bin(java_home)
+    home.mkdir(parents=True, exist_ok=True)
+    tmp_dir = home / "tmp"
+    tmp_dir.mkdir(exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+
+    argv = [
+        java,
+        f"-Xms{heap_mb}m",
+        f"-Xmx{heap_mb}m",
+        *JVM_FLAGS,
+        f"-Djava.io.tmpdir={tmp_dir}",
+        f"-XX:ErrorFile={home / 'logs' / 'hs_err_pid%p.log'}",
+        *shlex.split(os.environ.get("PULSE_OPENSEARCH_JAVA_OPTS", "")),
+        "-cp",
+        os.pathsep.join([str(cache_dir / "classes"), str(cache_dir / "lib" / "*")]),
+        MAIN_CLASS,
+        "--home",
+        str(home),
+        "--http-port",
+        str(http_port),
+        "--transport-port",
+        str(transport_port),
+        "--cluster-name",
+        "pulse-dev",
+        "--node-name",
+        "pulse-dev-node",
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in ("JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS")}
+    with open(log_path, "ab") as log:
+        log.write(f"\n==== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting: {shlex.join(argv)}\n".encode())
+        log.flush()
+        return subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=home,
+            env=env,
+            start_new_session=True,
+        )
+
+
+# -------------------------------------------------------------------------------------------- health
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = Path(path).read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log file)"
+    return "\n".join("    " + line[:400] for line in text[-lines:]) or "(log is empty)"
+
+
+def wait_healthy(url: str, timeout_s: float, log_path: Path, proc: subprocess.Popen | None = None) -> None:
+    """Wait until the node at url reports yellow or green.
+
+    Raises RuntimeError naming log_path and quoting its last lines when the timeout passes or proc
+    (if given) exits first.
+    """
+    health = url.rstrip("/") + "/_cluster/health?wait_for_status=yellow&timeout=2s"
+    deadline = time.monotonic() + timeout_s
+    last_error = "no answer yet"
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(
+                f"OpenSearch exited with code {proc.returncode} before it was healthy; "
+                f"log {log_path}, last lines:\n{_tail(log_path)}"
+            )
+        try:
+            with urllib.request.urlopen(health, timeout=10) as resp:
+                status = json.loads(resp.read().decode()).get("status")
+            if status in ("yellow", "green"):
+                return
+            last_error = f"status {status}"
+        except urllib.error.HTTPError as exc:
+            last_error = f"HTTP {exc.code}"  # 408: wait_for_status timed out; 503: no cluster manager yet
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            last_error = str(getattr(exc, "reason", exc))
+        if time.monotonic() >= deadline:
+            raise RuntimeError(
+                f"OpenSearch at {url} was not healthy after {timeout_s:.0f}s ({last_error}); "
+                f"log {log_path}, last lines:\n{_tail(log_path)}"
+            )
+        time.sleep(0.25)
+
+
+# ---------------------------------------------------------------------------------------------- stop
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while any non-zombie process is in process group pgid (a zombie is dead already; its
+    parent, e.g. a subprocess.Popen owner, reaps it and so still gets the real exit code)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def stop_node(pid: int, timeout_s: float = 30) -> None:
+    """SIGTERM the node's process group (the node closes cleanly), SIGKILL it after timeout_s."""
+    _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _group_alive(pid):
+            return
+        time.sleep(0.1)
+    _signal(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not _group_alive(pid):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"OpenSearch process group {pid} is still alive after SIGKILL")
