@@ -1,0 +1,264 @@
+"""DynamoDB items and stream records -> OpenSearch bulk actions.
+
+The item format is fixed (docs/TEAM_NOTES.md): `id`, `version` (N), `created_at`, `ingested_at`,
+`doc` (the EnrichedPost JSON). The index document is that JSON as is, plus a few derived fields the
+mapping needs:
+
+- `aspects[].name`: the canonical aspect name (copy of `aspects[].aspect`), nested;
+- `aspect_names`: the distinct aspect names, flat, for filters and partial search without `nested`;
+- `location`: geo_point {lat, lon} from `geo`;
+- `engagement_total`: likes + reposts + replies + quotes.
+
+Documents are not re-validated against the schema here: the enricher validated them, and a
+document OpenSearch cannot take goes to the dead-letter queue with OpenSearch's reason.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from pulse_indexer import naming
+
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+
+
+class BadRecord(ValueError):
+    """A record that cannot become an action (no id, no created_at, broken JSON): dead-lettered."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class Action:
+    """One write to OpenSearch, with what is needed to dead-letter it or measure freshness."""
+
+    op: str  # "index" | "delete"
+    id: str
+    index: str
+    version: int
+    body: bytes | None = None  # serialized document for "index"
+    version_type: str = "external"
+    shard_id: str = ""
+    sequence_number: str = ""
+    created_at: str | None = None
+    ingested_at: str | None = None
+    raw: bytes = b""  # what to put in the dead letter (the stream record / item as JSON)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def action_line(self) -> bytes:
+        header = {
+            "_index": self.index,
+            "_id": self.id,
+            "version": self.version,
+            "version_type": self.version_type,
+        }
+        return orjson.dumps({self.op: header})
+
+    def ndjson(self) -> bytes:
+        if self.op == "index":
+            return self.action_line() + b"\n" + (self.body or b"{}") + b"\n"
+        return self.action_line() + b"\n"
+
+
+def attr_value(attr: dict[str, Any] | None) -> Any:
+    """The plain value of one DynamoDB AttributeValue (S, N, BOOL, NULL are all we store)."""
+    if not attr:
+        return None
+    if "S" in attr:
+        return attr["S"]
+    if "N" in attr:
+        text = attr["N"]
+        return int(text) if text.lstrip("-").isdigit() else float(text)
+    if "BOOL" in attr:
+        return attr["BOOL"]
+    if "NULL" in attr:
+        return None
+    raise BadRecord("unsupported_attribute", f"unsupported attribute type {sorted(attr)}")
+
+
+def derive(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add the derived fields the mapping indexes (in place; returns doc)."""
+    aspects = doc.get("aspects")
+    if isinstance(aspects, list):
+        names: list[str] = []
+        for aspect in aspects:
+            if isinstance(aspect, dict):
+                name = aspect.get("name") or aspect.get("aspect")
+                if name is not None:
+                    aspect["name"] = name
+                    if isinstance(name, str) and name.lower() not in names:
+                        names.append(name.lower())
+        doc["aspect_names"] = names
+    geo = doc.get("geo")
+    if isinstance(geo, dict) and geo.get("lat") is not None and geo.get("lon") is not None:
+        doc["location"] = {"lat": geo["lat"], "lon": geo["lon"]}
+    engagement = doc.get("engagement")
+    if isinstance(engagement, dict):
+        total = 0
+        for key in ("likes", "reposts", "replies", "quotes"):
+            value = engagement.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                total += int(value)
+        doc["engagement_total"] = total
+    return doc
+
+
+def _iso(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def upsert_action(item: dict[str, Any], alias: str, *, version_type: str = "external") -> Action:
+    """An `index` action from a DynamoDB item image (AttributeValue map)."""
+    post_id = attr_value(item.get("id"))
+    if not isinstance(post_id, str) or not post_id:
+        raise BadRecord("missing_id", "item has no string id")
+    version = attr_value(item.get("version"))
+    raw_doc = attr_value(item.get("doc"))
+    if not isinstance(raw_doc, str):
+        raise BadRecord("missing_doc", f"item {post_id} has no doc attribute")
+    try:
+        doc = orjson.loads(raw_doc)
+    except orjson.JSONDecodeError as exc:
+        raise BadRecord("invalid_json", f"item {post_id}: doc is not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise BadRecord("invalid_json", f"item {post_id}: doc is not a JSON object")
+    if not isinstance(version, int):
+        version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise BadRecord("missing_version", f"item {post_id} has no integer version")
+    created_at = _iso(attr_value(item.get("created_at"))) or _iso(doc.get("created_at"))
+    if created_at is None:
+        raise BadRecord("missing_created_at", f"item {post_id} has no created_at")
+    try:
+        index = naming.index_for(alias, created_at)
+    except (ValueError, TypeError) as exc:
+        raise BadRecord("invalid_created_at", f"item {post_id}: created_at {created_at!r}: {exc}") from exc
+    ingested_at = _iso(attr_value(item.get("ingested_at"))) or _iso(doc.get("ingested_at"))
+    return Action(
+        op="index",
+        id=post_id,
+        index=index,
+        version=version,
+        body=orjson.dumps(derive(doc)),
+        version_type=version_type,
+        created_at=created_at,
+        ingested_at=ingested_at,
+    )
+
+
+def delete_action(old_item: dict[str, Any], keys: dict[str, Any], alias: str) -> Action:
+    """A versioned `delete` from a REMOVE record's OldImage.
+
+    The version is the removed item's version + 1: it beats the document it deletes, and loses to
+    any newer write of the same id (a re-creation always carries a larger version).
+    """
+    post_id = attr_value(old_item.get("id")) if old_item else None
+    post_id = post_id or attr_value(keys.get("id"))
+    if not isinstance(post_id, str) or not post_id:
+        raise BadRecord("missing_id", "REMOVE record has no id")
+    if not old_item:
+        raise BadRecord("missing_old_image", f"REMOVE of {post_id} has no OldImage (stream view type?)")
+    version = attr_value(old_item.get("version"))
+    created_at = _iso(attr_value(old_item.get("created_at")))
+    if not isinstance(version, int) or created_at is None:
+        raw_doc = attr_value(old_item.get("doc"))
+        try:
+            doc = orjson.loads(raw_doc) if isinstance(raw_doc, str) else {}
+        except orjson.JSONDecodeError:
+            doc = {}
+        if not isinstance(doc, dict):
+            doc = {}
+        version = version if isinstance(version, int) else doc.get("version")
+        created_at = created_at or _iso(doc.get("created_at"))
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise BadRecord("missing_version", f"REMOVE of {post_id}: OldImage has no version")
+    if created_at is None:
+        raise BadRecord("missing_created_at", f"REMOVE of {post_id}: OldImage has no created_at")
+    try:
+        index = naming.index_for(alias, created_at)
+    except (ValueError, TypeError) as exc:
+        raise BadRecord("invalid_created_at", f"REMOVE of {post_id}: created_at {created_at!r}") from exc
+    return Action(op="delete", id=post_id, index=index, version=version + 1, created_at=created_at)
+
+
+def is_ttl_remove(record: dict[str, Any]) -> bool:
+    """A REMOVE done by DynamoDB's TTL sweeper (the doc stays searchable until index retention)."""
+    identity = record.get("userIdentity") or {}
+    return (
+        record.get("eventName") == "REMOVE"
+        and identity.get("type") == "Service"
+        and identity.get("principalId") == TTL_PRINCIPAL
+    )
+
+
+def record_json(record: dict[str, Any]) -> bytes:
+    """The stream record as JSON (datetimes as ISO) for a dead letter."""
+    return orjson.dumps(record, default=str)
+
+
+def record_to_action(record: dict[str, Any], alias: str, shard_id: str = "") -> Action | None:
+    """The action for one stream record; None for records that change nothing (TTL expiry).
+
+    Raises BadRecord for records that cannot be indexed (they go to the dead-letter queue).
+    """
+    if is_ttl_remove(record):
+        return None
+    ddb = record.get("dynamodb") or {}
+    seq = ddb.get("SequenceNumber", "")
+    event = record.get("eventName")
+    if event in ("INSERT", "MODIFY"):
+        image = ddb.get("NewImage")
+        if not image:
+            raise BadRecord("missing_new_image", f"{event} record {seq} has no NewImage")
+        action = upsert_action(image, alias)
+    elif event == "REMOVE":
+        action = delete_action(ddb.get("OldImage") or {}, ddb.get("Keys") or {}, alias)
+    else:
+        raise BadRecord("unknown_event", f"record {seq}: unknown eventName {event!r}")
+    action.shard_id = shard_id
+    action.sequence_number = seq
+    return action
+
+
+def dead_letter(
+    *,
+    reason: str,
+    error: str,
+    source: str,
+    shard_id: str = "",
+    sequence_number: str = "",
+    raw: bytes = b"",
+    max_raw_bytes: int = 180_000,
+) -> dict[str, Any]:
+    """A dead-letter message body in the shared format (docs/TEAM_NOTES.md)."""
+    if len(raw) > max_raw_bytes:
+        raw = raw[:max_raw_bytes]
+        error = f"{error} (raw truncated to {max_raw_bytes} bytes)"
+    return {
+        "reason": reason,
+        "service": "indexer",
+        "source": source,
+        "shard_id": shard_id,
+        "sequence_number": sequence_number,
+        "raw_b64": base64.b64encode(raw).decode("ascii"),
+        "error": error[:4000],
+        "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
