@@ -1,1 +1,1 @@
-"""Pulse producer service."""
+"""Pulse producer: normalizes posts from X, Bluesky, files and a generator into Kinesis records."""

@@ -1,0 +1,41 @@
+"""Producer settings: env prefix `PULSE_PRODUCER_`, the shared stack settings nested (env prefix `PULSE_`)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pulse_common.settings import StackSettings
+
+
+class ProducerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_PRODUCER_", extra="ignore")
+
+    stack: StackSettings = Field(default_factory=StackSettings)
+
+    # --- service ---
+    metrics_port: int = Field(default=9101, ge=0, le=65535)  # 0 = no metrics server
+    metrics_host: str = "0.0.0.0"
+    log_level: str = "INFO"
+    queue_size: int = Field(default=10_000, ge=1)  # bounded queue between the reader and the sink
+
+    # --- Kinesis sink ---
+    batch_max_records: int = Field(default=500, ge=1, le=500)
+    batch_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=5 * 1024 * 1024)
+    linger_ms: int = Field(default=100, ge=0)
+    retry_base_s: float = Field(default=0.05, gt=0)
+    retry_cap_s: float = Field(default=5.0, gt=0)
+    # Entries failing with a code other than throttling/InternalFailure: attempts before dead-lettering.
+    max_entry_attempts: int = Field(default=10, ge=1)
+
+    # --- sources ---
+    rate: float = Field(default=0.0, ge=0)  # posts/s for replay and synthetic; 0 = as fast as possible
+    seed: int = 12
+    x_bearer_token: SecretStr | None = None
+    x_api_base_url: str = "https://api.x.com"
+    x_stall_timeout_s: float = Field(default=20.0, gt=0)  # X: reconnect after 20 s without data
+    x_exclude_retweets: bool | None = None  # None: as the tracking config says
+    x_sync_rules: bool = True
+    jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    jetstream_cursor_file: str = ".local/data/producer/jetstream.cursor"
+    jetstream_rewind_s: float = Field(default=5.0, ge=0)  # resume this far before the saved cursor

@@ -1,0 +1,72 @@
+"""Sources: each yields `Item`s (normalized events) until it ends or is closed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .. import metrics
+
+log = logging.getLogger("pulse.producer.source")
+
+
+@dataclass
+class SourceStats:
+    """Counted by the reader thread; read by the runner at the end."""
+
+    skipped: int = 0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, source: str, reason: str, where: str, detail: str = "") -> None:
+        self.skipped += 1
+        self.skipped_by_reason[reason] = self.skipped_by_reason.get(reason, 0) + 1
+        metrics.INPUT_SKIPPED.labels(source=source, reason=reason).inc()
+        if reason != "not_tracked":
+            log.warning("input skipped", extra={"reason": reason, "position": where, "detail": detail[:200]})
+
+
+class Source(Protocol):
+    name: str
+    stats: SourceStats
+
+    def items(self) -> Iterator:  # Iterator[Item]
+        ...
+
+    def close(self) -> None:
+        """Stop as soon as possible (called from a signal handler or another thread)."""
+        ...
+
+
+class Pacer:
+    """Spread events at `rate` per second (0 = no pacing); waiting is cut short by `stop`."""
+
+    def __init__(
+        self,
+        rate: float,
+        stop: threading.Event,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = rate
+        self.stop = stop
+        self.clock = clock
+        self._start: float | None = None
+        self._count = 0
+
+    def wait(self) -> bool:
+        """Wait for the next slot; False if stopped meanwhile."""
+        if self.rate <= 0:
+            return not self.stop.is_set()
+        now = self.clock()
+        if self._start is None:
+            self._start = now
+        due = self._start + self._count / self.rate
+        self._count += 1
+        if due > now:
+            return not self.stop.wait(due - now)
+        if now - due > 1.0:  # fell behind by more than a second: do not burst to catch up
+            self._start = now - (self._count - 1) / self.rate
+        return not self.stop.is_set()
