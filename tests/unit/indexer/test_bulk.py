@@ -8,8 +8,13 @@ from pulse_indexer.documents import Action
 
 
 def act(i, op="index", size=10):
-    return Action(op=op, id=f"x:{i}", index="p-2026.11", version=i + 1,
-                  body=orjson.dumps({"id": f"x:{i}", "pad": "a" * size}) if op == "index" else None)
+    return Action(
+        op=op,
+        id=f"x:{i}",
+        index="p-2026.11",
+        version=i + 1,
+        body=orjson.dumps({"id": f"x:{i}", "pad": "a" * size}) if op == "index" else None,
+    )
 
 
 class FakeSearch:
@@ -35,8 +40,10 @@ class FakeSearch:
             status = self.status_for(meta["_id"], op, n)
             result = {"_id": meta["_id"], "status": status}
             if status >= 400:
-                result["error"] = {"type": "mapper_parsing_exception" if status == 400 else "x",
-                                   "reason": "failed to parse field [created_at]"}
+                result["error"] = {
+                    "type": "mapper_parsing_exception" if status == 400 else "x",
+                    "reason": "failed to parse field [created_at]",
+                }
             items.append({op: result})
             i += 2 if op == "index" else 1
         self.calls.append(ids)
@@ -64,8 +71,11 @@ def test_a_409_conflict_counts_as_success_and_a_404_delete_as_deleted():
 
 
 def test_only_the_items_that_got_429_or_5xx_are_resent():
-    client = FakeSearch(lambda _id, _op, n: 429 if _id in ("x:1", "x:3") and n == 0 else
-                        (503 if _id == "x:3" and n == 1 else 201))
+    client = FakeSearch(
+        lambda _id, _op, n: (
+            429 if _id in ("x:1", "x:3") and n == 0 else (503 if _id == "x:3" and n == 1 else 201)
+        )
+    )
     outcome = writer(client).write([act(i) for i in range(5)])
     assert outcome.indexed == 5 and not outcome.failed
     assert client.calls == [["x:0", "x:1", "x:2", "x:3", "x:4"], ["x:1", "x:3"], ["x:3"]]
@@ -81,8 +91,11 @@ def test_a_mapping_conflict_fails_one_document_and_the_rest_are_indexed():
 
 
 def test_an_unreachable_cluster_is_retried_until_it_answers():
-    errors = [OSConnectionError("N/A", "refused", None), TransportError(503, "unavailable", {}),
-              TransportError(429, "too many", {})]
+    errors = [
+        OSConnectionError("N/A", "refused", None),
+        TransportError(503, "unavailable", {}),
+        TransportError(429, "too many", {}),
+    ]
     client = FakeSearch(errors=errors)
     outcome = writer(client).write([act(0), act(1)])
     assert outcome.indexed == 2 and outcome.retries == 3

@@ -24,10 +24,22 @@ def enriched(post_id="x:1", version=5, created_at="2026-11-20T08:00:00Z", **extr
         "version": version,
         "sentiment": {"label": "neutral", "score": 0.0},
         "aspects": [
-            {"aspect": "camera", "term": "Camera", "polarity": "positive", "score": 0.8,
-             "opinions": ["great"], "product": "acme"},
-            {"aspect": "battery", "term": "battery", "polarity": "negative", "score": -0.6,
-             "opinions": ["dies"], "product": "acme"},
+            {
+                "aspect": "camera",
+                "term": "Camera",
+                "polarity": "positive",
+                "score": 0.8,
+                "opinions": ["great"],
+                "product": "acme",
+            },
+            {
+                "aspect": "battery",
+                "term": "battery",
+                "polarity": "negative",
+                "score": -0.6,
+                "opinions": ["dies"],
+                "product": "acme",
+            },
             {"aspect": "camera", "term": "cam", "polarity": "positive", "score": 0.5},
         ],
         "influence": {"score": 1.0},
@@ -115,8 +127,10 @@ def test_a_ttl_expiry_remove_is_skipped_so_the_post_stays_searchable():
         (lambda it: it.update(doc={"S": "[1, 2]"}), "invalid_json"),
         (lambda it: (it.pop("created_at"), it.update(doc={"S": "{}"})), "missing_created_at"),
         (lambda it: it.update(created_at={"S": "yesterday"}), "invalid_created_at"),
-        (lambda it: it.update(version={"S": "v1"}, doc={"S": '{"created_at": "2026-01-01T00:00:00Z"}'}),
-         "missing_version"),
+        (
+            lambda it: it.update(version={"S": "v1"}, doc={"S": '{"created_at": "2026-01-01T00:00:00Z"}'}),
+            "missing_version",
+        ),
     ],
 )
 def test_a_record_that_cannot_be_indexed_raises_bad_record_with_a_reason(mutate, reason):
@@ -135,8 +149,23 @@ def test_a_remove_without_created_at_attribute_falls_back_to_the_doc():
 
 def test_a_dead_letter_has_the_shared_fields_and_the_raw_record():
     raw = documents.record_json({"eventName": "INSERT", "when": documents.parse_time("2026-01-01T00:00:00Z")})
-    msg = documents.dead_letter(reason="mapping_conflict", error="boom", source="dynamodb-stream:t",
-                                shard_id="s", sequence_number="7", raw=raw)
-    assert set(msg) == {"reason", "service", "source", "shard_id", "sequence_number", "raw_b64", "error", "at"}
+    msg = documents.dead_letter(
+        reason="mapping_conflict",
+        error="boom",
+        source="dynamodb-stream:t",
+        shard_id="s",
+        sequence_number="7",
+        raw=raw,
+    )
+    assert set(msg) == {
+        "reason",
+        "service",
+        "source",
+        "shard_id",
+        "sequence_number",
+        "raw_b64",
+        "error",
+        "at",
+    }
     assert msg["service"] == "indexer"
     assert orjson.loads(base64.b64decode(msg["raw_b64"]))["eventName"] == "INSERT"

@@ -17,12 +17,19 @@ class Clock:
 
 
 def lease(shard, owner=None, counter=0, parents=(), checkpoint="TRIM_HORIZON"):
-    return Lease(lease_key=f"s/{shard}", stream_arn="arn", shard_id=shard, parent_shard_ids=list(parents),
-                 owner=owner, lease_counter=counter, checkpoint=checkpoint)
+    return Lease(
+        lease_key=f"s/{shard}",
+        stream_arn="arn",
+        shard_id=shard,
+        parent_shard_ids=list(parents),
+        owner=owner,
+        lease_counter=counter,
+        checkpoint=checkpoint,
+    )
 
 
 def plan(leases, me, tracker, **kw):
-    return [(l.shard_id, how) for l, how in plan_takes(leases, me, tracker, rng=random.Random(1), **kw)]
+    return [(ls.shard_id, how) for ls, how in plan_takes(leases, me, tracker, rng=random.Random(1), **kw)]
 
 
 def test_a_lone_worker_takes_every_free_lease():

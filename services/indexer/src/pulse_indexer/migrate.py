@@ -72,8 +72,10 @@ def installed_version(client: Any, alias: str) -> int | None:
     from opensearchpy.exceptions import NotFoundError
 
     try:
-        response = client.indices.get_index_template(name=naming.template_name(alias))
+        response = client.indices.get_index_template(name=naming.template_name(alias), ignore=404)
     except NotFoundError:
+        return None
+    if response.get("status") == 404 or "error" in response:
         return None
     templates = response.get("index_templates", [])
     if not templates:
