@@ -1,0 +1,81 @@
+"""pulse-dashboard: serve the insights API and page (uvicorn), configured from the environment.
+
+pulse-dashboard                 serve on PULSE_DASHBOARD_HOST:PULSE_DASHBOARD_PORT (127.0.0.1:8080)
+pulse-dashboard --port 0        any free port (the URL is logged and printed)
+pulse-dashboard seed --posts N  index N synthetic posts into the alias (demos without the pipeline)
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+
+from pulse_common.logging import configure_logging
+from pulse_dashboard.settings import DashboardSettings
+
+
+def serve(settings: DashboardSettings) -> int:
+    import uvicorn
+
+    from pulse_dashboard.app import create_app
+
+    log = configure_logging("dashboard", settings.log_level)
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    host, port = sock.getsockname()[:2]
+    url = f"http://{host}:{port}/"
+    log.info(
+        "dashboard listening",
+        extra={"url": url, "alias": settings.stack.opensearch_index_alias, "auth_mode": settings.auth_mode},
+    )
+    print(f"pulse-dashboard: {url}", flush=True)
+    config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    return 0
+
+
+def seed_cmd(settings: DashboardSettings, posts: int, days: float) -> int:
+    from pulse_common.tracking import load_tracking_config
+    from pulse_dashboard import seed, synthetic
+    from pulse_dashboard.search import make_client
+
+    stack = settings.stack
+    seed.apply_template(stack)
+    n = seed.bulk_index(
+        make_client(stack, timeout_s=120),
+        stack,
+        synthetic.generate(posts, load_tracking_config(stack.tracking_config), days=days),
+    )
+    print(f"indexed {n} synthetic posts into {stack.opensearch_index_alias}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="pulse-dashboard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--host", help="bind address (PULSE_DASHBOARD_HOST)")
+    parser.add_argument("--port", type=int, help="port, 0 for any free one (PULSE_DASHBOARD_PORT)")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="serve the dashboard (the default)")
+    p_seed = sub.add_parser("seed", help="index synthetic posts (demo without the pipeline)")
+    p_seed.add_argument("--posts", type=int, default=5000)
+    p_seed.add_argument("--days", type=float, default=14.0)
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    try:
+        settings = DashboardSettings(**overrides)
+    except ValueError as exc:
+        print(f"pulse-dashboard: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "seed":
+        return seed_cmd(settings, args.posts, args.days)
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,943 @@
+"""Every dashboard view as one (or a few) OpenSearch aggregation requests, shaped for the page.
+
+Counting rules (the API tests recompute each of them from the raw documents):
+* a post is in a view when it matches the filters (time range on `created_at`, brands = the union
+  of `product` and `competitor` over `products`, network, lang) and, unless include_unscored, has
+  `scored: true` (a retweet repeats the original's opinion, it is not a new one);
+* per-brand figures count a post once for every tracked brand it mentions;
+* aspect figures count aspect *mentions* (nested documents), share of voice per aspect counts the
+  mentions attributed to a brand (`aspects.product`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from opensearchpy import OpenSearch
+
+from pulse_common.tracking import TrackingConfig
+from pulse_dashboard import fields as F  # noqa: N812 - F.<FIELD> reads like the mapping
+from pulse_dashboard import stats
+from pulse_dashboard.filters import INTERVALS, Filters, ParamError, iso, pick_interval
+
+HL_PRE, HL_POST = "\ue000", "\ue001"  # highlight markers; the page escapes text, then swaps them for <mark>
+POLARITIES = ("positive", "neutral", "negative")
+MAX_QUERY_CHARS = 300
+# Never "emerging": function words the standard analyzer keeps (retweets are excluded by `scored`,
+# so duplicate text is a wave of complaints, not boilerplate: filter_duplicate_text stays off).
+STOPWORDS = sorted(
+    set(
+        """a about after again all also am an and any are as at be been before being but by can
+could did do does doing for from had has have having he her here him his how i if in into is it its just me
+more most my no nor not now of off on once only or other our out over own same she should since so some such
+than that the their them then there these they this those through to too under until up very was we were what
+when where which while who whom why will with would you your rt amp https http co www com""".split()
+    )
+)
+QUOTE_SOURCE = ["id", "text", "author.username", "created_at", "sentiment.label", "network"]
+
+
+def _sentiment_counts(buckets: list[dict[str, Any]]) -> dict[str, int]:
+    counts = dict.fromkeys(POLARITIES, 0)
+    for b in buckets:
+        if b["key"] in counts:
+            counts[b["key"]] = b["doc_count"]
+    return counts
+
+
+def _with_net(counts: dict[str, int], total: int | None = None) -> dict[str, Any]:
+    total = sum(counts.values()) if total is None else total
+    return {**counts, "total": total, **stats.net_sentiment(counts["positive"], counts["negative"], total)}
+
+
+def _ts(key_ms: int) -> str:
+    return iso(datetime.fromtimestamp(key_ms / 1000, tz=UTC))
+
+
+def _quote(hit: dict[str, Any]) -> dict[str, Any]:
+    src = hit.get("_source", {})
+    return {
+        "id": src.get("id", hit.get("_id")),
+        "text": src.get("text", ""),
+        "author": (src.get("author") or {}).get("username"),
+        "created_at": src.get("created_at"),
+        "network": src.get("network"),
+        "sentiment": (src.get("sentiment") or {}).get("label"),
+    }
+
+
+class Insights:
+    def __init__(self, client: OpenSearch, alias: str, tracking: TrackingConfig, *, timeout_s: float = 10.0):
+        self.client = client
+        self.alias = alias
+        self.tracking = tracking
+        self.timeout = f"{int(timeout_s * 1000)}ms"
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _search(self, body: dict[str, Any], **params: Any) -> dict[str, Any]:
+        return self.client.search(
+            index=self.alias,
+            body=body,
+            params={"timeout": self.timeout, **params},
+            request_timeout=float(self.timeout[:-2]) / 1000 + 2,
+        )
+
+    def brand_names(self) -> dict[str, str]:
+        return {b.id: b.name for b in self.tracking.brands}
+
+    def _brand_scope(self, f: Filters) -> list[str]:
+        return f.brands or [b.id for b in self.tracking.brands]
+
+    # -- meta / overview ----------------------------------------------------------------------
+
+    def meta(self) -> dict[str, Any]:
+        body = {
+            "size": 0,
+            "track_total_hits": True,
+            "aggs": {
+                "first": {"min": {"field": F.CREATED_AT}},
+                "last": {"max": {"field": F.CREATED_AT}},
+                "networks": {"terms": {"field": F.NETWORK, "size": 10}},
+                "langs": {"terms": {"field": F.LANG, "size": 30}},
+            },
+        }
+        res = self._search(body)
+        aggs = res["aggregations"]
+        t = self.tracking
+        return {
+            "products": [{"id": b.id, "name": b.name, "kind": "product"} for b in t.products],
+            "competitors": [{"id": b.id, "name": b.name, "kind": "competitor"} for b in t.competitors],
+            "aspects": [{"id": a.id, "name": a.name, "category": a.category} for a in t.aspects],
+            "networks": [b["key"] for b in aggs["networks"]["buckets"]],
+            "langs": [b["key"] for b in aggs["langs"]["buckets"]],
+            "first_post_at": aggs["first"].get("value_as_string"),
+            "last_post_at": aggs["last"].get("value_as_string"),
+            "total_posts": res["hits"]["total"]["value"],
+            "intervals": ["auto", *INTERVALS],
+        }
+
+    def overview(self, f: Filters) -> dict[str, Any]:
+        brands = self._brand_scope(f)
+        body = {
+            "size": 0,
+            "track_total_hits": True,
+            "query": f.query(),
+            "aggs": {
+                "sentiment": {"terms": {"field": F.SENTIMENT_LABEL, "size": 3}},
+                "authors": {"cardinality": {"field": F.AUTHOR_ID}},
+                "brands": {
+                    "terms": {"field": F.PRODUCTS, "size": len(brands), "include": brands},
+                    "aggs": {"sentiment": {"terms": {"field": F.SENTIMENT_LABEL, "size": 3}}},
+                },
+                "flagged": {"filter": {"exists": {"field": F.FLAGS}}},
+            },
+        }
+        res = self._search(body)
+        aggs = res["aggregations"]
+        total = res["hits"]["total"]["value"]
+        names = self.brand_names()
+        by_brand = {
+            b["key"]: _with_net(_sentiment_counts(b["sentiment"]["buckets"]), b["doc_count"])
+            for b in aggs["brands"]["buckets"]
+        }
+        return {
+            "filters": f.as_params(),
+            "posts": total,
+            "authors": aggs["authors"]["value"],
+            "flagged_posts": aggs["flagged"]["doc_count"],
+            "sentiment": _with_net(_sentiment_counts(aggs["sentiment"]["buckets"]), total),
+            "brands": [
+                {
+                    "id": b,
+                    "name": names.get(b, b),
+                    "kind": self.tracking.brand_kind(b),
+                    **by_brand.get(b, _with_net(dict.fromkeys(POLARITIES, 0), 0)),
+                }
+                for b in brands
+            ],
+        }
+
+    # -- volume and sentiment over time -------------------------------------------------------
+
+    def _histogram(self, f: Filters, interval: str | None) -> tuple[dict[str, Any], str, int]:
+        name, seconds = pick_interval(f, interval)
+        hist = {
+            "field": F.CREATED_AT,
+            "fixed_interval": INTERVALS[name][0],
+            "min_doc_count": 0,
+            "extended_bounds": {"min": iso(f.since), "max": iso(f.until - timedelta(milliseconds=1))},
+        }
+        return hist, name, seconds
+
+    def timeline(self, f: Filters, interval: str | None = None) -> dict[str, Any]:
+        brands = self._brand_scope(f)
+        hist, name, seconds = self._histogram(f, interval)
+        body = {
+            "size": 0,
+            "query": f.query(),
+            "aggs": {
+                "t": {
+                    "date_histogram": hist,
+                    "aggs": {
+                        "sentiment": {"terms": {"field": F.SENTIMENT_LABEL, "size": 3}},
+                        "brands": {
+                            "terms": {"field": F.PRODUCTS, "size": len(brands), "include": brands},
+                            "aggs": {"sentiment": {"terms": {"field": F.SENTIMENT_LABEL, "size": 3}}},
+                        },
+                    },
+                }
+            },
+        }
+        res = self._search(body)
+        buckets = res["aggregations"]["t"]["buckets"]
+        times = [_ts(b["key"]) for b in buckets]
+        overall = [_with_net(_sentiment_counts(b["sentiment"]["buckets"]), b["doc_count"]) for b in buckets]
+        per_brand: dict[str, list[dict[str, Any]]] = {}
+        for b in brands:
+            series = []
+            for bucket in buckets:
+                hit = next((x for x in bucket["brands"]["buckets"] if x["key"] == b), None)
+                counts = (
+                    _sentiment_counts(hit["sentiment"]["buckets"]) if hit else dict.fromkeys(POLARITIES, 0)
+                )
+                series.append({**counts, "total": hit["doc_count"] if hit else 0})
+            per_brand[b] = series
+        names = self.brand_names()
+        spike_list = []
+        for b, series in per_brand.items():
+            for s in stats.spikes([p["total"] for p in series]):
+                spike_list.append(
+                    {
+                        "brand": b,
+                        "name": names.get(b, b),
+                        "t": times[s.index],
+                        "count": int(s.value),
+                        "baseline": s.baseline,
+                        "z": s.z,
+                    }
+                )
+        return {
+            "interval": name,
+            "interval_seconds": seconds,
+            "times": times,
+            "overall": overall,
+            "brands": [
+                {
+                    "id": b,
+                    "name": names.get(b, b),
+                    "kind": self.tracking.brand_kind(b),
+                    "series": per_brand[b],
+                }
+                for b in brands
+            ],
+            "spikes": sorted(spike_list, key=lambda s: s["t"]),
+        }
+
+    # -- aspects ------------------------------------------------------------------------------
+
+    def aspects(self, f: Filters, *, quotes: int = 2, trend: bool = True, size: int = 30) -> dict[str, Any]:
+        quote_aggs = (
+            {
+                f"q_{pol}": {
+                    "filter": {"term": {F.ASPECT_POLARITY: pol}},
+                    "aggs": {
+                        "posts": {
+                            "reverse_nested": {},
+                            "aggs": {
+                                "top": {
+                                    "top_hits": {
+                                        "size": quotes,
+                                        "_source": QUOTE_SOURCE,
+                                        "sort": [
+                                            {F.INFLUENCE_SCORE: {"order": "desc"}},
+                                            {F.CREATED_AT: {"order": "desc"}},
+                                        ],
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+                for pol in ("positive", "negative")
+            }
+            if quotes > 0
+            else {}
+        )
+        aggs: dict[str, Any] = {
+            "a": {
+                "nested": {"path": F.ASPECTS},
+                "aggs": {
+                    "names": {
+                        "terms": {"field": F.ASPECT_NAME, "size": size},
+                        "aggs": {
+                            "polarity": {"terms": {"field": F.ASPECT_POLARITY, "size": 3}},
+                            "score": {"avg": {"field": F.ASPECT_SCORE}},
+                            "posts": {"reverse_nested": {}},
+                            **quote_aggs,
+                        },
+                    }
+                },
+            }
+        }
+        hist_name = None
+        if trend:
+            hist, hist_name, _ = self._histogram(f, None)
+            aggs["t"] = {
+                "date_histogram": hist,
+                "aggs": {
+                    "a": {
+                        "nested": {"path": F.ASPECTS},
+                        "aggs": {
+                            "names": {
+                                "terms": {"field": F.ASPECT_NAME, "size": size},
+                                "aggs": {"polarity": {"terms": {"field": F.ASPECT_POLARITY, "size": 3}}},
+                            }
+                        },
+                    }
+                },
+            }
+        res = self._search({"size": 0, "query": f.query(), "aggs": aggs})
+        taxonomy = {a.id: a for a in self.tracking.aspects}
+        rows = []
+        for b in res["aggregations"]["a"]["names"]["buckets"]:
+            counts = _sentiment_counts(b["polarity"]["buckets"])
+            aspect = taxonomy.get(b["key"])
+            row = {
+                "aspect": b["key"],
+                "name": aspect.name if aspect else b["key"],
+                "category": aspect.category if aspect else None,
+                "in_taxonomy": aspect is not None,
+                "mentions": b["doc_count"],
+                "posts": b["posts"]["doc_count"],
+                "avg_score": round(b["score"]["value"] or 0.0, 4),
+                **_with_net(counts, b["doc_count"]),
+                "quotes": {
+                    pol: [_quote(h) for h in b[f"q_{pol}"]["posts"]["top"]["hits"]["hits"]]
+                    for pol in ("positive", "negative")
+                }
+                if quotes > 0
+                else {},
+            }
+            rows.append(row)
+        out: dict[str, Any] = {"filters": f.as_params(), "aspects": rows}
+        if trend:
+            tb = res["aggregations"]["t"]["buckets"]
+            out["trend"] = {"interval": hist_name, "times": [_ts(b["key"]) for b in tb], "series": {}}
+            for row in rows:
+                series = []
+                for bucket in tb:
+                    hit = next(
+                        (x for x in bucket["a"]["names"]["buckets"] if x["key"] == row["aspect"]), None
+                    )
+                    c = _sentiment_counts(hit["polarity"]["buckets"]) if hit else dict.fromkeys(POLARITIES, 0)
+                    series.append([c["positive"], c["negative"], c["neutral"]])
+                out["trend"]["series"][row["aspect"]] = series
+        return out
+
+    # -- share of voice -----------------------------------------------------------------------
+
+    def share_of_voice(self, f: Filters) -> dict[str, Any]:
+        brands = self._brand_scope(f)
+        body = {
+            "size": 0,
+            "query": f.query(),
+            "aggs": {
+                "brands": {
+                    "terms": {"field": F.PRODUCTS, "size": len(brands), "include": brands},
+                    "aggs": {"sentiment": {"terms": {"field": F.SENTIMENT_LABEL, "size": 3}}},
+                },
+                "a": {
+                    "nested": {"path": F.ASPECTS},
+                    "aggs": {
+                        "attributed": {
+                            "filter": {"terms": {F.ASPECT_PRODUCT: brands}},
+                            "aggs": {
+                                "names": {
+                                    "terms": {"field": F.ASPECT_NAME, "size": 30},
+                                    "aggs": {
+                                        "brands": {
+                                            "terms": {"field": F.ASPECT_PRODUCT, "size": len(brands)},
+                                            "aggs": {
+                                                "polarity": {"terms": {"field": F.ASPECT_POLARITY, "size": 3}}
+                                            },
+                                        }
+                                    },
+                                }
+                            },
+                        }
+                    },
+                },
+            },
+        }
+        res = self._search(body)
+        aggs = res["aggregations"]
+        names = self.brand_names()
+        found = {b["key"]: b for b in aggs["brands"]["buckets"]}
+        mentions_total = sum(b["doc_count"] for b in found.values())
+        overall = []
+        for b in brands:
+            bucket = found.get(b)
+            counts = (
+                _sentiment_counts(bucket["sentiment"]["buckets"]) if bucket else dict.fromkeys(POLARITIES, 0)
+            )
+            n = bucket["doc_count"] if bucket else 0
+            overall.append(
+                {
+                    "id": b,
+                    "name": names.get(b, b),
+                    "kind": self.tracking.brand_kind(b),
+                    "share": round(n / mentions_total, 4) if mentions_total else 0.0,
+                    **_with_net(counts, n),
+                }
+            )
+        taxonomy = {a.id: a.name for a in self.tracking.aspects}
+        per_aspect = []
+        for a in aggs["a"]["attributed"]["names"]["buckets"]:
+            cells = {x["key"]: x for x in a["brands"]["buckets"]}
+            row = {
+                "aspect": a["key"],
+                "name": taxonomy.get(a["key"], a["key"]),
+                "mentions": a["doc_count"],
+                "brands": [],
+            }
+            for b in brands:
+                cell = cells.get(b)
+                counts = (
+                    _sentiment_counts(cell["polarity"]["buckets"]) if cell else dict.fromkeys(POLARITIES, 0)
+                )
+                n = cell["doc_count"] if cell else 0
+                row["brands"].append(
+                    {
+                        "id": b,
+                        "share": round(n / a["doc_count"], 4) if a["doc_count"] else 0.0,
+                        **_with_net(counts, n),
+                    }
+                )
+            per_aspect.append(row)
+        return {
+            "filters": f.as_params(),
+            "mentions": mentions_total,
+            "brands": overall,
+            "aspects": per_aspect,
+        }
+
+    # -- influencers --------------------------------------------------------------------------
+
+    def influencers(self, f: Filters, *, limit: int = 10, candidates: int = 2000) -> dict[str, Any]:
+        """Advocates and detractors; see stats.influencer_score for the documented formula.
+
+        Candidates are the `candidates` most active authors in the filtered posts.
+        """
+        body = {
+            "size": 0,
+            "query": f.query(),
+            "aggs": {
+                "authors": {
+                    "terms": {"field": F.AUTHOR_ID, "size": candidates},
+                    "aggs": {
+                        "stance": {"avg": {"field": F.SENTIMENT_SCORE}},
+                        "followers": {"max": {"field": F.AUTHOR_FOLLOWERS}},
+                        "engagement": {"sum": {"field": F.INFLUENCE_ENGAGEMENT}},
+                        "flagged": {"filter": {"exists": {"field": F.FLAGS}}},
+                        "who": {
+                            "top_hits": {
+                                "size": 1,
+                                "_source": ["author.username", "author.name", "author.verified"],
+                                "sort": [{F.CREATED_AT: {"order": "desc"}}],
+                            }
+                        },
+                    },
+                }
+            },
+        }
+        res = self._search(body)
+        rows = []
+        for b in res["aggregations"]["authors"]["buckets"]:
+            stance = b["stance"]["value"] or 0.0
+            followers = int(b["followers"]["value"] or 0)
+            engagement = int(b["engagement"]["value"] or 0)
+            score = stats.influencer_score(
+                stance=stance,
+                followers=followers,
+                engagement=engagement,
+                posts=b["doc_count"],
+                flagged_posts=b["flagged"]["doc_count"],
+            )
+            hits = b["who"]["hits"]["hits"]
+            author = (hits[0]["_source"].get("author") if hits else None) or {}
+            rows.append(
+                {
+                    "author_id": b["key"],
+                    "username": author.get("username"),
+                    "name": author.get("name"),
+                    "verified": bool(author.get("verified")),
+                    "posts": b["doc_count"],
+                    "stance": round(stance, 4),
+                    "followers": followers,
+                    "engagement": engagement,
+                    "flagged_posts": b["flagged"]["doc_count"],
+                    "score": score,
+                }
+            )
+        advocates = sorted((r for r in rows if r["score"] > 0), key=lambda r: (-r["score"], r["author_id"]))
+        detractors = sorted((r for r in rows if r["score"] < 0), key=lambda r: (r["score"], r["author_id"]))
+        return {
+            "filters": f.as_params(),
+            "formula": stats.influencer_score.__module__ + ".influencer_score",
+            "advocates": advocates[:limit],
+            "detractors": detractors[:limit],
+            "authors": len(rows),
+        }
+
+    # -- emerging topics ----------------------------------------------------------------------
+
+    def _known_terms(self) -> set[str]:
+        known: set[str] = set()
+        for a in self.tracking.aspects:
+            for term in a.terms:
+                known.update(term.lower().split())
+        for b in self.tracking.brands:
+            for term in b.terms:
+                known.update(term.lower().split())
+            known.update(b.hashtags)
+        return known
+
+    def emerging(self, f: Filters, *, size: int = 15) -> dict[str, Any]:
+        """Terms unusually frequent in the latest part of the range, and in negative posts.
+
+        `recent` = the last quarter of the range (at least one hour) against the whole range;
+        `negative` = negative posts against all posts of the range; `new_aspects` = the
+        open-vocabulary aspects the enricher found outside the taxonomy.
+        """
+        span = f.until - f.since
+        recent_start = f.until - max(span / 4, timedelta(hours=1))
+        sig = {
+            "field": F.TEXT_TERMS,
+            "source_fields": [F.TEXT],
+            "size": size,
+            "min_doc_count": 3,
+            "exclude": STOPWORDS,
+            "background_filter": f.query(),
+        }
+        body = {
+            "size": 0,
+            "query": f.query(),
+            "aggs": {
+                "recent": {
+                    "filter": {"range": {F.CREATED_AT: {"gte": iso(max(recent_start, f.since))}}},
+                    "aggs": {
+                        "s": {"sampler": {"shard_size": 2000}, "aggs": {"terms": {"significant_text": sig}}}
+                    },
+                },
+                "negative": {
+                    "filter": {"term": {F.SENTIMENT_LABEL: "negative"}},
+                    "aggs": {
+                        "s": {"sampler": {"shard_size": 2000}, "aggs": {"terms": {"significant_text": sig}}}
+                    },
+                },
+                "new_aspects": {
+                    "nested": {"path": F.ASPECTS},
+                    "aggs": {
+                        "open": {
+                            "filter": {"term": {F.ASPECT_IN_TAXONOMY: False}},
+                            "aggs": {
+                                "names": {
+                                    "terms": {"field": F.ASPECT_NAME, "size": size},
+                                    "aggs": {"neg": {"filter": {"term": {F.ASPECT_POLARITY: "negative"}}}},
+                                }
+                            },
+                        }
+                    },
+                },
+            },
+        }
+        res = self._search(body)
+        aggs = res["aggregations"]
+        known = self._known_terms()
+
+        def shape(agg: dict[str, Any], fg_total: int) -> list[dict[str, Any]]:
+            return [
+                {
+                    "term": b["key"],
+                    "score": round(b["score"], 4),
+                    "docs": b["doc_count"],
+                    "bg_docs": b["bg_count"],
+                    "known": b["key"] in known,
+                    "fg_total": fg_total,
+                }
+                for b in agg["s"]["terms"]["buckets"]
+            ]
+
+        return {
+            "filters": f.as_params(),
+            "recent_since": iso(max(recent_start, f.since)),
+            "recent": shape(aggs["recent"], aggs["recent"]["doc_count"]),
+            "negative": shape(aggs["negative"], aggs["negative"]["doc_count"]),
+            "new_aspects": [
+                {"aspect": b["key"], "mentions": b["doc_count"], "negative": b["neg"]["doc_count"]}
+                for b in aggs["new_aspects"]["open"]["names"]["buckets"]
+            ],
+        }
+
+    # -- aspect spike alerts ------------------------------------------------------------------
+
+    def alerts(
+        self,
+        f: Filters,
+        *,
+        interval: str | None = None,
+        limit: int = 8,
+        threshold: float = stats.Z_THRESHOLD,
+        min_count: int = stats.MIN_COUNT,
+    ) -> dict[str, Any]:
+        """Per product × aspect × polarity, a z-score spike detector over the histogram (see stats)."""
+        hist, name, seconds = self._histogram(f, interval)
+        body = {
+            "size": 0,
+            "query": f.query(),
+            "aggs": {
+                "t": {
+                    "date_histogram": hist,
+                    "aggs": {
+                        "a": {
+                            "nested": {"path": F.ASPECTS},
+                            "aggs": {
+                                "brand": {
+                                    "terms": {"field": F.ASPECT_PRODUCT, "size": 20, "missing": "_none"},
+                                    "aggs": {
+                                        "names": {
+                                            "terms": {"field": F.ASPECT_NAME, "size": 30},
+                                            "aggs": {
+                                                "polarity": {"terms": {"field": F.ASPECT_POLARITY, "size": 3}}
+                                            },
+                                        }
+                                    },
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+        }
+        res = self._search(body)
+        buckets = res["aggregations"]["t"]["buckets"]
+        times = [b["key"] for b in buckets]
+        series: dict[tuple[str, str, str], list[int]] = {}
+        for i, bucket in enumerate(buckets):
+            for brand in bucket["a"]["brand"]["buckets"]:
+                for asp in brand["names"]["buckets"]:
+                    for pol in asp["polarity"]["buckets"]:
+                        key = (brand["key"], asp["key"], pol["key"])
+                        series.setdefault(key, [0] * len(buckets))[i] = pol["doc_count"]
+        found = []
+        for (brand, aspect, polarity), values in series.items():
+            if polarity == "neutral":
+                continue
+            # One alert per series: the latest run of consecutive spike buckets, at its peak.
+            run: list[stats.Spike] = []
+            for s in stats.spikes(values, threshold=threshold, min_count=min_count):
+                run = [*run, s] if run and s.index == run[-1].index + 1 else [s]
+            if run:
+                s = max(run, key=lambda x: x.z)
+                found.append(
+                    {
+                        "product": None if brand == "_none" else brand,
+                        "aspect": aspect,
+                        "polarity": polarity,
+                        "t": _ts(times[s.index]),
+                        "t_ms": times[s.index],
+                        "count": int(s.value),
+                        "baseline": s.baseline,
+                        "z": s.z,
+                        "series": values,
+                    }
+                )
+        found.sort(key=lambda a: (-a["t_ms"], -a["z"]))
+        found = found[:limit]
+        self._explain(f, found, seconds)
+        for a in found:
+            a.pop("t_ms")
+        return {
+            "filters": f.as_params(),
+            "interval": name,
+            "times": [_ts(t) for t in times],
+            "threshold": threshold,
+            "min_count": min_count,
+            "alerts": found,
+        }
+
+    def _explain(self, f: Filters, alerts: list[dict[str, Any]], seconds: int) -> None:
+        if not alerts:
+            return
+        lines: list[dict[str, Any]] = []
+        for a in alerts:
+            start = datetime.fromtimestamp(a["t_ms"] / 1000, tz=UTC)
+            window = f.with_range(max(start, f.since), min(start + timedelta(seconds=seconds), f.until))
+            nested = _aspect_query(a["aspect"], a["polarity"], a["product"], exact=True)
+            lines.append({"index": self.alias})
+            lines.append(
+                {
+                    "size": 3,
+                    "_source": QUOTE_SOURCE,
+                    "query": window.query(nested),
+                    "sort": [{F.INFLUENCE_SCORE: {"order": "desc"}}],
+                    "aggs": {
+                        "s": {
+                            "sampler": {"shard_size": 500},
+                            "aggs": {
+                                "terms": {
+                                    "significant_text": {
+                                        "field": F.TEXT_TERMS,
+                                        "source_fields": [F.TEXT],
+                                        "size": 6,
+                                        "min_doc_count": 2,
+                                        "exclude": STOPWORDS,
+                                        "background_filter": f.query(nested),
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            )
+        res = self.client.msearch(body=lines, params={"max_concurrent_searches": 4})
+        for alert, r in zip(alerts, res["responses"], strict=True):
+            if "error" in r:
+                alert["top_terms"], alert["samples"] = [], []
+                continue
+            alert["top_terms"] = [b["key"] for b in r["aggregations"]["s"]["terms"]["buckets"]]
+            alert["samples"] = [_quote(h) for h in r["hits"]["hits"]]
+
+    # -- posts: drill-down, search, live, export ---------------------------------------------
+
+    def posts_query(
+        self,
+        f: Filters,
+        *,
+        q: str | None = None,
+        hashtag: str | None = None,
+        aspect: str | None = None,
+        aspect_polarity: str | None = None,
+        aspect_product: str | None = None,
+        polarity: str | None = None,
+        author: str | None = None,
+        brand: str | None = None,
+    ) -> dict[str, Any]:
+        must: list[dict[str, Any]] = []
+        extra: list[dict[str, Any]] = []
+        if q:
+            if len(q) > MAX_QUERY_CHARS:
+                raise ParamError("q", f"at most {MAX_QUERY_CHARS} characters")
+            must.append(
+                {
+                    "simple_query_string": {
+                        "query": q,
+                        "fields": list(F.SEARCH_FIELDS),
+                        "default_operator": "and",
+                        "lenient": True,
+                        "flags": "AND|OR|NOT|PHRASE|PREFIX|WHITESPACE|ESCAPE|PRECEDENCE",
+                    }
+                }
+            )
+        if hashtag:
+            tag = hashtag.lstrip("#").strip().lower()
+            if not tag or len(tag) > 100:
+                raise ParamError("hashtag", "1 to 100 characters")
+            extra.append(
+                {
+                    "bool": {
+                        "should": [
+                            {"term": {F.HASHTAGS_PREFIX: tag}},
+                            {"prefix": {F.HASHTAGS: {"value": tag, "case_insensitive": True}}},
+                        ],
+                        "minimum_should_match": 1,
+                    }
+                }
+            )
+        if aspect or aspect_polarity or aspect_product:
+            if aspect is not None and (not aspect.strip() or len(aspect) > 100):
+                raise ParamError("aspect", "1 to 100 characters")
+            extra.append(
+                _aspect_query(
+                    aspect.strip().lower() if aspect else None, aspect_polarity, aspect_product, exact=False
+                )
+            )
+        if polarity:
+            extra.append({"term": {F.SENTIMENT_LABEL: polarity}})
+        if author:
+            extra.append(
+                {
+                    "bool": {
+                        "should": [{"term": {F.AUTHOR_ID: author}}, {"term": {F.AUTHOR_USERNAME: author}}],
+                        "minimum_should_match": 1,
+                    }
+                }
+            )
+        if brand:
+            extra.append({"term": {F.PRODUCTS: brand}})
+        query = f.query(*extra)
+        if must:
+            query["bool"]["must"] = must
+        return query
+
+    def search_posts(
+        self,
+        query: dict[str, Any],
+        *,
+        page: int = 1,
+        size: int = 20,
+        sort: str = "recent",
+        highlight: bool = True,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "query": query,
+            "from": (page - 1) * size,
+            "size": size,
+            "track_total_hits": True,
+            "_source": F.POST_SOURCE,
+            "sort": _sort(sort),
+        }
+        if highlight:
+            body["highlight"] = {
+                "pre_tags": [HL_PRE],
+                "post_tags": [HL_POST],
+                "encoder": "default",
+                "fields": {F.TEXT: {"number_of_fragments": 0}},
+                "highlight_query": query.get("bool", {}).get("must", [{"match_none": {}}])[0]
+                if query.get("bool", {}).get("must")
+                else None,
+            }
+            if body["highlight"]["highlight_query"] is None:
+                del body["highlight"]["highlight_query"]
+        res = self._search(body)
+        total = res["hits"]["total"]["value"]
+        return {
+            "total": total,
+            "page": page,
+            "size": size,
+            "pages": math.ceil(total / size) if total else 0,
+            "highlight_markers": [HL_PRE, HL_POST],
+            "posts": [_post_row(h) for h in res["hits"]["hits"]],
+        }
+
+    def live(self, f: Filters, *, after: str | None, size: int = 20) -> dict[str, Any]:
+        """Posts indexed after the `after` cursor (a `version` in ms), newest first, plus a new cursor."""
+        extra = []
+        if after:
+            extra.append({"range": {"version": {"gt": int(after)}}})
+        body = {
+            "query": f.query(*extra),
+            "size": size,
+            "_source": [*F.POST_SOURCE, "version"],
+            "sort": [{"version": {"order": "desc"}}],
+            "track_total_hits": True,
+        }
+        res = self._search(body)
+        hits = res["hits"]["hits"]
+        cursor = after
+        if hits:
+            cursor = str(max(int(h["_source"].get("version", 0)) for h in hits))
+        return {
+            "cursor": cursor,
+            "new": res["hits"]["total"]["value"] if after else 0,
+            "posts": [_post_row(h) for h in hits],
+        }
+
+    def scan_posts(self, query: dict[str, Any], *, limit: int, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Up to `limit` posts, newest first, with search_after paging (no scroll contexts left open)."""
+        sent = 0
+        after: list[Any] | None = None
+        while sent < limit:
+            body: dict[str, Any] = {
+                "query": query,
+                "size": min(batch, limit - sent),
+                "_source": F.POST_SOURCE,
+                "sort": [{F.CREATED_AT: "desc"}, {"id": "asc"}],
+                "track_total_hits": False,
+            }
+            if after is not None:
+                body["search_after"] = after
+            hits = self._search(body)["hits"]["hits"]
+            if not hits:
+                return
+            for h in hits:
+                yield _post_row(h)
+            sent += len(hits)
+            after = hits[-1]["sort"]
+
+
+def _sort(sort: str) -> list[Any]:
+    if sort == "recent":
+        return [{F.CREATED_AT: {"order": "desc"}}, {"id": "asc"}]
+    if sort == "influence":
+        return [{F.INFLUENCE_SCORE: {"order": "desc"}}, {F.CREATED_AT: {"order": "desc"}}]
+    if sort == "relevance":
+        return ["_score", {F.CREATED_AT: {"order": "desc"}}]
+    raise ParamError("sort", "one of recent, influence, relevance")
+
+
+def _aspect_query(
+    aspect: str | None, polarity: str | None, product: str | None, *, exact: bool
+) -> dict[str, Any]:
+    must: list[dict[str, Any]] = []
+    if aspect:
+        if exact:
+            must.append({"term": {F.ASPECT_NAME: aspect}})
+        else:
+            must.append(
+                {
+                    "bool": {
+                        "should": [
+                            {"term": {F.ASPECT_NAME: aspect}},
+                            {"term": {F.ASPECT_NAME_PREFIX: aspect}},
+                            {"prefix": {F.ASPECT_NAME: {"value": aspect, "case_insensitive": True}}},
+                        ],
+                        "minimum_should_match": 1,
+                    }
+                }
+            )
+    if polarity:
+        must.append({"term": {F.ASPECT_POLARITY: polarity}})
+    if product:
+        must.append({"term": {F.ASPECT_PRODUCT: product}})
+    return {"nested": {"path": F.ASPECTS, "query": {"bool": {"filter": must}}}}
+
+
+def _post_row(hit: dict[str, Any]) -> dict[str, Any]:
+    src = hit.get("_source", {})
+    author = src.get("author") or {}
+    sentiment = src.get("sentiment") or {}
+    hl = (hit.get("highlight") or {}).get(F.TEXT)
+    return {
+        "id": src.get("id", hit.get("_id")),
+        "network": src.get("network"),
+        "created_at": src.get("created_at"),
+        "text": src.get("text", ""),
+        "highlight": hl[0] if hl else None,
+        "lang": src.get("lang"),
+        "author": author.get("username") or author.get("name") or author.get("id"),
+        "author_id": author.get("id"),
+        "followers": author.get("followers", 0),
+        "verified": bool(author.get("verified")),
+        "engagement": src.get("engagement") or {},
+        "hashtags": src.get("hashtags") or [],
+        "products": src.get("products") or [],
+        "sentiment": sentiment.get("label"),
+        "sentiment_score": sentiment.get("score"),
+        "aspects": [
+            {
+                "aspect": a.get("name"),
+                "polarity": a.get("polarity"),
+                "term": a.get("term"),
+                "product": a.get("product"),
+            }
+            for a in src.get("aspects") or []
+        ],
+        "influence": (src.get("influence") or {}).get("score"),
+        "flags": src.get("flags") or [],
+        "post_type": src.get("post_type"),
+    }

@@ -1,0 +1,98 @@
+"""Index EnrichedPosts into an alias the way the indexer does (its template, its documents).
+
+For the dashboard's tests, benchmark and `pulse-dashboard seed`. The index template and the
+document shape belong to the indexer (`pulse_indexer.migrate.apply_migrations`,
+`pulse_indexer.documents`); this module only calls them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import NotFoundError
+
+from pulse_common.schema import EnrichedPost
+from pulse_common.settings import StackSettings
+
+
+def apply_template(stack: StackSettings) -> None:
+    from pulse_indexer.migrate import apply_migrations
+
+    apply_migrations(stack)
+
+
+def to_document(post: EnrichedPost) -> dict[str, Any]:
+    """The document the indexer writes for this post: its JSON plus the indexer's derived fields."""
+    from pulse_indexer import documents
+
+    return documents.derive(post.model_dump(mode="json"))
+
+
+def index_name(stack: StackSettings, post: EnrichedPost) -> str:
+    from pulse_indexer import naming
+
+    return naming.index_for(stack.opensearch_index_alias, post.created_at)
+
+
+def bulk_index(
+    client: OpenSearch,
+    stack: StackSettings,
+    posts: Iterable[EnrichedPost],
+    *,
+    chunk: int = 2000,
+    refresh: bool = True,
+) -> int:
+    """Bulk-index posts (external versions) into their monthly indices; return how many were indexed."""
+    done = 0
+    lines: list[str] = []
+
+    def flush() -> None:
+        nonlocal done
+        if not lines:
+            return
+        res = client.bulk(body="\n".join(lines) + "\n", params={"request_timeout": 120})
+        if res.get("errors"):
+            bad = [i for i in res["items"] if next(iter(i.values())).get("status", 200) >= 300]
+            raise RuntimeError(f"bulk index: {len(bad)} failures, first: {bad[:1]}")
+        done += len(res["items"])
+        lines.clear()
+
+    for post in posts:
+        lines.append(
+            json.dumps(
+                {
+                    "index": {
+                        "_index": index_name(stack, post),
+                        "_id": post.id,
+                        "version": post.version,
+                        "version_type": "external",
+                    }
+                }
+            )
+        )
+        lines.append(json.dumps(to_document(post), default=str))
+        if len(lines) >= 2 * chunk:
+            flush()
+    flush()
+    if refresh:
+        client.indices.refresh(index=f"{stack.opensearch_index_alias}*")
+    return done
+
+
+def delete_alias_indices(client: OpenSearch, stack: StackSettings) -> None:
+    """Delete the alias's indices (a test's or the benchmark's own; never the shared one)."""
+    from pulse_indexer import naming
+
+    alias = stack.opensearch_index_alias
+    if alias == StackSettings.model_fields["opensearch_index_alias"].default:
+        raise ValueError(f"refusing to delete the shared alias {alias!r}")
+    indices = client.indices.get(index=naming.index_pattern(alias), params={"allow_no_indices": "true"})
+    for name in indices:
+        client.indices.delete(index=name, params={"ignore_unavailable": "true"})
+    try:
+        client.indices.delete_index_template(name=naming.template_name(alias))
+    except NotFoundError:
+        pass
