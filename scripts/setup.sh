@@ -16,6 +16,10 @@ JAVA_MAJOR=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.sp
 [ "${JAVA_MAJOR:-0}" -ge 17 ] || { echo "setup: Java 17+ is required, found ${JAVA_MAJOR}" >&2; exit 1; }
 
 mkdir -p .local
+# Debian packages: Prometheus (+ promtool) and Chromium (+ driver) for the stack and the browser test.
+if [ -z "${PULSE_SKIP_SYSTEM_DEPS:-}" ]; then
+  bash scripts/install-system-deps.sh
+fi
 STAMP=.local/setup.stamp
 HASH=$(cat requirements.lock libs/pyproject.toml devstack/pyproject.toml services/*/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ]; then
