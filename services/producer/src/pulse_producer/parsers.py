@@ -370,8 +370,10 @@ def parse_jetstream(doc: dict[str, Any], received_ms: int | None) -> list[Event]
     if not isinstance(did, str) or not did.startswith("did:") or not isinstance(rkey, str) or not rkey:
         raise ParseError("bad_id", f"did={did!r} rkey={rkey!r}")
     post_id = f"bluesky:{did}/{rkey}"
-    time_ms = _int(doc.get("time_us")) // 1000
-    version = received_ms if received_ms is not None else (time_ms or now_ms())
+    # Replayed files: a create is versioned by its createdAt (idempotent replays), an update or a
+    # delete by Jetstream's time_us (when it happened). Live: the receive time.
+    time_ms = _int(doc.get("time_us")) // 1000 or now_ms()
+    version = received_ms if received_ms is not None else time_ms
     operation = commit.get("operation")
     if operation == "delete":
         return [Delete(id=post_id, version=version, reason="user_delete")]
@@ -420,7 +422,7 @@ def parse_jetstream(doc: dict[str, Any], received_ms: int | None) -> list[Event]
         mentions=_dedupe(mentions),
         urls=_dedupe(urls),
         source_format="jetstream",
-        version=version,
+        version=ms_of(created_at) if received_ms is None and operation == "create" else version,
     )
     return [Upsert(post)]
 
@@ -434,7 +436,7 @@ def parse_document(doc: Any, received_ms: int | None = None) -> list[Event]:
         raise ParseError("unknown_shape", f"top level is {type(doc).__name__}")
     if "kind" in doc and "did" in doc and "time_us" in doc:
         return parse_jetstream(doc, received_ms)
-    if "data" in doc or "includes" in doc:
+    if "data" in doc or "includes" in doc or isinstance(doc.get("meta"), dict):
         return parse_v2_document(doc, received_ms)
     if "delete" in doc and isinstance(doc["delete"], dict):
         return [parse_v1_delete(doc, received_ms)]

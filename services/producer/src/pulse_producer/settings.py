@@ -23,8 +23,9 @@ class ProducerSettings(BaseSettings):
     batch_max_records: int = Field(default=500, ge=1, le=500)
     batch_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=5 * 1024 * 1024)
     linger_ms: int = Field(default=100, ge=0)
-    retry_base_s: float = Field(default=0.05, gt=0)
-    retry_cap_s: float = Field(default=5.0, gt=0)
+    retry_base_s: float = Field(default=0.02, gt=0)
+    # Kinesis shard limits are per second: waiting longer than ~1 s between resends buys nothing.
+    retry_cap_s: float = Field(default=1.0, gt=0)
     # Entries failing with a code other than throttling/InternalFailure: attempts before dead-lettering.
     max_entry_attempts: int = Field(default=10, ge=1)
 
@@ -39,3 +40,5 @@ class ProducerSettings(BaseSettings):
     jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
     jetstream_cursor_file: str = ".local/data/producer/jetstream.cursor"
     jetstream_rewind_s: float = Field(default=5.0, ge=0)  # resume this far before the saved cursor
+    jetstream_stall_timeout_s: float = Field(default=30.0, gt=0)
+    jetstream_forward_unknown_deletes: bool = False
