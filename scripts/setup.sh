@@ -52,5 +52,5 @@ from pulse_devstack import opensearch
 from pulse_devstack.paths import CACHE_DIR
 opensearch.build(CACHE_DIR / "opensearch")
 print("setup: OpenSearch node ready")
-' 2>/dev/null || .venv/bin/python -c 'import pulse_devstack.opensearch' 2>/dev/null || echo "setup: OpenSearch launcher not available in this checkout yet"
+'
 echo "setup: done"
