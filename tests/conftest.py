@@ -36,7 +36,7 @@ def _stack_is_healthy(env: dict[str, str]) -> bool:
 
     try:
         for url in (
-            env["PULSE_AWS_ENDPOINT_URL"] + "/moto-api/data.json",
+            env["PULSE_AWS_ENDPOINT_URL"] + "/moto-api/",
             env["PULSE_OPENSEARCH_URL"] + "/_cluster/health",
         ):
             with urllib.request.urlopen(url, timeout=2):

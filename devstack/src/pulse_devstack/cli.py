@@ -72,12 +72,12 @@ def stack_lock() -> Iterator[None]:
 
 def _http_ok(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> bool:
     req = urllib.request.Request(url, data=data, headers=headers or {})
-    with urllib.request.urlopen(req, timeout=2) as resp:
+    with urllib.request.urlopen(req, timeout=5) as resp:
         return 200 <= resp.status < 300
 
 
 def _aws_healthy(port: int) -> bool:
-    return _http_ok(f"http://127.0.0.1:{port}/moto-api/data.json")
+    return _http_ok(f"http://127.0.0.1:{port}/moto-api/")
 
 
 def start_aws(ports: Ports, log) -> None:
