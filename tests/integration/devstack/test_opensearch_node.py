@@ -102,7 +102,7 @@ def test_a_second_build_reuses_the_cache_without_running_maven(built, monkeypatc
 
     monkeypatch.setattr(opensearch.subprocess, "run", no_subprocess)
     assert opensearch.build(OPENSEARCH_CACHE, log=print) == built
-    assert built[0].name == "classes"
+    assert built[0].name == "pulse-node.jar"
     assert any(p.name.startswith("opensearch-2.19.") for p in built)
 
 
@@ -133,6 +133,12 @@ def test_the_node_is_opensearch_2_19_with_the_module_plugins(node):
         "org.opensearch.painless.PainlessPlugin",
         "org.opensearch.index.mapper.MapperExtrasPlugin",
     } <= plugins
+
+
+def test_the_node_starts_from_the_class_data_sharing_archive_made_by_build(node):
+    log = node.log_path.read_text()
+    assert "-XX:SharedArchiveFile=" in log
+    assert "Unable to use shared archive" not in log
 
 
 def test_starting_on_a_busy_port_fails_before_launching_java(node, tmp_path):
