@@ -93,3 +93,13 @@ output "log_group_names" {
   description = "CloudWatch log group per service."
   value       = module.pulse.log_group_names
 }
+
+output "private_subnet_ids" {
+  description = "Private subnets of the tasks (deploy/scripts/run-once.sh)."
+  value       = module.pulse.private_subnet_ids
+}
+
+output "task_security_group_ids" {
+  description = "Task security group per service (deploy/scripts/run-once.sh)."
+  value       = module.pulse.task_security_group_ids
+}

@@ -62,12 +62,12 @@ locals {
     }
   }
 
-  # Arguments after each image's ENTRYPOINT (pulse-<service>).
+  # The images have no ENTRYPOINT; this is the whole command (as in each image's CMD).
   commands = {
-    producer  = ["x"]
-    enricher  = []
-    indexer   = ["run"]
-    dashboard = ["serve"]
+    producer  = ["pulse-producer", "x"]
+    enricher  = ["pulse-enricher"]
+    indexer   = ["pulse-indexer", "run"]
+    dashboard = ["pulse-dashboard", "serve"]
   }
 
   container_definitions = {
@@ -76,7 +76,7 @@ locals {
         name                   = svc
         image                  = "${var.image_repository_urls[svc]}:${var.image_tag}"
         essential              = true
-        command                = length(local.commands[svc]) > 0 ? local.commands[svc] : null
+        command                = local.commands[svc]
         user                   = "10001:10001"
         readonlyRootFilesystem = true
         portMappings           = [{ containerPort = local.ports[svc], protocol = "tcp" }]

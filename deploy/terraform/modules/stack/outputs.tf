@@ -92,3 +92,13 @@ output "log_group_names" {
   description = "CloudWatch log group per service."
   value       = module.services.log_group_names
 }
+
+output "private_subnet_ids" {
+  description = "Private subnets of the tasks (for one-off tasks: deploy/scripts/run-once.sh)."
+  value       = module.network.private_subnet_ids
+}
+
+output "task_security_group_ids" {
+  description = "Task security group per service (for one-off tasks)."
+  value       = module.services.task_security_group_ids
+}
