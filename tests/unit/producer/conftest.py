@@ -15,11 +15,13 @@ class FakeKinesis:
         self.fail_entry = fail_entry
         self.records: list[dict[str, Any]] = []
         self.calls: list[int] = []
+        self.call_bytes: list[int] = []
         self.call_errors: list[Exception] = []
 
     def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
         call = len(self.calls)
         self.calls.append(len(Records))
+        self.call_bytes.append(sum(len(r["Data"]) + len(r["PartitionKey"]) for r in Records))
         if self.call_errors:
             raise self.call_errors.pop(0)
         results = []

@@ -107,7 +107,11 @@ class KinesisSink:
         if self._buffer and (
             len(self._buffer) >= self.max_records or self._buffer_bytes + entry.size > self.max_bytes
         ):
-            self.flush()
+            try:
+                self.flush()
+            except BaseException:
+                self.failed += 1  # this entry never made it into a batch
+                raise
         self._buffer.append(entry)
         self._buffer_bytes += entry.size
         if len(self._buffer) >= self.max_records:
@@ -122,7 +126,7 @@ class KinesisSink:
         try:
             self._send(batch)
         except BaseException:
-            # Not put: whatever has not been acknowledged counts as failed.
+            # Whatever was neither put nor dead-lettered counts as failed.
             self.failed += sum(1 for e in batch if e.attempts >= 0)
             raise
         metrics.FLUSH_LATENCY.observe(time.perf_counter() - started)

@@ -1,0 +1,106 @@
+"""Producer integration fixtures: the real local AWS emulator (moto over hypercorn), no OpenSearch.
+
+`isolated_stack` here overrides the root one for these tests: its own Kinesis stream (2 shards) and
+dead-letter queue per test; the producer needs neither the table nor OpenSearch, so the session
+only needs the emulator (reused when up, else started with `pulse-stack up --no-opensearch`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+PRODUCER = str(Path(sys.executable).with_name("pulse-producer"))
+
+
+def _aws_healthy(env: dict[str, str]) -> bool:
+    try:
+        with urllib.request.urlopen(env["PULSE_AWS_ENDPOINT_URL"] + "/moto-api/data.json", timeout=2):
+            return True
+    except Exception:  # noqa: BLE001 - not up
+        return False
+
+
+@pytest.fixture(scope="session")
+def aws_stack() -> Iterator[dict[str, str]]:
+    from pulse_devstack import cli
+
+    env = cli.read_stack_env()
+    if env and _aws_healthy(env):
+        os.environ.update(env)
+        yield env
+        return
+    assert cli.main(["up", "--no-opensearch"]) == 0, "pulse-stack up --no-opensearch failed; see .local/logs/"
+    env = cli.read_stack_env()
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        if os.environ.get("PULSE_KEEP_STACK") != "1":
+            cli.main(["down"])
+
+
+@pytest.fixture
+def isolated_stack(aws_stack: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    from pulse_common.settings import StackSettings
+    from pulse_devstack.resources import ensure_queue, ensure_stream
+
+    names = {
+        "PULSE_STREAM_NAME": f"t-prod-{uuid.uuid4().hex[:10]}",
+        "PULSE_DLQ_NAME": f"t-prod-dlq-{uuid.uuid4().hex[:10]}",
+    }
+    for key, value in {**aws_stack, **names}.items():
+        monkeypatch.setenv(key, value)
+    stack = StackSettings()
+    ensure_stream(stack, shards=2)
+    ensure_queue(stack)
+    return stack
+
+
+def producer_env(stack, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PULSE_AWS_ENDPOINT_URL": stack.aws_endpoint_url,
+        "PULSE_STREAM_NAME": stack.stream_name,
+        "PULSE_DLQ_NAME": stack.dlq_name,
+        "PULSE_PRODUCER_METRICS_PORT": "0",
+    }
+    env.update(extra)
+    return env
+
+
+def summary_of(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def stream_ids(stack) -> list[str]:
+    """Every envelope id on the stream, duplicates included, read from TRIM_HORIZON."""
+    from pulse_common.aws import client
+
+    kinesis = client("kinesis", stack)
+    ids: list[str] = []
+    shards = kinesis.list_shards(StreamName=stack.stream_name)["Shards"]
+    for shard in shards:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stack.stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            ids.extend(json.loads(r["Data"])["id"] for r in page["Records"])
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+    return ids
+
+
+def run_producer(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([PRODUCER, *args], env=env, capture_output=True, text=True, timeout=timeout)
