@@ -1,0 +1,165 @@
+"""The indexer keeps OpenSearch equal to the DynamoDB table: updates, deletes, replays, bad docs."""
+
+from __future__ import annotations
+
+import json
+
+import indexer_data as data
+import pytest
+from conftest import (
+    converged,
+    dead_letters,
+    expected_state,
+    index_state,
+    running_worker,
+    settings_for,
+    table_state,
+    wait_until,
+)
+
+from pulse_common.aws import client
+from pulse_indexer import metrics as m
+from pulse_indexer import naming
+from pulse_indexer.clients import opensearch_client
+
+pytestmark = pytest.mark.integration
+
+
+def test_ten_thousand_writes_with_updates_and_deletes_leave_opensearch_equal_to_the_table(indexer_stack):
+    stack = indexer_stack
+    ops = data.workload(10_000, seed=11)
+    assert sum(op == "delete" for op, _ in ops) > 1000
+    dynamodb = client("dynamodb", stack)
+    settings = settings_for(stack)
+    with running_worker(settings):
+        # writes land while the worker reads: the first half before it catches up, the rest after
+        data.write_ops(dynamodb, stack.table_name, ops[:5000])
+        data.write_ops(dynamodb, stack.table_name, ops[5000:])
+        expected = table_state(stack)
+        assert expected == expected_state(ops)
+        wait_until(converged(stack, expected), 180, "OpenSearch to equal the table", interval_s=1)
+
+    # every document sits in the monthly index of its created_at, readable through the alias
+    search = opensearch_client(stack)
+    some = search.search(index=stack.opensearch_index_alias, size=50, _source=["created_at"])["hits"]["hits"]
+    assert some and all(
+        hit["_index"] == naming.index_for(stack.opensearch_index_alias, hit["_source"]["created_at"])
+        for hit in some
+    )
+
+
+def test_replaying_the_whole_stream_from_trim_horizon_changes_nothing(indexer_stack):
+    stack = indexer_stack
+    ops = data.workload(2000, seed=12, update_share=0.35, delete_share=0.2)
+    data.write_ops(client("dynamodb", stack), stack.table_name, ops)
+    expected = expected_state(ops)
+    with running_worker(settings_for(stack)):
+        wait_until(converged(stack, expected), 120, "first pass to be indexed", interval_s=1)
+    before_conflicts = m.DOCS_CONFLICTS._value.get()
+
+    from pulse_indexer.leases import LeaseTable
+
+    first = settings_for(stack)
+    last_sequence = {
+        lease.checkpoint
+        for lease in LeaseTable(client("dynamodb", stack), first.lease_table_name, "test").list()
+    }
+    # a fresh lease table = fresh checkpoints: every older version and delete comes again
+    replay = settings_for(stack, lease_table=f"{stack.table_name}-replay-leases")
+    try:
+        with running_worker(replay) as worker:
+            wait_until(
+                lambda: any(c.last_sequence in last_sequence for c in list(worker.consumers.values())),
+                120,
+                "the replay to reach the end of the stream",
+            )
+        assert index_state(stack) == expected
+        assert m.DOCS_CONFLICTS._value.get() - before_conflicts >= len(expected)
+    finally:
+        client("dynamodb", stack).delete_table(TableName=replay.lease_table_name)
+
+
+def test_an_older_version_arriving_after_a_newer_one_changes_nothing(indexer_stack):
+    stack = indexer_stack
+    dynamodb = client("dynamodb", stack)
+    newer = data.make_doc(1, 2_000)
+    older = data.make_doc(1, 1_000)
+    older["text"] = "stale text"
+    with running_worker(settings_for(stack)):
+        data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(newer))])
+        wait_until(lambda: index_state(stack) == {"synthetic:1": 2_000}, 60, "the newer version")
+        # an out-of-order writer puts the older version after the newer one
+        data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(older))])
+        wait_until(lambda: m.DOCS_CONFLICTS._value.get() > 0, 60, "the older version to be refused")
+    search = opensearch_client(stack)
+    search.indices.refresh(index=stack.opensearch_index_alias)
+    hit = search.search(
+        index=stack.opensearch_index_alias, body={"query": {"ids": {"values": ["synthetic:1"]}}}, version=True
+    )["hits"]["hits"][0]
+    assert hit["_version"] == 2_000
+    assert hit["_source"]["text"] != "stale text"
+
+
+def test_a_document_with_a_mapping_conflict_goes_to_the_dead_letter_queue_and_the_rest_are_indexed(
+    indexer_stack,
+):
+    stack = indexer_stack
+    ops = data.workload(300, seed=13, update_share=0, delete_share=0)
+    bad_doc = json.loads(ops[150][1]["doc"]["S"])
+    bad_doc["sentiment"]["score"] = "very positive"  # a float field
+    ops[150][1]["doc"]["S"] = json.dumps(bad_doc)
+    broken = {"id": {"S": "synthetic:broken"}, "version": {"N": "1"}, "doc": {"S": "{not json"}}
+    data.write_ops(client("dynamodb", stack), stack.table_name, [*ops, ("put", broken)])
+    good = expected_state(ops)
+    good.pop(bad_doc["id"])
+    with running_worker(settings_for(stack)):
+        wait_until(lambda: index_state(stack) == good, 90, "the good documents to be indexed")
+        letters: list[dict] = []
+        wait_until(lambda: len(letters.__iadd__(dead_letters(stack))) >= 2, 30, "two dead letters")
+    by_reason = {letter["reason"]: letter for letter in letters}
+    assert set(by_reason) == {"mapping_conflict", "invalid_json"}
+    conflict = by_reason["mapping_conflict"]
+    assert conflict["service"] == "indexer" and conflict["source"] == f"dynamodb-stream:{stack.table_name}"
+    assert "mapper_parsing_exception" in conflict["error"] or "sentiment.score" in conflict["error"]
+    import base64
+
+    raw = json.loads(base64.b64decode(conflict["raw_b64"]))
+    assert raw["dynamodb"]["NewImage"]["id"]["S"] == bad_doc["id"]
+    assert conflict["sequence_number"] == raw["dynamodb"]["SequenceNumber"]
+
+
+def test_reindex_scans_the_table_into_opensearch(indexer_stack):
+    from pulse_indexer.migrate import apply_migrations
+    from pulse_indexer.reindex import reindex
+
+    stack = indexer_stack
+    ops = data.workload(1500, seed=14)
+    data.write_ops(client("dynamodb", stack), stack.table_name, ops)
+    apply_migrations(stack)
+    result = reindex(settings_for(stack), segments=3, progress=False)
+    expected = table_state(stack)
+    assert result.scanned == len(expected)
+    assert index_state(stack) == expected
+    # a second run rewrites the same versions (external_gte) and changes nothing
+    again = reindex(settings_for(stack), segments=2, progress=False, version_type="external")
+    assert again.conflicts == len(expected) and index_state(stack) == expected
+
+
+def test_writes_while_the_worker_runs_become_searchable_with_their_derived_fields(indexer_stack):
+    stack = indexer_stack
+    doc = data.make_doc(42, 5, created_at=None)
+    doc["hashtags"] = ["CameraFail"]
+    doc["geo"] = {"lat": 52.5, "lon": 13.4}
+    with running_worker(settings_for(stack)):
+        data.write_ops(client("dynamodb", stack), stack.table_name, [("put", data.make_item(doc))])
+        wait_until(lambda: "synthetic:42" in index_state(stack), 60, "the post to be searchable")
+    search = opensearch_client(stack)
+    hits = search.search(
+        index=stack.opensearch_index_alias, body={"query": {"match": {"hashtags.search": "camerAF"}}}
+    )["hits"]["hits"]
+    assert [h["_id"] for h in hits] == ["synthetic:42"]
+    source = hits[0]["_source"]
+    assert source["location"] == {"lat": 52.5, "lon": 13.4}
+    names = [a["aspect"] for a in doc["aspects"]]
+    assert source["aspect_names"] == list(dict.fromkeys(names))
+    assert [a["name"] for a in source["aspects"]] == names
