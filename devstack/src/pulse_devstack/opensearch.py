@@ -65,6 +65,10 @@ JVM_FLAGS = (
 )
 
 
+# The node is always on loopback: never send its requests through an http_proxy from the environment.
+_LOCAL_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 # --------------------------------------------------------------------------------------------- build
 
 
@@ -512,7 +516,7 @@ def _http(method: str, url: str, body: object | None = None, ndjson: str | None 
     elif body is not None:
         data = json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": ctype})
-    with urllib.request.urlopen(req, timeout=60) as resp:
+    with _LOCAL_HTTP.open(req, timeout=60) as resp:
         return json.loads(resp.read().decode() or "{}")
 
 
@@ -625,7 +629,7 @@ def wait_healthy(url: str, timeout_s: float, log_path: Path, proc: subprocess.Po
                 f"log {log_path}, last lines:\n{_tail(log_path)}"
             )
         try:
-            with urllib.request.urlopen(health, timeout=10) as resp:
+            with _LOCAL_HTTP.open(health, timeout=10) as resp:
                 status = json.loads(resp.read().decode()).get("status")
             if status in ("yellow", "green"):
                 return
