@@ -38,19 +38,17 @@ def serve(settings: DashboardSettings) -> int:
     return 0
 
 
-def seed_cmd(settings: DashboardSettings, posts: int, days: float) -> int:
+def seed_cmd(settings: DashboardSettings, posts: int, days: float, sample: bool) -> int:
     from pulse_common.tracking import load_tracking_config
     from pulse_dashboard import seed, synthetic
     from pulse_dashboard.search import make_client
 
     stack = settings.stack
+    tracking = load_tracking_config(stack.tracking_config)
     seed.apply_template(stack)
-    n = seed.bulk_index(
-        make_client(stack, timeout_s=120),
-        stack,
-        synthetic.generate(posts, load_tracking_config(stack.tracking_config), days=days),
-    )
-    print(f"indexed {n} synthetic posts into {stack.opensearch_index_alias}")
+    docs = seed.sample_posts(tracking=tracking) if sample else synthetic.generate(posts, tracking, days=days)
+    n = seed.bulk_index(make_client(stack, timeout_s=120), stack, docs)
+    print(f"indexed {n} {'sample' if sample else 'synthetic'} posts into {stack.opensearch_index_alias}")
     return 0
 
 
@@ -65,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     p_seed = sub.add_parser("seed", help="index synthetic posts (demo without the pipeline)")
     p_seed.add_argument("--posts", type=int, default=5000)
     p_seed.add_argument("--days", type=float, default=14.0)
+    p_seed.add_argument("--sample", action="store_true", help="the bundled sample, enriched, instead")
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
@@ -73,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pulse-dashboard: invalid settings: {exc}", file=sys.stderr)
         return 2
     if args.command == "seed":
-        return seed_cmd(settings, args.posts, args.days)
+        return seed_cmd(settings, args.posts, args.days, args.sample)
     return serve(settings)
 
 

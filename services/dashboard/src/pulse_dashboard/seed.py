@@ -7,8 +7,10 @@ document shape belong to the indexer (`pulse_indexer.migrate.apply_migrations`,
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from opensearchpy import OpenSearch
@@ -16,6 +18,9 @@ from opensearchpy.exceptions import NotFoundError
 
 from pulse_common.schema import EnrichedPost
 from pulse_common.settings import StackSettings
+from pulse_common.tracking import TrackingConfig
+
+SAMPLE_FILE = Path(__file__).resolve().parents[4] / "data" / "sample" / "posts.jsonl.gz"
 
 
 def apply_template(stack: StackSettings) -> None:
@@ -80,6 +85,37 @@ def bulk_index(
     if refresh:
         client.indices.refresh(index=f"{stack.opensearch_index_alias}*")
     return done
+
+
+def sample_posts(
+    path: str | Path | None = None, tracking: TrackingConfig | None = None
+) -> list[EnrichedPost]:
+    """The bundled sample (data/sample/posts.jsonl.gz), parsed by the producer, enriched by the enricher.
+
+    The latest version of each post id wins, deletes remove it: what the pipeline would index.
+    """
+    from pulse_common.tracking import load_tracking_config
+    from pulse_enricher.nlp.enricher import Enricher
+    from pulse_producer.events import Upsert
+    from pulse_producer.parsers import parse_line
+
+    file = Path(path) if path else SAMPLE_FILE
+    tracking = tracking or load_tracking_config()
+    posts: dict[str, Any] = {}
+    opener = gzip.open if file.suffix == ".gz" else open
+    with opener(file, "rb") as fh:
+        for line in fh:
+            for event in parse_line(line):
+                if isinstance(event, Upsert):
+                    current = posts.get(event.post.id)
+                    if current is None or current.version < event.post.version:
+                        posts[event.post.id] = event.post
+                else:
+                    current = posts.get(event.id)
+                    if current is not None and current.version < event.version:
+                        del posts[event.id]
+    enricher = Enricher(tracking)
+    return [enricher.enrich(post) for post in posts.values()]
 
 
 def delete_alias_indices(client: OpenSearch, stack: StackSettings) -> None:
