@@ -484,3 +484,31 @@ def test_environment_examples_cover_every_required_variable(env):
     example = (ENVS / env / "terraform.tfvars.example").read_text()
     given = set(re.findall(r"^([a-z_]+)\s*=", example, flags=re.M))
     assert required - {"image_tag"} <= given, f"envs/{env}: example lacks {required - given}"
+
+
+def test_every_role_that_writes_to_an_encrypted_store_may_generate_data_keys():
+    for service in SERVICES:
+        actions = _actions(_task_policy(service))
+        writes = {"sqs:SendMessage", "kinesis:PutRecords", "dynamodb:PutItem"} & actions
+        if writes:
+            assert "kms:GenerateDataKey" in actions, f"{service} writes {writes} but cannot encrypt"
+        if {"kinesis:GetRecords", "dynamodb:GetRecords"} & actions:
+            assert "kms:Decrypt" in actions, f"{service} reads encrypted records but cannot decrypt"
+
+
+def test_terraform_files_are_canonically_formatted():
+    import shutil
+    import subprocess
+
+    binary = shutil.which("terraform") or shutil.which("tofu")
+    if binary is None:
+        pytest.skip("neither terraform nor tofu is installed (fmt needs no provider, only the binary)")
+    result = subprocess.run(
+        [binary, "fmt", "-check", "-recursive", "-diff", str(TF_ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "TF_CLI_CONFIG_FILE": "/dev/null"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

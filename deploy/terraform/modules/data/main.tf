@@ -7,9 +7,9 @@ data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  account_id = data.aws_caller_identity.current.account_id
-  region     = data.aws_region.current.name
-  partition  = data.aws_partition.current.partition
+  account_id       = data.aws_caller_identity.current.account_id
+  region           = data.aws_region.current.name
+  partition        = data.aws_partition.current.partition
   table_arn_prefix = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table"
 
   # KCL 3.x creates and manages these three tables itself (named after the application).

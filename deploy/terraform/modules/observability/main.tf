@@ -7,8 +7,8 @@ data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  region          = data.aws_region.current.name
-  cw_namespace    = "Pulse/${var.name_prefix}"
+  region           = data.aws_region.current.name
+  cw_namespace     = "Pulse/${var.name_prefix}"
   remote_write_url = "${aws_prometheus_workspace.this.prometheus_endpoint}api/v1/remote_write"
 
   collector_configs = {
@@ -31,35 +31,35 @@ locals {
       }
       processors = merge(
         { batch = {} },
-        length(lookup(var.cloudwatch_metrics, svc, [])) > 0 ? {
-          "filter/cloudwatch" = { metrics = { include = { match_type = "strict", metric_names = var.cloudwatch_metrics[svc] } } }
-        } : {}
+        { for k, v in {
+          "filter/cloudwatch" = { metrics = { include = { match_type = "strict", metric_names = lookup(var.cloudwatch_metrics, svc, []) } } }
+        } : k => v if length(lookup(var.cloudwatch_metrics, svc, [])) > 0 }
       )
       exporters = merge(
         {
           prometheusremotewrite = {
-            endpoint = local.remote_write_url
-            auth     = { authenticator = "sigv4auth" }
+            endpoint                         = local.remote_write_url
+            auth                             = { authenticator = "sigv4auth" }
             resource_to_telemetry_conversion = { enabled = true }
           }
         },
-        length(lookup(var.cloudwatch_metrics, svc, [])) > 0 ? {
+        { for k, v in {
           awsemf = {
             namespace               = local.cw_namespace
             log_group_name          = aws_cloudwatch_log_group.emf.name
             log_stream_name         = svc
             dimension_rollup_option = "NoDimensionRollup"
-            metric_declarations     = [{ dimensions = [["service"]], metric_name_selectors = var.cloudwatch_metrics[svc] }]
+            metric_declarations     = [{ dimensions = [["service"]], metric_name_selectors = lookup(var.cloudwatch_metrics, svc, []) }]
           }
-        } : {}
+        } : k => v if length(lookup(var.cloudwatch_metrics, svc, [])) > 0 }
       )
       service = {
         extensions = ["sigv4auth", "health_check"]
         pipelines = merge(
           { metrics = { receivers = ["prometheus"], processors = ["batch"], exporters = ["prometheusremotewrite"] } },
-          length(lookup(var.cloudwatch_metrics, svc, [])) > 0 ? {
+          { for k, v in {
             "metrics/cloudwatch" = { receivers = ["prometheus"], processors = ["filter/cloudwatch", "batch"], exporters = ["awsemf"] }
-          } : {}
+          } : k => v if length(lookup(var.cloudwatch_metrics, svc, [])) > 0 }
         )
       }
     })

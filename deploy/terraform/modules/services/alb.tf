@@ -160,10 +160,10 @@ resource "aws_lb_listener" "https" {
       type  = "authenticate-cognito"
       order = 1
       authenticate_cognito {
-        user_pool_arn       = aws_cognito_user_pool.dashboard[0].arn
-        user_pool_client_id = aws_cognito_user_pool_client.dashboard[0].id
-        user_pool_domain    = aws_cognito_user_pool_domain.dashboard[0].domain
-        session_timeout     = var.session_timeout_seconds
+        user_pool_arn              = aws_cognito_user_pool.dashboard[0].arn
+        user_pool_client_id        = aws_cognito_user_pool_client.dashboard[0].id
+        user_pool_domain           = aws_cognito_user_pool_domain.dashboard[0].domain
+        session_timeout            = var.session_timeout_seconds
         on_unauthenticated_request = "authenticate"
       }
     }

@@ -208,8 +208,8 @@ data "aws_iam_policy_document" "indexer" {
   }
 
   statement {
-    sid       = "DecryptStreamRecords"
-    actions   = ["kms:Decrypt"]
+    sid       = "DecryptStreamRecordsEncryptDeadLetters"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
   }
 

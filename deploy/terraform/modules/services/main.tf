@@ -28,16 +28,16 @@ locals {
   service_names = toset(keys(local.ports))
 
   common_environment = {
-    PULSE_AWS_REGION         = local.region
-    PULSE_STREAM_NAME        = var.stream_name
-    PULSE_TABLE_NAME         = var.table_name
-    PULSE_DLQ_NAME           = var.dlq_name
-    PULSE_OPENSEARCH_URL     = var.opensearch_url
-    PULSE_OPENSEARCH_AUTH    = "sigv4"
-    PULSE_TRACKING_CONFIG    = "/app/config/tracking.yaml"
-    PYTHONUNBUFFERED         = "1"
-    PYTHONDONTWRITEBYTECODE  = "1"
-    HOME                     = "/tmp"
+    PULSE_AWS_REGION        = local.region
+    PULSE_STREAM_NAME       = var.stream_name
+    PULSE_TABLE_NAME        = var.table_name
+    PULSE_DLQ_NAME          = var.dlq_name
+    PULSE_OPENSEARCH_URL    = var.opensearch_url
+    PULSE_OPENSEARCH_AUTH   = "sigv4"
+    PULSE_TRACKING_CONFIG   = "/app/config/tracking.yaml"
+    PYTHONUNBUFFERED        = "1"
+    PYTHONDONTWRITEBYTECODE = "1"
+    HOME                    = "/tmp"
   }
 
   service_environment = {
@@ -49,9 +49,9 @@ locals {
       PULSE_ENRICHER_APPLICATION_NAME = var.kcl_application_name
     }
     indexer = {
-      PULSE_INDEXER_METRICS_PORT  = "9103"
-      PULSE_INDEXER_LEASE_TABLE   = var.indexer_lease_table_name
-      PULSE_INDEXER_MAPPINGS_DIR  = "/app/mappings"
+      PULSE_INDEXER_METRICS_PORT = "9103"
+      PULSE_INDEXER_LEASE_TABLE  = var.indexer_lease_table_name
+      PULSE_INDEXER_MAPPINGS_DIR = "/app/mappings"
     }
     dashboard = {
       PULSE_DASHBOARD_HOST = "0.0.0.0"
@@ -84,7 +84,8 @@ locals {
           for k, v in merge(local.common_environment, local.service_environment[svc], lookup(var.extra_environment, svc, {})) :
           { name = k, value = v }
         ]
-        secrets = svc == "producer" ? [{ name = var.x_token_env_name, valueFrom = aws_secretsmanager_secret.x_token.arn }] : []
+        # Only the producer gets the X token, injected by ECS (execution role) at task start.
+        secrets     = svc == "producer" ? [{ name = var.x_token_env_name, valueFrom = aws_secretsmanager_secret.x_token.arn }] : null
         mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
         healthCheck = {
           command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${local.ports[svc]}/healthz', timeout=3)"]

@@ -62,7 +62,7 @@ variable "cpu_architecture" {
 variable "adot_image" {
   type        = string
   description = "ADOT collector image for the metrics sidecar (pinned version)."
-  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.47.0"
 }
 
 variable "collector_configs" {
