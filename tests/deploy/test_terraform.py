@@ -9,6 +9,7 @@ import pytest
 from deploy_tf import (
     ENVS,
     MODULES,
+    REPO_ROOT,
     SERVICES,
     TF_ROOT,
     Block,
@@ -264,12 +265,14 @@ def test_the_enricher_reads_the_stream_owns_its_lease_tables_and_writes_posts():
         "kinesis:GetRecords",
         "kinesis:GetShardIterator",
         "kinesis:ListShards",
-        "kinesis:SubscribeToShard",
         "dynamodb:PutItem",
         "sqs:SendMessage",
         "cloudwatch:PutMetricData",
     } <= actions
     assert "kinesis:PutRecords" not in actions
+    retrieval = REPO_ROOT / "services" / "enricher" / "src" / "pulse_enricher" / "properties.py"
+    if retrieval.exists() and '"retrievalMode": "POLLING"' in retrieval.read_text():
+        assert "kinesis:SubscribeToShard" not in actions, "polling KCL needs no enhanced fan-out"
     assert _statement(doc, "WriteEnrichedPosts")["resources"] == ["${var.table_arn}"]
     leases = one("data", "aws_iam_policy_document", "kcl_leases", under=MODULES / "data")
     lease_resources = {r for st in statements(leases) for r in as_list(st["resources"])}

@@ -124,6 +124,9 @@ data "aws_iam_policy_document" "producer" {
 }
 
 data "aws_iam_policy_document" "enricher" {
+  # The enricher's KCL uses POLLING retrieval (pulse_enricher.properties). Enhanced fan-out
+  # would also need kinesis:RegisterStreamConsumer on the stream and kinesis:SubscribeToShard,
+  # kinesis:DescribeStreamConsumer on "<stream arn>/consumer/*".
   statement {
     sid = "ReadTheStream"
     actions = [
@@ -132,15 +135,8 @@ data "aws_iam_policy_document" "enricher" {
       "kinesis:ListShards",
       "kinesis:GetShardIterator",
       "kinesis:GetRecords",
-      "kinesis:RegisterStreamConsumer",
     ]
     resources = [var.stream_arn]
-  }
-
-  statement {
-    sid       = "EnhancedFanOutConsumer"
-    actions   = ["kinesis:SubscribeToShard", "kinesis:DescribeStreamConsumer"]
-    resources = ["${var.stream_arn}/consumer/*"]
   }
 
   statement {
