@@ -169,7 +169,7 @@ DEAD_LETTERS_STAT = Panel(
     (
         Q(
             "(sum(increase(pulse_producer_dead_letter_total[1h])) or vector(0))"
-            " + (sum(increase(pulse_enricher_dead_letters_total[1h])) or vector(0))"
+            " + (sum(increase(pulse_enricher_dead_lettered_total[1h])) or vector(0))"
             " + (sum(increase(pulse_indexer_dead_letters_total[1h])) or vector(0))",
             "dead letters",
         ),
@@ -254,11 +254,12 @@ RULES = Panel(
 ENRICHER_THROUGHPUT = Panel(
     "Enricher throughput",
     (
-        Q(f"sum(rate(pulse_enricher_records_processed_total[{RATE}]))", "processed"),
+        Q(f"sum by (outcome) (rate(pulse_enricher_records_total[{RATE}]))", "{{outcome}}"),
         Q(f"sum by (reason) (rate(pulse_enricher_records_failed_total[{RATE}]))", "failed: {{reason}}"),
     ),
     unit="reqps",
-    description="Kinesis records the KCL record processors handled, and those that failed (dead-lettered).",
+    description="Kinesis records the KCL record processors handled, by outcome (written, deleted, stale, "
+    "already_stored, delete_noop, dead_lettered), and failures by reason.",
 )
 ITERATOR_AGE = Panel(
     "Kinesis iterator age (millis_behind_latest) per shard",
@@ -275,13 +276,13 @@ ENRICH_LATENCY = Panel(
 )
 DDB_LATENCY = Panel(
     "DynamoDB write latency",
-    quantiles("pulse_enricher_dynamodb_write_seconds"),
+    quantiles("pulse_enricher_dynamodb_write_seconds", by="operation", qs=(0.5, 0.95, 0.99)),
     unit="s",
     description="batch_write_item latency, retries included.",
 )
 DDB_RETRIES = Panel(
     "DynamoDB retries and throttles",
-    (Q(f"sum by (reason) (rate(pulse_enricher_dynamodb_retries_total[{RATE}]))", "{{reason}}"),),
+    (Q(f"sum by (kind) (rate(pulse_enricher_dynamodb_retries_total[{RATE}]))", "{{kind}}"),),
     unit="reqps",
     no_value="0",
     description="Unprocessed items and throttled calls retried with backoff.",
@@ -290,9 +291,32 @@ CHECKPOINTS = Panel(
     "KCL checkpoints",
     (
         Q(f"sum(rate(pulse_enricher_checkpoints_total[{RATE}]))", "checkpoints"),
-        Q(f"sum by (kind) (rate(pulse_enricher_checkpoint_errors_total[{RATE}]))", "errors: {{kind}}"),
+        Q(f"sum by (error) (rate(pulse_enricher_checkpoint_errors_total[{RATE}]))", "errors: {{error}}"),
     ),
     unit="reqps",
+)
+
+SHARDS_OWNED = Panel(
+    "Shard processors alive",
+    (Q("sum(pulse_enricher_shards_owned)", "shards"),),
+    kind="stat",
+    width=6,
+    height=5,
+    description="KCL record processors (one Python process per leased shard) alive in the daemon(s).",
+)
+ENRICHER_BATCH = Panel(
+    "Records per process_records call",
+    quantiles("pulse_enricher_batch_records", qs=(0.5, 0.95)),
+)
+REDELIVERED = Panel(
+    "Redelivered and DLQ send retries",
+    (
+        Q(f"sum(rate(pulse_enricher_redelivered_total[{RATE}]))", "redelivered (already stored)"),
+        Q(f"sum(rate(pulse_enricher_dlq_retries_total[{RATE}]))", "dead-letter send retries"),
+    ),
+    unit="reqps",
+    description="Records delivered again after a restart or lease move (harmless: same version), and "
+    "retried sends to the dead-letter queue.",
 )
 
 # dead letters (all services)
@@ -300,7 +324,7 @@ DEAD_LETTERS = Panel(
     "Dead letters per service",
     (
         Q(f"sum by (reason) (rate(pulse_producer_dead_letter_total[{RATE}]))", "producer {{reason}}"),
-        Q(f"sum by (reason) (rate(pulse_enricher_dead_letters_total[{RATE}]))", "enricher {{reason}}"),
+        Q(f"sum(rate(pulse_enricher_dead_lettered_total[{RATE}]))", "enricher"),
         Q(f"sum by (reason) (rate(pulse_indexer_dead_letters_total[{RATE}]))", "indexer {{reason}}"),
     ),
     unit="reqps",
@@ -424,7 +448,7 @@ ERROR_RATIOS = Panel(
             "producer put failures",
         ),
         Q(
-            ratio("pulse_enricher_records_failed_total", "pulse_enricher_records_processed_total"),
+            ratio("pulse_enricher_records_failed_total", "pulse_enricher_records_total"),
             "enricher failed records",
         ),
         Q(
@@ -482,7 +506,8 @@ ENRICHER = Board(
     tags=("pulse", "enricher"),
     rows=(
         Row("Consumption", (ENRICHER_THROUGHPUT, ITERATOR_AGE)),
-        Row("Work", (ENRICH_LATENCY, DDB_LATENCY, DDB_RETRIES, CHECKPOINTS)),
+        Row("Processors", (SHARDS_OWNED,)),
+        Row("Work", (ENRICH_LATENCY, ENRICHER_BATCH, DDB_LATENCY, DDB_RETRIES, CHECKPOINTS, REDELIVERED)),
         Row("Dead letters", (DEAD_LETTERS,)),
     ),
 )
