@@ -88,8 +88,8 @@ def build(cache_dir: Path, *, log: Callable[[str], object] = print) -> list[Path
     java = _java_bin(None)
     _check_java(java)
     javac = _tool_next_to(java, "javac")
-    mvn = shutil.which("mvn")
-    if mvn is None:
+    pom_digest = hashlib.sha256(POM.read_bytes()).hexdigest()
+    if not _lib_is_current(cache_dir, pom_digest) and shutil.which("mvn") is None:
         raise RuntimeError(
             "Maven is required to fetch the OpenSearch jars for the local node (mvn not found on PATH). "
             "Install it, e.g. `apt-get install maven`, then retry."
@@ -101,34 +101,16 @@ def build(cache_dir: Path, *, log: Callable[[str], object] = print) -> list[Path
         if classpath is not None:
             _ensure_cds(cache_dir, classpath, java, log)
             return classpath
-        (cache_dir / STAMP_NAME).unlink(missing_ok=True)
         started = time.monotonic()
-        log(f"opensearch: fetching jars with Maven into {cache_dir} (first run downloads ~50 MB)")
         lib_dir = cache_dir / "lib"
-        tmp_lib = cache_dir / "lib.tmp"
-        shutil.rmtree(tmp_lib, ignore_errors=True)
-        _run(
-            [
-                mvn,
-                "-q",
-                "-B",
-                "-f",
-                str(POM),
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={tmp_lib}",
-                "-DincludeScope=runtime",
-            ],
-            what="mvn dependency:copy-dependencies",
-            env=_java_env(java),
-        )
-        jars = sorted(tmp_lib.glob("*.jar"))
-        if not any(j.name.startswith("opensearch-") for j in jars):
-            raise RuntimeError(f"Maven ran but {tmp_lib} holds no opensearch jar; see the output above")
-        shutil.rmtree(lib_dir, ignore_errors=True)
-        tmp_lib.rename(lib_dir)
-        # New jar files invalidate any class-data sharing archive made from the old ones.
-        for stale in (cache_dir / CDS_DIR).glob("node-*"):
-            stale.unlink(missing_ok=True)
+        # Only a pom.xml change re-fetches the jars: a launcher change leaves lib/ (and the jars
+        # that running nodes have open) alone.
+        if _lib_is_current(cache_dir, pom_digest):
+            log("opensearch: pom.xml unchanged, keeping the jars in lib/")
+        else:
+            log(f"opensearch: fetching jars with Maven into {lib_dir} (first run downloads ~50 MB)")
+            _fetch_jars(cache_dir, lib_dir, java)
+        (cache_dir / STAMP_NAME).unlink(missing_ok=True)
 
         log("opensearch: compiling the launcher")
         tmp_classes = cache_dir / "classes.tmp"
@@ -171,6 +153,7 @@ def build(cache_dir: Path, *, log: Callable[[str], object] = print) -> list[Path
         stamp = {
             "format": STAMP_FORMAT,
             "digest": digest,
+            "pom_digest": pom_digest,
             "classpath": [str(p.relative_to(cache_dir)) for p in classpath],
         }
         tmp_stamp = cache_dir / (STAMP_NAME + ".tmp")
@@ -179,6 +162,43 @@ def build(cache_dir: Path, *, log: Callable[[str], object] = print) -> list[Path
         log(f"opensearch: jars and launcher ready in {time.monotonic() - started:.1f}s")
     _ensure_cds(cache_dir, classpath, java, log)
     return classpath
+
+
+def _lib_is_current(cache_dir: Path, pom_digest: str) -> bool:
+    """True when lib/ holds what Maven copied for this very pom.xml (so no Maven run is needed)."""
+    try:
+        stamp = json.loads((cache_dir / STAMP_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+    jars = [cache_dir / p for p in stamp.get("classpath", []) if p.startswith("lib/")]
+    return stamp.get("pom_digest") == pom_digest and bool(jars) and all(p.exists() for p in jars)
+
+
+def _fetch_jars(cache_dir: Path, lib_dir: Path, java: str) -> None:
+    tmp_lib = cache_dir / "lib.tmp"
+    shutil.rmtree(tmp_lib, ignore_errors=True)
+    _run(
+        [
+            shutil.which("mvn") or "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={tmp_lib}",
+            "-DincludeScope=runtime",
+        ],
+        what="mvn dependency:copy-dependencies",
+        env=_java_env(java),
+    )
+    jars = sorted(tmp_lib.glob("*.jar"))
+    if not any(j.name.startswith("opensearch-") for j in jars):
+        raise RuntimeError(f"Maven ran but {tmp_lib} holds no opensearch jar")
+    shutil.rmtree(lib_dir, ignore_errors=True)
+    tmp_lib.rename(lib_dir)
+    # New jar files invalidate any class-data sharing archive made from the old ones.
+    for stale in (cache_dir / CDS_DIR).glob("node-*"):
+        stale.unlink(missing_ok=True)
 
 
 def _source_digest() -> str:
