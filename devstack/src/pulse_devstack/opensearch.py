@@ -3,8 +3,10 @@
 No tarball is needed: ``build()`` lets Maven copy the OpenSearch server jar and the module plugins
 (transport-netty4, analysis-common, lang-painless, mapper-extras) into a cache directory and compiles
 the small launcher ``devstack/opensearch/src/main/java/dev/pulse/opensearch/PulseNode.java`` with
-javac. ``start_node()`` runs it in its own process group, ``wait_healthy()`` waits for yellow,
-``stop_node()`` stops it (SIGTERM closes the node cleanly, SIGKILL after a timeout).
+javac, then trains a class-data sharing archive with one start of the node (halves later start-up
+CPU; ``PULSE_OPENSEARCH_CDS=0`` skips it). ``start_node()`` runs the node in its own process group,
+``wait_healthy()`` waits for yellow, ``stop_node()`` stops it (SIGTERM closes the node cleanly,
+SIGKILL after a timeout). See devstack/opensearch/README.md for measurements.
 
 Standard library only: this module must import without any third-party package.
 
@@ -76,7 +78,9 @@ def build(cache_dir: Path, *, log: Callable[[str], object] = print) -> list[Path
     """Fetch the OpenSearch jars and compile the launcher into cache_dir; return the classpath.
 
     Idempotent: when ``cache_dir/build.stamp`` matches the current pom.xml and launcher sources (and
-    every jar it lists still exists), nothing runs and nothing is downloaded.
+    every jar it lists still exists) and the class-data sharing archive for this JDK exists (or
+    failed before), nothing runs and nothing is downloaded. Maven runs only when pom.xml changed.
+    Safe to call from several processes at once (file locks in cache_dir).
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
