@@ -10,7 +10,7 @@ need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: $2" >&2; exit 1; }; }
 need "$PYTHON" "Python 3.11+ is required (python3 not found)"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
   || { echo "setup: Python 3.11+ is required, found $("$PYTHON" --version)" >&2; exit 1; }
-need java "Java 17+ is required for the KCL MultiLangDaemon and OpenSearch (install openjdk-17-jre-headless)"
+need java "Java 17+ is required for the KCL MultiLangDaemon and OpenSearch (install openjdk-17-jdk-headless: the OpenSearch launcher is compiled with javac)"
 need mvn "Maven is required to fetch the OpenSearch and KCL jars (install maven)"
 JAVA_MAJOR=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}' | cut -d. -f1)
 [ "${JAVA_MAJOR:-0}" -ge 17 ] || { echo "setup: Java 17+ is required, found ${JAVA_MAJOR}" >&2; exit 1; }
