@@ -1,0 +1,5 @@
+import sys
+
+from pulse_enricher.cli import main
+
+sys.exit(main())

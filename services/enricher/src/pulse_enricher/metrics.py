@@ -1,0 +1,69 @@
+"""The enricher's Prometheus metrics.
+
+The daemon runs one Python processor per shard; each records into prometheus-client's multiprocess
+files (PROMETHEUS_MULTIPROC_DIR, set by `pulse-enricher run`), and `run` serves the merged view.
+Labels are bounded: outcome, reason, kind, error (fixed sets) and shard (shards of one stream).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from pulse_common.metrics import BATCH_SIZE_BUCKETS, CALL_LATENCY_BUCKETS
+
+ENRICH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+RECORDS = Counter(
+    "pulse_enricher_records_total",
+    "Kinesis records handled, by outcome: written, deleted, stale (a newer version is stored), "
+    "already_stored (same version: a redelivery), delete_noop, dead_lettered",
+    ["outcome"],
+)
+FAILED = Counter(
+    "pulse_enricher_records_failed_total", "Records that could not be processed, by reason", ["reason"]
+)
+DEAD_LETTERED = Counter("pulse_enricher_dead_lettered_total", "Records sent to the dead-letter queue")
+REDELIVERED = Counter(
+    "pulse_enricher_redelivered_total",
+    "Records whose exact version was already stored (delivered again after a restart or failover)",
+)
+BATCH_SIZE = Histogram(
+    "pulse_enricher_batch_records", "Records per process_records call", buckets=BATCH_SIZE_BUCKETS
+)
+ENRICH_SECONDS = Histogram(
+    "pulse_enricher_enrich_seconds", "Time to enrich one post (NLP core)", buckets=ENRICH_BUCKETS
+)
+WRITE_SECONDS = Histogram(
+    "pulse_enricher_dynamodb_write_seconds",
+    "Time of one DynamoDB call made to store posts, by operation",
+    ["operation"],
+    buckets=CALL_LATENCY_BUCKETS,
+)
+WRITE_RETRIES = Counter(
+    "pulse_enricher_dynamodb_retries_total",
+    "DynamoDB retries: unprocessed items re-sent, throttled or failed calls",
+    ["kind"],
+)
+DLQ_RETRIES = Counter("pulse_enricher_dlq_retries_total", "Failed sends to the dead-letter queue, retried")
+CHECKPOINTS = Counter("pulse_enricher_checkpoints_total", "Successful checkpoints")
+CHECKPOINT_ERRORS = Counter(
+    "pulse_enricher_checkpoint_errors_total", "Checkpoint errors by KCL error name", ["error"]
+)
+MILLIS_BEHIND = Gauge(
+    "pulse_enricher_millis_behind_latest",
+    "How far this shard's processor is behind the tip of the stream (from GetRecords)",
+    ["shard"],
+    multiprocess_mode="livemax",
+)
+SHARDS = Gauge(
+    "pulse_enricher_shards_owned", "Shard processors alive", multiprocess_mode="livesum"
+)
+
+
+def multiprocess_registry() -> CollectorRegistry:
+    """A fresh registry merging every processor's files (one per scrape)."""
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

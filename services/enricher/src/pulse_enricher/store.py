@@ -1,0 +1,351 @@
+"""The posts table: versioned upserts and deletes that never let an older version win.
+
+Item format (docs/TEAM_NOTES.md): id, version (N), created_at, ingested_at, enriched_at (S, ISO),
+expires_at (N, TTL epoch s), doc (S: EnrichedPost JSON).
+
+Two write modes:
+- `batch` (default): one strongly consistent `batch_get_item` reads the stored versions of the
+  batch's ids, then `batch_write_item` (25 a request) puts only the newer posts. A post id is the
+  partition key, so all versions of an id are in one shard and one processor writes them in order;
+  the read-then-write gap matters only to a zombie processor that lost its lease mid-batch.
+- `conditional`: one conditional `PutItem` per post (`attribute_not_exists(id) OR version < :v`)
+  from a thread pool: strict even against zombies, ~5x the calls.
+Deletes are always conditional `DeleteItem` (`version <= :v`): an older delete never removes a
+newer post.
+
+Failures: `UnprocessedItems`, throttling, 5xx, connection errors and a missing table are retried
+with capped exponential backoff and full jitter, without limit: the caller must not checkpoint
+past an unwritten post. A ValidationException names bad data, not a bad store: it is raised as
+`ItemRejected` so the caller can isolate the item.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from pulse_common.retry import backoff_delays, is_retryable_aws_error
+from pulse_common.schema import EnrichedPost, RecordEnvelope
+from pulse_enricher import metrics
+
+log = logging.getLogger("pulse.enricher.store")
+
+MAX_BATCH_WRITE = 25
+MAX_BATCH_GET = 100
+MAX_ITEM_BYTES = 400 * 1024
+ITEM_MARGIN_BYTES = 4 * 1024  # attribute names and the other attributes
+MAX_BATCH_WRITE_BYTES = 15 * 1024 * 1024  # the request limit is 16 MiB
+NON_RETRYABLE_CODES = frozenset({"ValidationException", "SerializationException"})
+CONDITION_NEWER = "attribute_not_exists(id) OR #v < :v"
+CONDITION_DELETE = "attribute_not_exists(id) OR #v <= :v"
+
+
+class ItemRejected(Exception):
+    """DynamoDB refused the data itself (ValidationException): retrying cannot help."""
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Upsert:
+    id: str
+    version: int
+    item: dict[str, Any]
+
+
+@dataclass
+class Delete:
+    id: str
+    version: int
+
+
+Op = Upsert | Delete
+
+
+@dataclass
+class WriteResult:
+    written: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    already_stored: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    delete_noop: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)  # id -> DynamoDB's reason
+
+
+def build_item(
+    enriched: EnrichedPost, envelope: RecordEnvelope, *, enriched_at: datetime, retention: timedelta
+) -> dict[str, Any]:
+    """The DynamoDB item (low-level attribute values) for an enriched post."""
+    doc = enriched.model_dump_json(warnings=False)
+    ingested_at = envelope.ingested_at
+    return {
+        "id": {"S": envelope.id},
+        "version": {"N": str(envelope.version)},
+        "created_at": {"S": iso(enriched.created_at)},
+        "ingested_at": {"S": iso(ingested_at)},
+        "enriched_at": {"S": iso(enriched_at)},
+        "expires_at": {"N": str(int((enriched_at + retention).timestamp()))},
+        "doc": {"S": doc},
+    }
+
+
+def item_size(item: dict[str, Any]) -> int:
+    return sum(len(k) + len(next(iter(v.values())).encode("utf-8")) for k, v in item.items())
+
+
+def item_too_large(item: dict[str, Any]) -> bool:
+    return item_size(item) > MAX_ITEM_BYTES - ITEM_MARGIN_BYTES
+
+
+def latest_per_id(ops: Iterable[Op]) -> list[Op]:
+    """One op per id: the highest version; at equal versions a delete wins."""
+    best: dict[str, Op] = {}
+    for op in ops:
+        current = best.get(op.id)
+        if (
+            current is None
+            or op.version > current.version
+            or (op.version == current.version and isinstance(op, Delete))
+        ):
+            best[op.id] = op
+    return list(best.values())
+
+
+def _error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "")
+    return type(exc).__name__
+
+
+class PostStore:
+    def __init__(
+        self,
+        dynamodb: Any,
+        table: str,
+        *,
+        mode: str = "batch",
+        concurrency: int = 8,
+        retry_base_s: float = 0.05,
+        retry_cap_s: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.dynamodb = dynamodb
+        self.table = table
+        self.mode = mode
+        self.concurrency = concurrency
+        self.retry_base_s = retry_base_s
+        self.retry_cap_s = retry_cap_s
+        self.sleep = sleep
+        self.should_stop = should_stop
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    # -- public -------------------------------------------------------------------------------
+    def apply(self, ops: Iterable[Op]) -> WriteResult:
+        """Make every op durable (or provably superseded). Blocks and retries until it is."""
+        ops = latest_per_id(ops)
+        result = WriteResult()
+        if not ops:
+            return result
+        upserts = [op for op in ops if isinstance(op, Upsert)]
+        deletes = [op for op in ops if isinstance(op, Delete)]
+        if self.mode == "conditional":
+            self._conditional_puts(upserts, result)
+        else:
+            stored = self.stored_versions([op.id for op in upserts])
+            newer: list[Upsert] = []
+            for op in upserts:
+                have = stored.get(op.id)
+                if have is None or have < op.version:
+                    newer.append(op)
+                elif have == op.version:
+                    result.already_stored.append(op.id)
+                else:
+                    result.stale.append(op.id)
+            self._batch_put(newer, result)
+        self._conditional_deletes(deletes, result)
+        return result
+
+    def stored_versions(self, ids: list[str]) -> dict[str, int]:
+        """The stored version of each id that has an item (strongly consistent)."""
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), MAX_BATCH_GET):
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": [{"id": {"S": i}} for i in ids[start : start + MAX_BATCH_GET]],
+                    "ProjectionExpression": "id, #v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ConsistentRead": True,
+                }
+            }
+            delays = self._delays()
+            while request:
+                response = self._call("batch_get_item", lambda r=request: self.dynamodb.batch_get_item(
+                    RequestItems=r))
+                for item in response.get("Responses", {}).get(self.table, []):
+                    found[item["id"]["S"]] = int(item["version"]["N"])
+                request = response.get("UnprocessedKeys") or {}
+                if request:
+                    metrics.WRITE_RETRIES.labels("unprocessed").inc()
+                    self.sleep(next(delays))
+        return found
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # -- writes -------------------------------------------------------------------------------
+    def _batch_put(self, upserts: list[Upsert], result: WriteResult) -> None:
+        for chunk in _chunks(upserts):
+            pending = [{"PutRequest": {"Item": op.item}} for op in chunk]
+            delays = self._delays()
+            while pending:
+                request = {self.table: pending}
+                try:
+                    response = self._call(
+                        "batch_write_item", lambda r=request: self.dynamodb.batch_write_item(RequestItems=r)
+                    )
+                except ItemRejected:
+                    # DynamoDB refused the whole request for one bad item: write them one by one
+                    # (conditionally) so the good ones land and the bad one is named.
+                    left = {entry["PutRequest"]["Item"]["id"]["S"] for entry in pending}
+                    self._conditional_puts([op for op in chunk if op.id in left], result)
+                    pending = []
+                    continue
+                pending = response.get("UnprocessedItems", {}).get(self.table, [])
+                if pending:
+                    metrics.WRITE_RETRIES.labels("unprocessed").inc(len(pending))
+                    self.sleep(next(delays))
+                else:
+                    result.written.extend(op.id for op in chunk)
+
+    def _conditional_puts(self, upserts: list[Upsert], result: WriteResult) -> None:
+        def put(op: Upsert) -> tuple[str, bool | str]:
+            try:
+                self._call(
+                    "put_item",
+                    lambda: self.dynamodb.put_item(
+                        TableName=self.table,
+                        Item=op.item,
+                        ConditionExpression=CONDITION_NEWER,
+                        ExpressionAttributeNames={"#v": "version"},
+                        ExpressionAttributeValues={":v": {"N": str(op.version)}},
+                    ),
+                )
+                return op.id, True
+            except ItemRejected as exc:
+                return op.id, str(exc)[:500]
+            except ClientError as exc:
+                if _error_code(exc) == "ConditionalCheckFailedException":
+                    return op.id, False
+                raise
+
+        for post_id, outcome in self._map(put, upserts):
+            if outcome is True:
+                result.written.append(post_id)
+            elif outcome is False:
+                result.stale.append(post_id)
+            else:
+                result.rejected[post_id] = outcome
+
+    def _conditional_deletes(self, deletes: list[Delete], result: WriteResult) -> None:
+        def delete(op: Delete) -> tuple[str, bool]:
+            try:
+                response = self._call(
+                    "delete_item",
+                    lambda: self.dynamodb.delete_item(
+                        TableName=self.table,
+                        Key={"id": {"S": op.id}},
+                        ConditionExpression=CONDITION_DELETE,
+                        ExpressionAttributeNames={"#v": "version"},
+                        ExpressionAttributeValues={":v": {"N": str(op.version)}},
+                        ReturnValues="ALL_OLD",
+                    ),
+                )
+                return op.id, bool(response.get("Attributes"))
+            except ClientError as exc:
+                if _error_code(exc) == "ConditionalCheckFailedException":
+                    return op.id, False
+                raise
+
+        for post_id, deleted in self._map(delete, deletes):
+            (result.deleted if deleted else result.delete_noop).append(post_id)
+
+    def _map(self, fn, items):
+        if len(items) <= 1 or self.concurrency <= 1:
+            return [fn(i) for i in items]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="ddb-write")
+        return list(self._pool.map(fn, items))
+
+    # -- retries ------------------------------------------------------------------------------
+    def _delays(self):
+        return backoff_delays(self.retry_base_s, self.retry_cap_s)
+
+    def _call(self, operation: str, fn: Callable[[], Any]) -> Any:
+        """Call fn until it succeeds; raise only what retrying cannot fix."""
+        delays = self._delays()
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                response = fn()
+                metrics.WRITE_SECONDS.labels(operation).observe(time.perf_counter() - started)
+                return response
+            except Exception as exc:
+                code = _error_code(exc)
+                if code in NON_RETRYABLE_CODES:
+                    raise ItemRejected(f"{code}: {exc}") from exc
+                if code == "ConditionalCheckFailedException":
+                    raise
+                if not (
+                    isinstance(exc, ClientError | HTTPClientError | BotoConnectionError | OSError)
+                    or is_retryable_aws_error(exc)
+                ):
+                    raise  # a bug, not an outage
+                if self.should_stop():
+                    raise
+                throttled = code in {"ProvisionedThroughputExceededException", "ThrottlingException",
+                                     "RequestLimitExceeded"}
+                metrics.WRITE_RETRIES.labels("throttled" if throttled else "error").inc()
+                delay = next(delays)
+                log.log(
+                    logging.WARNING if attempt < 5 else logging.ERROR,
+                    "dynamodb call failed; retrying",
+                    extra={"operation": operation, "error": code, "attempt": attempt,
+                           "delay_s": round(delay, 3)},
+                )
+                self.sleep(delay)
+
+
+def _chunks(upserts: list[Upsert]) -> Iterable[list[Upsert]]:
+    chunk: list[Upsert] = []
+    size = 0
+    for op in upserts:
+        op_size = item_size(op.item)
+        if chunk and (len(chunk) == MAX_BATCH_WRITE or size + op_size > MAX_BATCH_WRITE_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(op)
+        size += op_size
+    if chunk:
+        yield chunk
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
