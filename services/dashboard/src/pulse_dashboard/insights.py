@@ -40,6 +40,11 @@ when where which while who whom why will with would you your rt amp https http c
 QUOTE_SOURCE = ["id", "text", "author.username", "created_at", "sentiment.label", "network"]
 
 
+def is_topic_term(term: str) -> bool:
+    """Worth showing as a topic: has a letter, is not a URL/domain fragment, not a lone character."""
+    return len(term) > 1 and any(c.isalpha() for c in term) and not any(c in term for c in "./:")
+
+
 def _sentiment_counts(buckets: list[dict[str, Any]]) -> dict[str, int]:
     counts = dict.fromkeys(POLARITIES, 0)
     for b in buckets:
@@ -518,7 +523,7 @@ class Insights:
         sig = {
             "field": F.TEXT_TERMS,
             "source_fields": [F.TEXT],
-            "size": size,
+            "size": size * 2,  # room for the terms is_topic_term drops
             "min_doc_count": 3,
             "exclude": STOPWORDS,
             "background_filter": f.query(),
@@ -570,7 +575,8 @@ class Insights:
                     "fg_total": fg_total,
                 }
                 for b in agg["s"]["terms"]["buckets"]
-            ]
+                if is_topic_term(b["key"])
+            ][:size]
 
         return {
             "filters": f.as_params(),
@@ -693,7 +699,7 @@ class Insights:
                                     "significant_text": {
                                         "field": F.TEXT_TERMS,
                                         "source_fields": [F.TEXT],
-                                        "size": 6,
+                                        "size": 12,
                                         "min_doc_count": 2,
                                         "exclude": STOPWORDS,
                                         "background_filter": f.query(nested),
@@ -709,7 +715,8 @@ class Insights:
             if "error" in r:
                 alert["top_terms"], alert["samples"] = [], []
                 continue
-            alert["top_terms"] = [b["key"] for b in r["aggregations"]["s"]["terms"]["buckets"]]
+            terms = r["aggregations"]["s"]["terms"]["buckets"]
+            alert["top_terms"] = [b["key"] for b in terms if is_topic_term(b["key"])][:6]
             alert["samples"] = [_quote(h) for h in r["hits"]["hits"]]
 
     # -- posts: drill-down, search, live, export ---------------------------------------------

@@ -199,15 +199,14 @@
       const pct = (v) => (d.posts ? `${Math.round((100 * v) / d.posts)}%` : "–");
       const net = signed(s.net);
       const ci = s.net == null ? "no posts" : `95% CI ${s.ci_low.toFixed(2)} … ${s.ci_high.toFixed(2)}`;
-      const ours = d.brands.filter((b) => b.kind === "product");
-      const top = ours.length ? ours[0] : null;
+      const top = d.brands.find((b) => b.kind === "product") || d.brands[0] || null;
       const kpis = [
         ["Posts", fmt(d.posts), `${fmt(d.flagged_posts)} flagged as spam/bot`, ""],
         ["Authors", fmt(d.authors), "distinct accounts", ""],
         ["Net sentiment", net, ci, s.net > 0.05 ? "pos" : s.net < -0.05 ? "neg" : ""],
         ["Positive", pct(s.positive), `${fmt(s.positive)} posts`, "pos"],
         ["Negative", pct(s.negative), `${fmt(s.negative)} posts`, "neg"],
-        [top ? `${top.name} net` : "Ours", top ? signed(top.net) : "–",
+        [top ? `${top.name} net` : "Brand net", top ? signed(top.net) : "–",
           top ? `${fmt(top.total)} posts mention it` : "", top && top.net != null ? (top.net > 0.05 ? "pos" : top.net < -0.05 ? "neg" : "") : ""],
       ];
       target.replaceChildren();
@@ -458,7 +457,7 @@
       `<span class="pill ${esc(p.sentiment)}">${esc(p.sentiment)}</span>${p.flags.length ? '<span class="flag">FLAGGED</span>' : ""}</div>` +
       `<div class="text">${text}</div>` +
       `<div class="tags">${p.products.map((b) => `<span>${esc(brandInfo(b).name)}</span>`).join("")}` +
-      `${p.aspects.map((a) => `<span class="${esc(a.polarity)}">${esc(a.aspect)}</span>`).join("")}` +
+      `${[...new Map(p.aspects.map((a) => [`${a.aspect}:${a.polarity}`, a])).values()].map((a) => `<span class="${esc(a.polarity)}" title="${esc(a.polarity)} about ${esc(a.aspect)}">${esc(a.aspect)}</span>`).join("")}` +
       `${p.hashtags.map((h) => `<span>#${esc(h)}</span>`).join("")}` +
       `<span>♥ ${fmt(eng.likes || 0)} · ↻ ${fmt(eng.reposts || 0)}</span></div>`;
     return div;

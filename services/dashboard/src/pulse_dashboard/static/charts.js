@@ -95,7 +95,7 @@
       if (v !== 0) svg.appendChild(el("line", { class: "grid-line", x1: m.l, x2: W - m.r, y1: y, y2: y }));
       if (y - lastY < 13) continue;  // never overlap two labels
       lastY = y;
-      svg.appendChild(el("text", { x: m.l - 6, y: y + 4, "text-anchor": "end" }, [fmt(v)]));
+      svg.appendChild(el("text", { x: m.l - 6, y: y + 4, "text-anchor": "end" }, [Number.isInteger(v) ? fmt(v) : v.toFixed(1)]));
     }
     const span = n > 1 ? (new Date(opts.times[n - 1]) - new Date(opts.times[0])) / 1000 : 0;
     const every = Math.max(1, Math.ceil(n / Math.max(2, Math.floor(iw / 90))));

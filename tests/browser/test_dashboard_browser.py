@@ -1,0 +1,195 @@
+"""The dashboard in a real headless Chromium: every chart renders with data, an aspect bar drills down
+to the posts behind it, a search highlights its matches, new posts appear live, the report opens.
+Screenshots go to tests/artifacts/ (gitignored)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CARDS = (
+    "overview",
+    "timeline",
+    "alerts",
+    "aspects",
+    "share-of-voice",
+    "influencers",
+    "emerging",
+    "posts",
+    "live",
+)
+
+
+def wait(driver, condition, timeout=45, what="condition"):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(
+        condition, message=f"timed out waiting for {what}"
+    )
+
+
+def card_states(driver) -> dict[str, str]:
+    from selenium.webdriver.common.by import By
+
+    return {
+        e.get_attribute("data-card"): e.get_attribute("data-state")
+        for e in driver.find_elements(By.CSS_SELECTOR, "[data-card]")
+    }
+
+
+def full_page_screenshot(driver, path) -> None:
+    height = driver.execute_script(
+        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"
+    )
+    driver.set_window_size(1440, min(max(height, 900), 6000))
+    time.sleep(0.3)
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1440, 1000)
+
+
+def click(driver, element) -> None:
+    """Scroll the element to the middle of the viewport (clear of the sticky filter bar), then click."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    time.sleep(0.2)
+    element.click()
+
+
+def severe_console_errors(driver) -> list[dict]:
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
+
+
+def api_json(url: str, path: str, params: dict) -> dict:
+    with urllib.request.urlopen(
+        f"{url}{path}?{urllib.parse.urlencode(params, doseq=True)}", timeout=30
+    ) as res:
+        return json.loads(res.read())
+
+
+@pytest.fixture(scope="module")
+def page(driver, dashboard_url):
+    driver.get(dashboard_url)
+    wait(
+        driver,
+        lambda d: all(card_states(d).get(c) in ("ready", "empty", "error") for c in CARDS),
+        what="every card to load",
+    )
+    return driver
+
+
+def test_every_chart_renders_with_data(page, artifacts):
+    from selenium.webdriver.common.by import By
+
+    assert card_states(page) == dict.fromkeys(CARDS, "ready")
+    assert page.find_elements(By.CSS_SELECTOR, "#timeline-chart svg g.bar")
+    assert len(page.find_elements(By.CSS_SELECTOR, "#aspects-chart .aspect-row")) >= 8
+    assert page.find_elements(By.CSS_SELECTOR, "#sov-chart .sov-bar div")
+    assert page.find_elements(By.CSS_SELECTOR, "#influencers-body .person")
+    assert page.find_elements(By.CSS_SELECTOR, "#emerging-body .term")
+    assert page.find_elements(By.CSS_SELECTOR, "#alerts-list .alert")
+    assert page.find_elements(By.CSS_SELECTOR, "#posts-list .post")
+    assert page.find_element(By.CSS_SELECTOR, "#kpis .kpi .value").text not in ("", "–", "0")
+    full_page_screenshot(page, artifacts / "dashboard.png")
+    assert severe_console_errors(page) == []
+
+
+def test_clicking_an_aspect_bar_shows_the_posts_behind_it(page, dashboard_url, artifacts):
+    from selenium.webdriver.common.by import By
+
+    bar = page.find_element(
+        By.CSS_SELECTOR, '#aspects-chart .aspect-row[data-aspect="battery"] rect[data-polarity="negative"]'
+    )
+    click(page, bar)
+    wait(
+        page,
+        lambda d: "battery · negative" in d.find_element(By.ID, "drill-label").text,
+        what="the drill-down label",
+    )
+    wait(page, lambda d: card_states(d)["posts"] == "ready", what="the drilled posts")
+    posts = page.find_elements(By.CSS_SELECTOR, "#posts-list .post")
+    assert posts
+    for post in posts:
+        assert post.find_elements(By.CSS_SELECTOR, ".tags span.negative"), post.text
+        assert "battery" in [t.text for t in post.find_elements(By.CSS_SELECTOR, ".tags span.negative")]
+    # the count shown is the API's count for exactly that drill-down
+    params = dict(
+        urllib.parse.parse_qsl(
+            urllib.parse.urlparse(page.find_element(By.ID, "export-posts").get_attribute("href")).query
+        )
+    )
+    expected = api_json(dashboard_url, "api/posts", {**params, "size": 1})["total"]
+    assert page.find_element(By.ID, "posts-title").text == f"Posts · {expected:,}"
+    page.execute_script("document.getElementById('card-posts').scrollIntoView()")
+    page.save_screenshot(str(artifacts / "dashboard-drilldown.png"))
+
+
+def test_a_search_highlights_its_matches(page, artifacts):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    click(page, page.find_element(By.CSS_SELECTOR, "#drill-label button"))
+    box = page.find_element(By.ID, "search-input")
+    box.clear()
+    box.send_keys("bloatware", Keys.ENTER)
+    wait(page, lambda d: "bloatware" in d.find_element(By.ID, "drill-label").text, what="the search label")
+    wait(page, lambda d: card_states(d)["posts"] == "ready", what="search results")
+    marks = page.find_elements(By.CSS_SELECTOR, "#posts-list .post mark")
+    assert marks and all(m.text.lower().startswith("bloatware") for m in marks)
+    page.execute_script("document.getElementById('card-posts').scrollIntoView()")
+    page.save_screenshot(str(artifacts / "dashboard-search.png"))
+
+
+def test_new_posts_appear_without_reload(page, browser_index, artifacts):
+    from selenium.webdriver.common.by import By
+
+    from pulse_common.tracking import load_tracking_config
+    from pulse_dashboard import seed, synthetic
+
+    fresh = next(
+        synthetic.generate(1, load_tracking_config(), end=datetime.now(UTC), days=0.001, seed=99, spike=False)
+    )
+    fresh = fresh.model_copy(
+        update={"id": "synthetic:live-1", "text": "Live check: the Nova 12 camera is superb"}
+    )
+    seed.bulk_index(browser_index.client, browser_index.stack, [fresh])
+    wait(
+        page,
+        lambda d: d.find_elements(By.CSS_SELECTOR, '#live-list [data-id="synthetic:live-1"]'),
+        timeout=30,
+        what="the live post",
+    )
+    assert page.find_element(By.ID, "live-count").text.startswith("+")
+    page.execute_script("document.getElementById('card-live').scrollIntoView()")
+    page.save_screenshot(str(artifacts / "dashboard-live.png"))
+
+
+def test_filters_and_empty_states_render_in_place(page, artifacts):
+    from selenium.webdriver.common.by import By
+
+    page.execute_script("window.scrollTo(0, 0)")
+    click(page, page.find_element(By.CSS_SELECTOR, '#range-presets button[data-range="24h"]'))
+    click(page, page.find_element(By.CSS_SELECTOR, '#brand-chips .chip[data-brand="lumen"]'))
+    wait(
+        page,
+        lambda d: all(card_states(d).get(c) in ("ready", "empty") for c in CARDS if c != "live"),
+        what="filtered cards",
+    )
+    assert "Lumen Pro" in page.find_element(By.ID, "timeline-brands").text
+    page.save_screenshot(str(artifacts / "dashboard-filtered.png"))
+    assert severe_console_errors(page) == []
+
+
+def test_the_report_opens_in_chromium_without_errors(driver, dashboard_url, artifacts):
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{dashboard_url}api/report?since=30d&product=nova&competitor=orbit")
+    assert driver.find_element(By.TAG_NAME, "h1").text.startswith("Pulse report")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "svg")) >= 3
+    assert severe_console_errors(driver) == []
+    full_page_screenshot(driver, artifacts / "report.png")
