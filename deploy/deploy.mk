@@ -14,22 +14,23 @@
 #
 # Variables (override on the command line):
 #   ENV=dev|prod   IMAGE_TAG=<git sha>   REGISTRY=<acct>.dkr.ecr.<region>.amazonaws.com
-#   AWS_REGION=... PLATFORM=linux/amd64  TF=terraform|tofu
+#   IMAGE_REPO=<registry>/pulse-<env>   AWS_REGION=...   PLATFORM=linux/amd64   TF=terraform|tofu
 
 DEPLOY_SERVICES := producer enricher indexer dashboard
 ENV ?= dev
 TF_DIR := deploy/terraform/envs/$(ENV)
 TF ?= $(shell command -v terraform 2>/dev/null || command -v tofu 2>/dev/null)
 PLATFORM ?= linux/amd64
-REPO_PREFIX ?= pulse-$(ENV)
 TOOLS_BIN := .local/tools-venv/bin
 # The image tag is the commit: ECR tags are immutable, so one sha is one image.
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
-# Lazily evaluated (only when a target needs them): Terraform outputs of envs/$(ENV).
+# Terraform outputs of envs/$(ENV), read lazily (only by targets that need them) and once.
 tf_output = $(shell [ -n "$(TF)" ] && $(TF) -chdir=$(TF_DIR) output -raw $(1) 2>/dev/null)
-REGISTRY ?= $(call tf_output,ecr_registry)
-AWS_REGION ?= $(or $(call tf_output,region),$(shell aws configure get region 2>/dev/null))
+REGISTRY ?= $(eval REGISTRY := $$(call tf_output,ecr_registry))$(REGISTRY)
+AWS_REGION ?= $(eval AWS_REGION := $$(or $$(call tf_output,region),$$(shell aws configure get region 2>/dev/null)))$(AWS_REGION)
+# Images are $(IMAGE_REPO)/<service>:$(IMAGE_TAG); by default <registry>/pulse-<env>.
+IMAGE_REPO ?= $(eval IMAGE_REPO := $$(or $$(call tf_output,image_repository_prefix),$$(if $$(REGISTRY),$$(REGISTRY)/pulse-$$(ENV))))$(IMAGE_REPO)
 
 # Checks expand when a recipe starts: a failing one prints a single line and stops make.
 need_docker = $(if $(shell command -v docker 2>/dev/null),,$(error $(1): the docker CLI is not installed (needs Docker with buildx)))$(if $(shell docker info >/dev/null 2>&1 && echo ok),,$(error $(1): no Docker engine reachable ('docker info' failed): start Docker or run this on a machine with one))$(if $(shell docker buildx version >/dev/null 2>&1 && echo ok),,$(error $(1): docker buildx is missing (install the buildx plugin)))
@@ -46,7 +47,7 @@ build: ## build the four images with docker buildx, tagged with the git sha
 	$(call need_docker,build)$(call need_tag,build)
 	@set -e; for svc in $(DEPLOY_SERVICES); do \
 	  tags="-t pulse-$$svc:$(IMAGE_TAG)"; \
-	  [ -n "$(REGISTRY)" ] && tags="$$tags -t $(REGISTRY)/$(REPO_PREFIX)/$$svc:$(IMAGE_TAG)"; \
+	  [ -n "$(REGISTRY)" ] && tags="$$tags -t $(IMAGE_REPO)/$$svc:$(IMAGE_TAG)"; \
 	  echo "build: pulse-$$svc:$(IMAGE_TAG) ($(PLATFORM))"; \
 	  docker buildx build --platform $(PLATFORM) -f services/$$svc/Dockerfile $$tags --load . ; \
 	done
@@ -60,16 +61,16 @@ push: ## push the images built by make build to ECR (registry from Terraform out
 	$(call need_docker,push)$(call need_tag,push)$(call need_registry,push)$(call need_aws,push)
 	@$(MAKE) --no-print-directory ecr-login REGISTRY=$(REGISTRY) AWS_REGION=$(AWS_REGION)
 	@set -e; for svc in $(DEPLOY_SERVICES); do \
-	  docker push $(REGISTRY)/$(REPO_PREFIX)/$$svc:$(IMAGE_TAG); \
+	  docker push $(IMAGE_REPO)/$$svc:$(IMAGE_TAG); \
 	done
 
 build-push: ## build and push all images to ECR in one go
 	$(call need_docker,build-push)$(call need_tag,build-push)$(call need_registry,build-push)$(call need_aws,build-push)
 	@$(MAKE) --no-print-directory ecr-login REGISTRY=$(REGISTRY) AWS_REGION=$(AWS_REGION)
 	@set -e; for svc in $(DEPLOY_SERVICES); do \
-	  echo "build-push: $(REGISTRY)/$(REPO_PREFIX)/$$svc:$(IMAGE_TAG)"; \
+	  echo "build-push: $(IMAGE_REPO)/$$svc:$(IMAGE_TAG)"; \
 	  docker buildx build --platform $(PLATFORM) -f services/$$svc/Dockerfile \
-	    -t $(REGISTRY)/$(REPO_PREFIX)/$$svc:$(IMAGE_TAG) --push . ; \
+	    -t $(IMAGE_REPO)/$$svc:$(IMAGE_TAG) --push . ; \
 	done
 
 tf-init: ## terraform init of envs/$(ENV) with its S3 backend (backend.hcl)

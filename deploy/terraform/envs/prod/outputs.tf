@@ -9,6 +9,11 @@ output "ecr_registry" {
   value       = module.pulse.ecr_registry
 }
 
+output "image_repository_prefix" {
+  description = "Images are <this>/<service>:<tag> (make push reads it)."
+  value       = module.pulse.image_repository_prefix
+}
+
 output "ecr_repository_urls" {
   description = "ECR repository URL per service (make push reads it)."
   value       = module.pulse.ecr_repository_urls

@@ -8,6 +8,11 @@ output "ecr_registry" {
   value       = module.ecr.registry
 }
 
+output "image_repository_prefix" {
+  description = "Images are <this>/<service>:<tag> (make push reads it)."
+  value       = "${module.ecr.registry}/${var.name_prefix}"
+}
+
 output "ecr_repository_urls" {
   description = "ECR repository URL per service."
   value       = module.ecr.repository_urls
