@@ -128,7 +128,8 @@ resource "aws_lb" "dashboard" {
 }
 
 resource "aws_lb_target_group" "dashboard" {
-  #checkov:skip=CKV_AWS_378:TLS terminates at the ALB; the hop to the task stays inside the VPC and the task's security group admits only the ALB
+  # Plain HTTP to the task: TLS terminates at the ALB; the hop stays inside the VPC and the
+  # task's security group admits only the ALB.
   name                 = "${var.name_prefix}-dashboard"
   port                 = 8080
   protocol             = "HTTP"

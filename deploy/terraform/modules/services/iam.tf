@@ -31,8 +31,8 @@ resource "aws_iam_role" "execution" {
 }
 
 data "aws_iam_policy_document" "execution" {
-  #checkov:skip=CKV_AWS_107:ecr:GetAuthorizationToken has no resource-level permissions; "*" is the only valid resource (the pull actions are scoped to the repositories)
-  #checkov:skip=CKV_AWS_356:same statement: ecr:GetAuthorizationToken supports only "*"
+  # ecr:GetAuthorizationToken has no resource-level permissions: "*" is its only valid resource
+  # (the pull actions below are scoped to the four repositories).
   statement {
     sid       = "EcrLoginHasNoResourceLevelPermission"
     actions   = ["ecr:GetAuthorizationToken"]
@@ -261,8 +261,7 @@ resource "aws_iam_role_policy" "indexer_leases" {
 
 # ECS Exec (off by default): the SSM message channels have no resource-level permissions.
 data "aws_iam_policy_document" "exec" {
-  #checkov:skip=CKV_AWS_356:ssmmessages channel actions support only "*" as resource
-  #checkov:skip=CKV_AWS_111:ssmmessages channel actions support only "*" as resource
+  # The ssmmessages channel actions support only "*" as resource.
   statement {
     sid = "EcsExecChannels"
     actions = [
