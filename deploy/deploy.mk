@@ -10,7 +10,8 @@
 #   make tf-bootstrap first apply: KMS keys, ECR repositories, X token secret (before images exist)
 #   make tf-plan      terraform plan of envs/$(ENV) with image_tag=$(IMAGE_TAG)
 #   make tf-validate  terraform/tofu validate of both envs (needs the hashicorp/aws provider)
-#   make deploy-check the checks that run without Docker or AWS: hadolint, checkov, tests/deploy
+#   make deploy-check the checks that run without Docker or AWS (tests/deploy: hadolint, checkov, ...)
+#   make checkov      checkov's own report
 #
 # Variables (override on the command line):
 #   ENV=dev|prod   IMAGE_TAG=<git sha>   REGISTRY=<acct>.dkr.ecr.<region>.amazonaws.com
@@ -41,7 +42,7 @@ need_tf = $(if $(TF),,$(error $(1): neither terraform nor tofu is installed (Ter
 need_tfvars = $(if $(wildcard $(TF_DIR)/terraform.tfvars),,$(error $(1): $(TF_DIR)/terraform.tfvars missing: copy terraform.tfvars.example and fill it in))
 need_backend = $(if $(wildcard $(TF_DIR)/backend.hcl),,$(error $(1): $(TF_DIR)/backend.hcl missing: copy backend.hcl.example and fill it in (see deploy/README.md)))
 
-.PHONY: build push build-push ecr-login deploy tf-init tf-bootstrap tf-plan tf-validate deploy-check deploy-tools
+.PHONY: build push build-push ecr-login deploy tf-init tf-bootstrap tf-plan tf-validate deploy-check deploy-tools checkov
 
 build: ## build the four images with docker buildx, tagged with the git sha
 	$(call need_docker,build)$(call need_tag,build)
@@ -100,7 +101,8 @@ tf-validate: ## terraform/tofu validate of both envs (needs the hashicorp/aws pr
 deploy-tools: ## create .local/tools-venv (checkov, hadolint) if missing
 	@bash deploy/scripts/ensure-tools.sh
 
-deploy-check: deploy-tools ## hadolint + checkov + tests/deploy (no Docker, no AWS needed)
-	@$(TOOLS_BIN)/hadolint $(foreach s,$(DEPLOY_SERVICES),services/$(s)/Dockerfile) && echo "hadolint: 4 Dockerfiles clean"
-	@$(TOOLS_BIN)/checkov --config-file deploy/checkov.yaml --compact --quiet
+deploy-check: deploy-tools ## tests/deploy: Terraform invariants, Dockerfiles + hadolint, checkov, make targets (no Docker/AWS)
 	@.venv/bin/pytest -q -p no:cacheprovider tests/deploy
+
+checkov: deploy-tools ## checkov's own report over deploy/terraform and the Dockerfiles
+	@$(TOOLS_BIN)/checkov --config-file deploy/checkov.yaml --compact --quiet
