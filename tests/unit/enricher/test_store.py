@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import posts
+import pytest
+from botocore.exceptions import ClientError
+from standin import StandInEnricher
+
+from pulse_common.aws import client
+from pulse_common.schema import RecordEnvelope
+from pulse_enricher.store import (
+    Delete,
+    PostStore,
+    Upsert,
+    WriteResult,
+    build_item,
+    item_too_large,
+    latest_per_id,
+)
+
+NOW = datetime(2025, 7, 1, tzinfo=UTC)
+
+
+def upsert_op(i: int, version: int, text: str | None = None) -> Upsert:
+    env = RecordEnvelope.model_validate(posts.upsert(i, version=version, text=text))
+    enriched = StandInEnricher().enrich(env.post, ingested_at=env.ingested_at, enriched_at=NOW)
+    item = build_item(enriched, env, enriched_at=NOW, retention=timedelta(days=2))
+    return Upsert(env.id, env.version, item)
+
+
+def stored(stack, i: int):
+    item = client("dynamodb", stack).get_item(
+        TableName=stack.table_name, Key={"id": {"S": f"synthetic:{1_000_000 + i}"}}, ConsistentRead=True
+    ).get("Item")
+    return item
+
+
+@pytest.mark.parametrize("mode", ["batch", "conditional"])
+def test_new_posts_are_stored_in_the_agreed_item_format(aws, mode):
+    store = PostStore(client("dynamodb", aws), aws.table_name, mode=mode)
+    result = store.apply([upsert_op(i, 100) for i in range(30)])
+    assert sorted(result.written) == sorted(f"synthetic:{1_000_000 + i}" for i in range(30))
+    item = stored(aws, 7)
+    assert set(item) == {"id", "version", "created_at", "ingested_at", "enriched_at", "expires_at", "doc"}
+    assert item["version"]["N"] == "100"
+    assert item["enriched_at"]["S"] == "2025-07-01T00:00:00Z"
+    assert int(item["expires_at"]["N"]) == int((NOW + timedelta(days=2)).timestamp())
+    doc = json.loads(item["doc"]["S"])
+    assert doc["id"] == "synthetic:1000007" and doc["enrichment_version"] == "standin-1"
+
+
+@pytest.mark.parametrize("mode", ["batch", "conditional"])
+def test_an_older_version_never_overwrites_a_newer_one(aws, mode):
+    store = PostStore(client("dynamodb", aws), aws.table_name, mode=mode)
+    store.apply([upsert_op(1, 200, text="new text")])
+    result = store.apply([upsert_op(1, 100, text="old text")])
+    assert result.written == [] and result.stale == ["synthetic:1000001"]
+    assert json.loads(stored(aws, 1)["doc"]["S"])["text"] == "new text"
+    result = store.apply([upsert_op(1, 300, text="newest text")])
+    assert result.written == ["synthetic:1000001"]
+    assert json.loads(stored(aws, 1)["doc"]["S"])["text"] == "newest text"
+
+
+def test_the_same_version_again_is_counted_as_already_stored(aws):
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    store.apply([upsert_op(1, 100)])
+    result = store.apply([upsert_op(1, 100)])
+    assert result.already_stored == ["synthetic:1000001"] and result.written == []
+
+
+def test_a_delete_removes_the_item_but_an_older_delete_does_not(aws):
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    store.apply([upsert_op(1, 100), upsert_op(2, 100)])
+    result = store.apply([Delete("synthetic:1000001", 150), Delete("synthetic:1000002", 50)])
+    assert result.deleted == ["synthetic:1000001"] and result.delete_noop == ["synthetic:1000002"]
+    assert stored(aws, 1) is None and stored(aws, 2) is not None
+    assert store.apply([Delete("synthetic:1000009", 1)]).delete_noop == ["synthetic:1000009"]
+
+
+def test_within_one_batch_only_the_latest_version_of_an_id_counts_and_a_delete_wins_a_tie():
+    a, b, c = Upsert("x:1", 1, {}), Upsert("x:1", 3, {}), Upsert("x:1", 2, {})
+    assert latest_per_id([a, b, c]) == [b]
+    d = Delete("x:1", 3)
+    assert latest_per_id([a, b, d]) == [d]
+    assert latest_per_id([Delete("x:2", 1), Upsert("x:2", 2, {})]) == [Upsert("x:2", 2, {})]
+
+
+def test_an_item_over_dynamodbs_size_limit_is_detected():
+    item = {"id": {"S": "x:1"}, "doc": {"S": "é" * 210_000}}
+    assert item_too_large(item)
+    assert not item_too_large({"id": {"S": "x:1"}, "doc": {"S": "a" * 1000}})
+
+
+class FlakyDynamoDB:
+    """Wraps a real client: the first calls fail or leave items unprocessed."""
+
+    def __init__(self, real, *, throttles: int = 0, unprocessed_rounds: int = 0,
+                 reject_id: str | None = None):
+        self.real = real
+        self.throttles = throttles
+        self.unprocessed_rounds = unprocessed_rounds
+        self.reject_id = reject_id
+        self.batch_calls = 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def _maybe_throttle(self, op: str) -> None:
+        if self.throttles > 0:
+            self.throttles -= 1
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"},
+                               "ResponseMetadata": {"HTTPStatusCode": 400}}, op)
+
+    def batch_write_item(self, RequestItems):  # noqa: N803
+        self.batch_calls += 1
+        self._maybe_throttle("BatchWriteItem")
+        (table, entries), = RequestItems.items()
+        if self.reject_id and any(e["PutRequest"]["Item"]["id"]["S"] == self.reject_id for e in entries):
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "Item size too big"}},
+                              "BatchWriteItem")
+        if self.unprocessed_rounds > 0 and len(entries) > 1:
+            self.unprocessed_rounds -= 1
+            keep, later = entries[: len(entries) // 2], entries[len(entries) // 2 :]
+            self.real.batch_write_item(RequestItems={table: keep})
+            return {"UnprocessedItems": {table: later}}
+        return self.real.batch_write_item(RequestItems=RequestItems)
+
+    def put_item(self, **kwargs):
+        if self.reject_id and kwargs["Item"]["id"]["S"] == self.reject_id:
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "Item size too big"}},
+                              "PutItem")
+        return self.real.put_item(**kwargs)
+
+
+def test_unprocessed_items_and_throttling_are_retried_until_every_post_is_stored(aws):
+    sleeps: list[float] = []
+    flaky = FlakyDynamoDB(client("dynamodb", aws), throttles=3, unprocessed_rounds=4)
+    store = PostStore(flaky, aws.table_name, sleep=sleeps.append, retry_base_s=0.01, retry_cap_s=0.05)
+    result = store.apply([upsert_op(i, 10) for i in range(60)])
+    assert len(result.written) == 60
+    assert all(stored(aws, i) is not None for i in range(60))
+    assert len(sleeps) >= 7 and max(sleeps) <= 0.05  # capped backoff with jitter
+
+
+def test_one_item_dynamodb_rejects_is_isolated_and_the_rest_are_stored(aws):
+    flaky = FlakyDynamoDB(client("dynamodb", aws), reject_id="synthetic:1000003")
+    store = PostStore(flaky, aws.table_name, sleep=lambda _s: None)
+    result = store.apply([upsert_op(i, 10) for i in range(10)])
+    assert list(result.rejected) == ["synthetic:1000003"]
+    assert len(result.written) == 9 and stored(aws, 3) is None and stored(aws, 4) is not None
+
+
+def test_a_missing_table_is_waited_for_not_skipped(aws):
+    calls = {"n": 0}
+    real = client("dynamodb", aws)
+
+    def stop_after_three() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    store = PostStore(real, "no-such-table", sleep=lambda _s: None, should_stop=stop_after_three)
+    with pytest.raises(ClientError):
+        store.apply([upsert_op(1, 10)])
+    assert calls["n"] == 4  # retried three times before being told to stop
+
+
+def test_an_empty_batch_writes_nothing(aws):
+    assert PostStore(client("dynamodb", aws), aws.table_name).apply([]) == WriteResult()
