@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ TEMPLATE_FILE = "posts.template.json"
 
 
 def default_mappings_dir() -> Path:
+    """PULSE_INDEXER_MAPPINGS_DIR if set (container images), else the repo's mappings/."""
+    configured = os.environ.get("PULSE_INDEXER_MAPPINGS_DIR")
+    if configured:
+        return Path(configured)
     here = Path(__file__).resolve()
     for parent in here.parents:
         candidate = parent / "mappings" / TEMPLATE_FILE

@@ -1,0 +1,272 @@
+"""Indexer throughput on the local stack: DynamoDB stream -> OpenSearch.
+
+Prints
+  bench: indexer_docs_per_s <v>            50,000 items written to a fresh table, then one
+                                           `pulse_indexer` worker (leases, GetRecords, bulk with
+                                           external versions, checkpoints) indexes its stream;
+                                           docs applied / seconds from worker start to the last one
+  bench: indexer_bulk_docs_per_s <v>       the bulk path alone (the same 50,000 items -> actions ->
+                                           _bulk), i.e. what the indexer can do when the stream read
+                                           is not the limit
+  bench: indexer_stream_read_records_per_s <v>   GetRecords alone on that stream (the emulator's cost)
+  bench: indexer_baseline_docs_per_s <v>   the reference design: the same stream read, one index
+                                           request per document, on a 2,000-item slice
+Uses its own table / alias / lease table (deleted afterwards). Reuses a running local stack, else
+starts one (`pulse-stack up`) and stops it at the end.
+
+Run: .venv/bin/python bench/bench_indexer.py [--items 50000] [--baseline-items 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "indexer"))
+
+
+def _healthy(env: dict[str, str]) -> bool:
+    import socket
+    from urllib.parse import urlparse
+
+    try:
+        aws = urlparse(env["PULSE_AWS_ENDPOINT_URL"])
+        with socket.create_connection((aws.hostname, aws.port), timeout=5):
+            pass  # (moto's /moto-api/data.json dumps the whole emulator state: too slow as a probe)
+        with urllib.request.urlopen(env["PULSE_OPENSEARCH_URL"] + "/_cluster/health", timeout=10):
+            pass
+    except Exception:  # noqa: BLE001 - not up
+        return False
+    return True
+
+
+def _ensure_stack() -> bool:
+    """Reuse a running stack (never stopped here); else start one and return True (stopped at the end)."""
+    from pulse_devstack import cli, procs
+
+    running = procs.read_pid(cli.AWS) is not None and procs.read_pid(cli.OPENSEARCH) is not None
+    if running:
+        env = cli.read_stack_env() or cli.stack_env(cli.Ports())
+        deadline = time.monotonic() + 120
+        while not _healthy(env):
+            if time.monotonic() > deadline:
+                raise SystemExit("bench_indexer: the running local stack is not healthy")
+            time.sleep(1)
+        os.environ.update(env)
+        return False
+    if cli.main(["up"]) != 0:
+        raise SystemExit("bench_indexer: could not start the local stack (pulse-stack up)")
+    os.environ.update(cli.read_stack_env())
+    return True
+
+
+def _fresh_names(prefix: str) -> None:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    os.environ.update(
+        PULSE_TABLE_NAME=name,
+        PULSE_DLQ_NAME=name,
+        PULSE_OPENSEARCH_INDEX_ALIAS=name,
+        PULSE_INDEXER_METRICS_PORT="0",
+        PULSE_INDEXER_LOG_LEVEL="WARNING",
+    )
+
+
+def _setup():
+    from pulse_common.settings import StackSettings
+    from pulse_devstack.resources import ensure_queue, ensure_table
+    from pulse_indexer.migrate import apply_migrations
+
+    stack = StackSettings()
+    ensure_table(stack)
+    ensure_queue(stack)
+    apply_migrations(stack)
+    return stack
+
+
+def _teardown(stack, lease_table: str | None = None) -> None:
+    from pulse_common.aws import client
+    from pulse_indexer import naming
+    from pulse_indexer.clients import opensearch_client
+
+    search = opensearch_client(stack)
+    search.indices.delete(index=naming.index_pattern(stack.opensearch_index_alias), ignore=[404])
+    search.indices.delete_index_template(
+        name=naming.template_name(stack.opensearch_index_alias), ignore=[404]
+    )
+    dynamodb = client("dynamodb", stack)
+    for table in filter(None, (stack.table_name, lease_table)):
+        try:
+            dynamodb.delete_table(TableName=table)
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+
+
+def _items(n: int, seed: int):
+    import indexer_data
+
+    return indexer_data.workload(n, seed=seed, update_share=0.0, delete_share=0.0)
+
+
+def bench_stream(items: int) -> dict[str, float]:
+    import indexer_data
+
+    from pulse_common.aws import client
+    from pulse_indexer import metrics as m
+    from pulse_indexer.settings import IndexerSettings
+    from pulse_indexer.worker import Worker
+
+    _fresh_names("bench-idx")
+    stack = _setup()
+    settings = IndexerSettings(stack=stack)
+    figures: dict[str, float] = {}
+    try:
+        ops = _items(items, seed=5)
+        started = time.monotonic()
+        indexer_data.write_ops(client("dynamodb", stack), stack.table_name, ops)
+        print(f"# wrote {items} items in {time.monotonic() - started:.1f}s", flush=True)
+
+        # GetRecords alone: what the emulator's stream can serve
+        streams = client("dynamodbstreams", stack)
+        arn = client("dynamodb", stack).describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
+        read, t0 = 0, time.monotonic()
+        while read < min(items, 10_000):
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            read += len(page["Records"])
+            iterator = page["NextShardIterator"]
+        figures["indexer_stream_read_records_per_s"] = read / (time.monotonic() - t0)
+
+        def applied() -> float:
+            return m.DOCS_INDEXED._value.get() + m.DOCS_CONFLICTS._value.get() + m.DOCS_DELETED._value.get()
+
+        base = applied()
+        worker = Worker(settings)
+        thread = threading.Thread(target=worker.run, daemon=True)
+        t0 = time.monotonic()
+        thread.start()
+        deadline = t0 + 1800
+        while applied() - base < items and time.monotonic() < deadline:
+            time.sleep(0.05)
+        elapsed = time.monotonic() - t0
+        done = applied() - base
+        worker.stop()
+        thread.join(timeout=60)
+        if done < items:
+            raise SystemExit(f"bench_indexer: only {done:.0f} of {items} docs applied in {elapsed:.0f}s")
+        figures["indexer_docs_per_s"] = done / elapsed
+    finally:
+        _teardown(stack, settings.lease_table_name)
+    return figures
+
+
+def bench_bulk(items: int) -> float:
+    from pulse_indexer.bulk import BulkWriter
+    from pulse_indexer.clients import opensearch_client
+    from pulse_indexer.documents import upsert_action
+    from pulse_indexer.settings import IndexerSettings
+
+    _fresh_names("bench-bulk")
+    stack = _setup()
+    settings = IndexerSettings(stack=stack)
+    try:
+        ops = _items(items, seed=6)
+        search = opensearch_client(stack, pool_size=8)
+        writer = BulkWriter(
+            search,
+            max_docs=settings.bulk_max_docs,
+            max_bytes=settings.bulk_max_bytes,
+            concurrency=settings.bulk_concurrency,
+        )
+        t0 = time.monotonic()
+        indexed = 0
+        for start in range(0, len(ops), 1000):
+            actions = [
+                upsert_action(item, stack.opensearch_index_alias) for _op, item in ops[start : start + 1000]
+            ]
+            indexed += writer.write(actions).indexed
+        elapsed = time.monotonic() - t0
+        writer.close()
+        return indexed / elapsed
+    finally:
+        _teardown(stack)
+
+
+def bench_baseline(items: int) -> float:
+    """The reference design: read the stream, one index request per document."""
+    import indexer_data
+
+    from pulse_common.aws import client
+    from pulse_indexer.clients import opensearch_client
+    from pulse_indexer.documents import record_to_action
+
+    _fresh_names("bench-base")
+    stack = _setup()
+    try:
+        indexer_data.write_ops(client("dynamodb", stack), stack.table_name, _items(items, seed=7))
+        search = opensearch_client(stack)
+        streams = client("dynamodbstreams", stack)
+        arn = client("dynamodb", stack).describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        t0 = time.monotonic()
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
+        done = 0
+        while done < items:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            iterator = page["NextShardIterator"]
+            for record in page["Records"]:
+                action = record_to_action(record, stack.opensearch_index_alias)
+                search.index(
+                    index=action.index,
+                    id=action.id,
+                    body=action.body,
+                    params={"version": action.version, "version_type": "external"},
+                )
+                done += 1
+        return done / (time.monotonic() - t0)
+    finally:
+        _teardown(stack)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument("--baseline-items", type=int, default=2_000)
+    args = parser.parse_args()
+    started_here = _ensure_stack()
+    from pulse_common.logging import configure_logging
+
+    configure_logging("bench-indexer", "WARNING")
+    try:
+        figures = bench_stream(args.items)
+        figures["indexer_bulk_docs_per_s"] = bench_bulk(args.items)
+        figures["indexer_baseline_docs_per_s"] = bench_baseline(args.baseline_items)
+        for name in (
+            "indexer_docs_per_s",
+            "indexer_bulk_docs_per_s",
+            "indexer_stream_read_records_per_s",
+            "indexer_baseline_docs_per_s",
+        ):
+            print(f"bench: {name} {figures[name]:.1f}", flush=True)
+        ratio = figures["indexer_docs_per_s"] / figures["indexer_baseline_docs_per_s"]
+        print(f"# indexer vs baseline: {ratio:.1f}x")
+    finally:
+        if started_here:
+            from pulse_devstack import cli
+
+            cli.main(["down"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
