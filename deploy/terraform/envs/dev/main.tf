@@ -42,4 +42,5 @@ module "pulse" {
   enable_grafana            = var.enable_grafana
   enable_execute_command    = true
   extra_environment         = var.extra_environment
+  oidc                      = var.oidc
 }

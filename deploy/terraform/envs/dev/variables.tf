@@ -53,3 +53,17 @@ variable "extra_environment" {
   description = "Additional non-secret environment variables per service."
   default     = {}
 }
+
+variable "oidc" {
+  type = object({
+    issuer                 = string
+    authorization_endpoint = string
+    token_endpoint         = string
+    user_info_endpoint     = string
+    client_id              = string
+    client_secret          = string
+  })
+  description = "OIDC provider for dashboard sign-in (e.g. via TF_VAR_oidc); null uses a Cognito user pool."
+  default     = null
+  sensitive   = true
+}

@@ -36,4 +36,5 @@ module "pulse" {
   enable_grafana            = var.enable_grafana
   enable_execute_command    = false
   extra_environment         = var.extra_environment
+  oidc                      = var.oidc
 }
