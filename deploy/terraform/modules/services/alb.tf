@@ -171,17 +171,17 @@ resource "aws_lb_listener" "https" {
   }
 
   dynamic "default_action" {
-    for_each = local.use_oidc ? [var.oidc] : []
+    for_each = local.use_oidc ? [1] : [] # not [var.oidc]: a sensitive value cannot drive for_each
     content {
       type  = "authenticate-oidc"
       order = 1
       authenticate_oidc {
-        issuer                     = default_action.value.issuer
-        authorization_endpoint     = default_action.value.authorization_endpoint
-        token_endpoint             = default_action.value.token_endpoint
-        user_info_endpoint         = default_action.value.user_info_endpoint
-        client_id                  = default_action.value.client_id
-        client_secret              = default_action.value.client_secret
+        issuer                     = var.oidc.issuer
+        authorization_endpoint     = var.oidc.authorization_endpoint
+        token_endpoint             = var.oidc.token_endpoint
+        user_info_endpoint         = var.oidc.user_info_endpoint
+        client_id                  = var.oidc.client_id
+        client_secret              = var.oidc.client_secret
         session_timeout            = var.session_timeout_seconds
         on_unauthenticated_request = "authenticate"
       }
