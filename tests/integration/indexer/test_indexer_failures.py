@@ -54,10 +54,10 @@ def test_two_workers_share_the_stream_and_the_survivor_takes_over_from_one_kille
         name: pipeline.start_indexer(name, PULSE_INDEXER_WORKER_ID=name, PULSE_INDEXER_METRICS_PORT=str(port))
         for name, port in ports.items()
     }
-    ops = data.workload(6000, seed=21)
+    ops = data.workload(4000, seed=21)
     dynamodb = client("dynamodb", stack)
     try:
-        writer = threading.Thread(target=data.write_ops, args=(dynamodb, stack.table_name, ops[:3000]))
+        writer = threading.Thread(target=data.write_ops, args=(dynamodb, stack.table_name, ops[:2000]))
         writer.start()
         wait_until(lambda: _lease_owner(stack, settings) in workers, 60, "a worker to take the shard")
         owner = _lease_owner(stack, settings)
@@ -72,7 +72,7 @@ def test_two_workers_share_the_stream_and_the_survivor_takes_over_from_one_kille
         )
         workers[owner].kill()  # kill -9 of the whole process group, mid-run
         writer.join()
-        data.write_ops(dynamodb, stack.table_name, ops[3000:])
+        data.write_ops(dynamodb, stack.table_name, ops[2000:])
         expected = expected_state(ops)
         wait_until(converged(stack, expected), 180, "OpenSearch to equal the table", interval_s=1)
 
@@ -113,13 +113,13 @@ def test_opensearch_stopped_for_30_seconds_mid_run_loses_nothing(indexer_stack, 
     try:
         stack = indexer_stack.model_copy(update={"opensearch_url": f"http://127.0.0.1:{http_port}"})
         apply_migrations(stack)
-        ops = data.workload(3000, seed=31)
+        ops = data.workload(2000, seed=31)
         dynamodb = client("dynamodb", stack)
         with running_worker(settings_for(stack)):
-            data.write_ops(dynamodb, stack.table_name, ops[:1500])
-            wait_until(converged(stack, expected_state(ops[:1500])), 120, "the first half to be indexed")
+            data.write_ops(dynamodb, stack.table_name, ops[:1000])
+            wait_until(converged(stack, expected_state(ops[:1000])), 120, "the first half to be indexed")
             opensearch.stop_node(proc.pid)
-            data.write_ops(dynamodb, stack.table_name, ops[1500:])
+            data.write_ops(dynamodb, stack.table_name, ops[1000:])
             time.sleep(30)  # the outage: the worker keeps reading and retrying meanwhile
             proc = start()
             wait_until(converged(stack, expected_state(ops)), 180, "OpenSearch to catch up", interval_s=1)

@@ -133,7 +133,7 @@ def test_reindex_scans_the_table_into_opensearch(indexer_stack):
     from pulse_indexer.reindex import reindex
 
     stack = indexer_stack
-    ops = data.workload(1500, seed=14)
+    ops = data.workload(1000, seed=14)
     data.write_ops(client("dynamodb", stack), stack.table_name, ops)
     apply_migrations(stack)
     result = reindex(settings_for(stack), segments=3, progress=False)

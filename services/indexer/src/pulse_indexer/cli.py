@@ -18,27 +18,16 @@ import sys
 
 from pulse_common.logging import configure_logging
 from pulse_common.metrics import serve_metrics
+from pulse_common.retry import backoff_delays
 from pulse_indexer.settings import IndexerSettings
 
 
 def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
-    from pulse_indexer.migrate import apply_migrations
+    from pulse_indexer.migrate import NewerMappingInstalled, apply_migrations
     from pulse_indexer.worker import Worker
 
     log = configure_logging("indexer", settings.log_level)
     worker = Worker(settings)
-    if not args.no_migrate:
-        try:
-            apply_migrations(
-                settings.stack,
-                client=worker.search,
-                mappings_dir=settings.mappings_dir,
-                shards=settings.index_shards,
-                replicas=settings.index_replicas,
-                refresh_interval=settings.refresh_interval,
-            )
-        except Exception as exc:  # noqa: BLE001 - OpenSearch may be down; the worker waits for it
-            log.warning("could not apply the index template at start", extra={"error": str(exc)[:300]})
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("stopping", extra={"signal": signum})
@@ -48,6 +37,33 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     if settings.metrics_port:
         serve_metrics(settings.metrics_port, readiness_check=worker.readiness)
+    if not args.no_migrate:
+        # Never write before the template is in place: an index auto-created without it would get
+        # dynamic mappings. OpenSearch down at start = wait here (not ready), retrying with backoff.
+        delays = backoff_delays(settings.retry_base_s, settings.retry_cap_s)
+        while not worker.stop_event.is_set():
+            try:
+                apply_migrations(
+                    settings.stack,
+                    client=worker.search,
+                    mappings_dir=settings.mappings_dir,
+                    shards=settings.index_shards,
+                    replicas=settings.index_replicas,
+                    refresh_interval=settings.refresh_interval,
+                )
+                break
+            except NewerMappingInstalled as exc:
+                log.info("a newer mapping is installed; indexing with it", extra={"detail": str(exc)})
+                break
+            except Exception as exc:  # noqa: BLE001 - OpenSearch may be down: wait for it
+                delay = next(delays)
+                log.warning(
+                    "could not apply the index template; retrying",
+                    extra={"error": str(exc)[:300], "delay_s": round(delay, 2)},
+                )
+                worker.stop_event.wait(delay)
+        if worker.stop_event.is_set():
+            return 0
     worker.run()
     return 0
 

@@ -72,6 +72,7 @@ class ShardConsumer(threading.Thread):
         )
         self.shard_ended = False
         self.lost = False
+        self.lag_s = 0.0
         self.error: BaseException | None = None
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
 
@@ -193,6 +194,7 @@ class ShardConsumer(threading.Thread):
                 self.process(records)
                 idle = self.idle_min
             else:
+                self.lag_s = 0.0
                 m.SHARD_LAG.labels(self.lease.shard_id).set(0)
                 if iterator is not None:
                     self._sleep(idle)
@@ -262,4 +264,5 @@ class ShardConsumer(threading.Thread):
             lag = time.time() - float(created)
         else:
             lag = 0.0
-        m.SHARD_LAG.labels(shard).set(max(0.0, lag))
+        self.lag_s = max(0.0, lag)
+        m.SHARD_LAG.labels(shard).set(self.lag_s)

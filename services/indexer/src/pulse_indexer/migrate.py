@@ -24,6 +24,10 @@ log = logging.getLogger("pulse.indexer.migrate")
 TEMPLATE_FILE = "posts.template.json"
 
 
+class NewerMappingInstalled(RuntimeError):
+    """The cluster has a newer mapping version than this code (a newer indexer migrated it)."""
+
+
 def default_mappings_dir() -> Path:
     """PULSE_INDEXER_MAPPINGS_DIR if set (container images), else the repo's mappings/."""
     configured = os.environ.get("PULSE_INDEXER_MAPPINGS_DIR")
@@ -127,7 +131,7 @@ def apply_migrations(
         "bootstrapped": None,
     }
     if current is not None and current > wanted and not force:
-        raise RuntimeError(
+        raise NewerMappingInstalled(
             f"installed mapping version {current} is newer than this code's {wanted}; refusing to downgrade"
         )
     if force or current is None or current < wanted:

@@ -204,6 +204,7 @@ class Worker:
             log.info("lease taken", extra={"shard": lease.shard_id, "how": how, "from": lease.owner})
             self._start(taken)
         m.LEASES_HELD.set(len(self.consumers))
+        m.SHARD_LAG_MAX.set(max((c.lag_s for c in self.consumers.values()), default=0.0))
 
     def sync_shards(self) -> int:
         """Create a lease for every shard not yet tracked; drop finished leases of vanished shards."""
