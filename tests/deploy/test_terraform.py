@@ -36,6 +36,7 @@ UNTAGGABLE = {
     "aws_iam_role_policy",
     "aws_kms_alias",
     "aws_opensearch_domain_policy",
+    "aws_prometheus_alert_manager_definition",
     "aws_route",
     "aws_route53_record",
     "aws_route_table_association",
@@ -45,6 +46,8 @@ UNTAGGABLE = {
     "aws_s3_bucket_server_side_encryption_configuration",
     "aws_s3_bucket_versioning",
     "aws_security_group_rule",
+    "aws_sns_topic_policy",
+    "aws_sns_topic_subscription",
     "aws_wafv2_web_acl_association",
     "aws_wafv2_web_acl_logging_configuration",
 }
@@ -515,3 +518,24 @@ def test_terraform_files_are_canonically_formatted():
         env={"PATH": "/usr/bin:/bin:/usr/local/bin", "TF_CLI_CONFIG_FILE": "/dev/null"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_repository_alert_rules_are_loaded_into_amp_and_routed_to_an_encrypted_topic():
+    stack = one("module", "", "observability", under=MODULES / "stack")
+    rules_expr = stack.body["alert_rules_yaml"]
+    assert rules_expr == '${file("${path.module}/../../../prometheus/alerts.yml")}'
+    rules = MODULES / "stack" / ".." / ".." / ".." / "prometheus" / "alerts.yml"
+    assert rules.resolve().is_file(), "deploy/prometheus/alerts.yml is what AMP loads"
+    assert "pulse-" in rules.read_text(), "the rules select jobs named pulse-<service>"
+    configs = str(parse(MODULES / "observability" / "main.tf")["locals"][0]["collector_configs"])
+    assert "pulse-${svc}" in configs and "service = svc" in configs, "jobs and labels the rules expect"
+    namespace = one("resource", "aws_prometheus_rule_group_namespace", "alerts")
+    assert namespace.body["data"] == "${var.alert_rules_yaml}"
+    manager = one("resource", "aws_prometheus_alert_manager_definition", "this")
+    assert "aws_sns_topic.alerts.arn" in manager.text and "sigv4" in manager.text
+    topic = one("resource", "aws_sns_topic", "alerts")
+    assert topic.body["kms_master_key_id"] == "${var.kms_key_arn}"
+    policy = one("data", "aws_iam_policy_document", "alerts_topic")
+    (st,) = statements(policy)
+    assert as_list(st["principals"])[0]["identifiers"] == ["aps.amazonaws.com"]
+    assert {c["variable"] for c in as_list(st["condition"])} == {"aws:SourceAccount", "aws:SourceArn"}

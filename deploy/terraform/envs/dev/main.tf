@@ -43,4 +43,5 @@ module "pulse" {
   enable_execute_command    = true
   extra_environment         = var.extra_environment
   oidc                      = var.oidc
+  alert_email               = var.alert_email
 }

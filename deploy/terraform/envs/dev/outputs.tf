@@ -108,3 +108,8 @@ output "task_security_group_ids" {
   description = "Task security group per service (deploy/scripts/run-once.sh)."
   value       = module.pulse.task_security_group_ids
 }
+
+output "alerts_topic_arn" {
+  description = "SNS topic the Prometheus alerts go to."
+  value       = module.pulse.alerts_topic_arn
+}

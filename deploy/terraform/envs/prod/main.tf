@@ -37,4 +37,5 @@ module "pulse" {
   enable_execute_command    = false
   extra_environment         = var.extra_environment
   oidc                      = var.oidc
+  alert_email               = var.alert_email
 }

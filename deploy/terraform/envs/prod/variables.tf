@@ -67,3 +67,9 @@ variable "oidc" {
   default     = null
   sensitive   = true
 }
+
+variable "alert_email" {
+  type        = string
+  description = "E-mail address that receives the Prometheus alerts; null for none."
+  default     = null
+}

@@ -8,7 +8,7 @@ data "aws_partition" "current" {}
 
 locals {
   account_id       = data.aws_caller_identity.current.account_id
-  region           = data.aws_region.current.name
+  region           = data.aws_region.current.region
   partition        = data.aws_partition.current.partition
   table_arn_prefix = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table"
 

@@ -15,7 +15,7 @@ data "aws_partition" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
-  region     = data.aws_region.current.name
+  region     = data.aws_region.current.region
   partition  = data.aws_partition.current.partition
   root_arn   = "arn:${local.partition}:iam::${local.account_id}:root"
 }
@@ -34,6 +34,17 @@ resource "aws_kms_key" "data" {
         Principal = { AWS = local.root_arn }
         Action    = "kms:*"
         Resource  = "*"
+      },
+      {
+        # AMP's alert manager publishes to the KMS-encrypted alerts topic.
+        Sid       = "AmpPublishesToTheEncryptedAlertsTopic"
+        Effect    = "Allow"
+        Principal = { Service = "aps.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
       },
     ]
   })

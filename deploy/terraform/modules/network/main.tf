@@ -12,12 +12,12 @@ data "aws_availability_zones" "available" {
   state = "available"
   filter {
     name   = "zone-name"
-    values = [for s in var.availability_zone_suffixes : "${data.aws_region.current.name}${s}"]
+    values = [for s in var.availability_zone_suffixes : "${data.aws_region.current.region}${s}"]
   }
 }
 
 locals {
-  region        = data.aws_region.current.name
+  region        = data.aws_region.current.region
   azs           = slice(data.aws_availability_zones.available.names, 0, var.az_count)
   private_cidrs = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 4, i)]
   public_cidrs  = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 240 + i)]

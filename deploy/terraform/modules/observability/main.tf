@@ -7,7 +7,7 @@ data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  region           = data.aws_region.current.name
+  region           = data.aws_region.current.region
   cw_namespace     = "Pulse/${var.name_prefix}"
   remote_write_url = "${aws_prometheus_workspace.this.prometheus_endpoint}api/v1/remote_write"
 
@@ -147,4 +147,81 @@ resource "aws_grafana_workspace" "this" {
   data_sources             = ["PROMETHEUS"]
   role_arn                 = aws_iam_role.grafana[0].arn
   tags                     = var.tags
+}
+
+# --- Alerting: the repository's Prometheus rules in AMP, notifications through SNS --------------
+# deploy/prometheus/alerts.yml (owned by observability) is written for both the local Prometheus
+# and AMP: jobs are pulse-<service> and every series has a `service` label, as the collectors
+# above scrape them.
+
+resource "aws_prometheus_rule_group_namespace" "alerts" {
+  count        = var.alert_rules_yaml == null ? 0 : 1
+  name         = "pulse"
+  workspace_id = aws_prometheus_workspace.this.id
+  data         = var.alert_rules_yaml
+  tags         = var.tags
+}
+
+resource "aws_sns_topic" "alerts" {
+  name              = "${var.name_prefix}-alerts"
+  kms_master_key_id = var.kms_key_arn
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "alerts_topic" {
+  statement {
+    sid       = "PulseAmpWorkspacePublishesAlerts"
+    actions   = ["sns:Publish", "sns:GetTopicAttributes"]
+    resources = [aws_sns_topic.alerts.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["aps.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_prometheus_workspace.this.arn]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alerts" {
+  arn    = aws_sns_topic.alerts.arn
+  policy = data.aws_iam_policy_document.alerts_topic.json
+}
+
+resource "aws_sns_topic_subscription" "alert_email" {
+  count     = var.alert_email == null ? 0 : 1
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "email"
+  endpoint  = var.alert_email
+}
+
+resource "aws_prometheus_alert_manager_definition" "this" {
+  workspace_id = aws_prometheus_workspace.this.id
+  definition = yamlencode({
+    alertmanager_config = yamlencode({
+      route = {
+        receiver        = "sns"
+        group_by        = ["alertname", "service"]
+        group_wait      = "30s"
+        group_interval  = "5m"
+        repeat_interval = "4h"
+      }
+      receivers = [{
+        name = "sns"
+        sns_configs = [{
+          topic_arn  = aws_sns_topic.alerts.arn
+          sigv4      = { region = local.region }
+          subject    = "[${var.name_prefix}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})"
+          attributes = { severity = "{{ .CommonLabels.severity }}" }
+        }]
+      }]
+    })
+  })
 }

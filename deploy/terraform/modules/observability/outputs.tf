@@ -37,3 +37,8 @@ output "grafana_endpoint" {
   description = "URL of the Managed Grafana workspace, or null when disabled."
   value       = var.enable_grafana ? aws_grafana_workspace.this[0].endpoint : null
 }
+
+output "alerts_topic_arn" {
+  description = "SNS topic AMP's alert manager sends alerts to (subscribe more endpoints to it)."
+  value       = aws_sns_topic.alerts.arn
+}

@@ -47,3 +47,15 @@ variable "tags" {
   description = "Tags applied to every resource of this module."
   default     = {}
 }
+
+variable "alert_rules_yaml" {
+  type        = string
+  description = "Prometheus alerting rules (YAML) loaded into the AMP workspace; null loads none."
+  default     = null
+}
+
+variable "alert_email" {
+  type        = string
+  description = "E-mail address subscribed to the alerts topic (confirm the e-mail AWS sends); null for none."
+  default     = null
+}

@@ -76,6 +76,8 @@ module "observability" {
   scrape_targets     = local.metrics_ports
   cloudwatch_metrics = { indexer = [var.indexer_lag_metric_name] }
   enable_grafana     = var.enable_grafana
+  alert_rules_yaml   = file("${path.module}/../../../prometheus/alerts.yml")
+  alert_email        = var.alert_email
   tags               = local.tags
 }
 

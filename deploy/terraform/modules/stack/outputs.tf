@@ -1,6 +1,6 @@
 output "region" {
   description = "AWS region of the deployment."
-  value       = data.aws_region.current.name
+  value       = data.aws_region.current.region
 }
 
 output "ecr_registry" {
@@ -106,4 +106,9 @@ output "private_subnet_ids" {
 output "task_security_group_ids" {
   description = "Task security group per service (for one-off tasks)."
   value       = module.services.task_security_group_ids
+}
+
+output "alerts_topic_arn" {
+  description = "SNS topic the alerts go to."
+  value       = module.observability.alerts_topic_arn
 }

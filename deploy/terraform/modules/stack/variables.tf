@@ -195,3 +195,9 @@ variable "oidc" {
   default     = null
   sensitive   = true
 }
+
+variable "alert_email" {
+  type        = string
+  description = "E-mail address that receives the Prometheus alerts (via SNS); null for none."
+  default     = null
+}
