@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,19 +23,29 @@ PRODUCER = str(Path(sys.executable).with_name("pulse-producer"))
 
 
 def _aws_healthy(env: dict[str, str]) -> bool:
+    """A cheap Kinesis call (moto's /moto-api/data.json dumps all state: slow on a busy emulator)."""
+    from pulse_common.aws import client
+    from pulse_common.settings import StackSettings
+
+    stack = StackSettings(aws_endpoint_url=env["PULSE_AWS_ENDPOINT_URL"])
     try:
-        with urllib.request.urlopen(env["PULSE_AWS_ENDPOINT_URL"] + "/moto-api/data.json", timeout=2):
-            return True
+        client("kinesis", stack, connect_timeout=2, read_timeout=10).list_streams(Limit=1)
     except Exception:  # noqa: BLE001 - not up
         return False
+    return True
 
 
 @pytest.fixture(scope="session")
 def aws_stack() -> Iterator[dict[str, str]]:
-    from pulse_devstack import cli
+    """The emulator: a running one (anyone's) is reused and never stopped; else started and stopped."""
+    from pulse_devstack import cli, procs
 
-    env = cli.read_stack_env()
-    if env and _aws_healthy(env):
+    if procs.read_pid(cli.AWS) is not None:
+        env = cli.read_stack_env() or cli.stack_env(cli.Ports())
+        deadline = time.monotonic() + 60
+        while not _aws_healthy(env):
+            assert time.monotonic() < deadline, "the running AWS emulator is not healthy; see .local/logs/"
+            time.sleep(0.5)
         os.environ.update(env)
         yield env
         return
@@ -46,7 +56,7 @@ def aws_stack() -> Iterator[dict[str, str]]:
         yield env
     finally:
         if os.environ.get("PULSE_KEEP_STACK") != "1":
-            cli.main(["down"])
+            procs.stop_process(cli.AWS)  # only what this session started
 
 
 @pytest.fixture
