@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "created_at and version are the generation time.",
     )
     p.add_argument("--rate", type=float, help="posts per second (default: as fast as possible)")
-    p.add_argument("--count", type=int, default=None, help="stop after N posts (default: endless)")
+    p.add_argument("--count", type=int, help="stop after N posts (PULSE_PRODUCER_COUNT; default: endless)")
     p.add_argument("--seed", type=int, help="generator seed (PULSE_PRODUCER_SEED, default 12)")
 
     p = sub.add_parser(
@@ -90,6 +90,7 @@ def _settings(args: argparse.Namespace) -> ProducerSettings:
         ("log_level", "log_level"),
         ("rate", "rate"),
         ("seed", "seed"),
+        ("count", "count"),
         ("api_base_url", "x_api_base_url"),
         ("jetstream_url", "jetstream_url"),
         ("cursor_file", "jetstream_cursor_file"),
@@ -97,6 +98,8 @@ def _settings(args: argparse.Namespace) -> ProducerSettings:
         value = getattr(args, arg, None)
         if value is not None:
             updates[field] = value
+    if getattr(args, "loop", False):
+        updates["loop"] = True
     if getattr(args, "no_sync_rules", False):
         updates["x_sync_rules"] = False
     if args.stream:
@@ -111,11 +114,11 @@ def build_source(args: argparse.Namespace, settings: ProducerSettings) -> Any:
         for path in args.files:
             if path != "-" and not Path(path).is_file():
                 raise UsageError(f"no such file: {path}")
-        return ReplaySource(args.files, rate=settings.rate, loop=args.loop)
+        return ReplaySource(args.files, rate=settings.rate, loop=settings.loop)
     if args.source == "synthetic":
         from .sources.synthetic import SyntheticSource
 
-        return SyntheticSource(rate=settings.rate, count=args.count, seed=settings.seed)
+        return SyntheticSource(rate=settings.rate, count=settings.count, seed=settings.seed)
     tracking = _tracking(settings)
     if args.source == "x":
         from .sources.x_stream import XStreamSource

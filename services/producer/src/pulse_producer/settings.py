@@ -31,6 +31,8 @@ class ProducerSettings(BaseSettings):
 
     # --- sources ---
     rate: float = Field(default=0.0, ge=0)  # posts/s for replay and synthetic; 0 = as fast as possible
+    loop: bool = False  # replay: start over at the end
+    count: int | None = Field(default=None, ge=0)  # synthetic: stop after this many posts
     seed: int = 12
     x_bearer_token: SecretStr | None = None
     x_api_base_url: str = "https://api.x.com"

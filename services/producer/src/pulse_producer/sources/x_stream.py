@@ -297,11 +297,15 @@ class XStreamSource:
                 return None, ""
             stalled = "Read timed out" in str(exc) or isinstance(exc, requests.exceptions.ReadTimeout)
             return self.policy.network_error(), "stall" if stalled else "network"
-        except (OSError, AttributeError) as exc:  # the socket closed under us by close()
+        except (OSError, AttributeError, ValueError) as exc:  # e.g. the socket closed under us by close()
             if self.stop.is_set():
                 return None, ""
             log.warning("stream read failed", extra={"error": repr(exc)})
             return self.policy.network_error(), "network"
+        except Exception:
+            if self.stop.is_set():
+                return None, ""  # whatever a read interrupted by close() raised
+            raise
         finally:
             if response is not None:
                 response.close()
