@@ -81,6 +81,8 @@ def isolated_stack(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch):
         "PULSE_TABLE_NAME": unique_name("t-posts"),
         "PULSE_DLQ_NAME": unique_name("t-dlq"),
         "PULSE_OPENSEARCH_INDEX_ALIAS": unique_name("t-posts"),
+        # The KCL keeps its leases in tables named after the application: one per test.
+        "PULSE_ENRICHER_APPLICATION_NAME": unique_name("t-enricher"),
     }
     for key, value in {**local_stack.env, **names}.items():
         monkeypatch.setenv(key, value)
