@@ -21,6 +21,7 @@ from pulse_common.settings import StackSettings
 from pulse_devstack import cli, procs
 from pulse_devstack.paths import REPO_ROOT
 from pulse_devstack.pipeline import Pipeline, dead_letter_count, search_count, table_count
+from pulse_devstack.resources import reset_all
 
 
 def find_sample() -> Path:
@@ -99,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sample", type=Path, default=None, help="replay file (default: data/sample)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for indexing")
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="keep the stream, table, checkpoints and indices of an earlier run (default: start clean)",
+    )
     args = parser.parse_args(argv)
     exit_after = os.environ.get("DEMO_EXIT", "") not in ("", "0")
     started = time.monotonic()
@@ -109,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     env = cli.read_stack_env()
     os.environ.update(env)
     stack = StackSettings()
+    if not args.keep_data:
+        print("demo: starting from a clean stream, table, queue and index")
+        reset_all(stack, enricher_application=env.get("PULSE_ENRICHER_APPLICATION_NAME", "pulse-enricher"))
     pipeline = Pipeline(stack_env=env)
+    # SIGTERM ends the demo like Ctrl-C, so the services (and the KCL's children) are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         pipeline.start_indexer()
         pipeline.start_enricher()
@@ -137,7 +148,6 @@ def main(argv: list[str] | None = None) -> int:
             print(line, flush=True)
             return 0
         print(line, flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while True:
             pipeline.check_alive()
             time.sleep(1)

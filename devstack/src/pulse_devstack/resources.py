@@ -77,3 +77,58 @@ def ensure_all(stack: StackSettings, *, shards: int = 2, search: bool = True) ->
     if search:
         created["search_templates"] = str(ensure_search_templates(stack))
     return created
+
+
+def reset_all(stack: StackSettings, *, enricher_application: str = "pulse-enricher", shards: int = 2) -> None:
+    """Drop the stream, tables, queue and indices (and every consumer checkpoint), then recreate.
+
+    Checkpoints must go with the stream: a KCL or indexer lease pointing at a sequence number of a
+    deleted stream would skip the new stream's records.
+    """
+    kinesis, dynamodb, sqs = client("kinesis", stack), client("dynamodb", stack), client("sqs", stack)
+    _ignore_missing(lambda: kinesis.delete_stream(StreamName=stack.stream_name, EnforceConsumerDeletion=True))
+    for table in (
+        stack.table_name,
+        f"{stack.table_name}-indexer-leases",
+        enricher_application,
+        f"{enricher_application}-CoordinatorState",
+        f"{enricher_application}-WorkerMetricStats",
+    ):
+        _ignore_missing(lambda table=table: dynamodb.delete_table(TableName=table))
+    _ignore_missing(
+        lambda: sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=stack.dlq_name)["QueueUrl"])
+    )
+    _delete_indices(stack)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            kinesis.describe_stream_summary(StreamName=stack.stream_name)
+        except ClientError:
+            break
+        time.sleep(0.2)
+    ensure_all(stack, shards=shards)
+
+
+def _ignore_missing(call) -> None:
+    try:
+        call()
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        if code not in {
+            "ResourceNotFoundException",
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "QueueDoesNotExist",
+        }:
+            raise
+
+
+def _delete_indices(stack: StackSettings) -> None:
+    import urllib.error
+    import urllib.request
+
+    url = f"{stack.opensearch_url.rstrip('/')}/{stack.opensearch_index_alias}-*?expand_wildcards=all"
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30)
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise
