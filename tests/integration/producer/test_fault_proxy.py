@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import stream_ids
+from producer_stack import stream_ids
 
 from pulse_common.aws import client
 from pulse_devstack.fault_proxy import BatchWriteUnprocessed, FaultProxy, PutRecordsThrottle, RequestError

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import PRODUCER, producer_env, run_producer, stream_ids, summary_of
+from producer_stack import PRODUCER, producer_env, run_producer, stream_ids, summary_of
 
 from pulse_common.aws import client
 from pulse_devstack.fault_proxy import FaultProxy, PutRecordsThrottle

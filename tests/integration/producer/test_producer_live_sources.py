@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PRODUCER, producer_env, stream_ids, summary_of
+from producer_stack import PRODUCER, producer_env, stream_ids, summary_of
 
 pytestmark = pytest.mark.integration
 

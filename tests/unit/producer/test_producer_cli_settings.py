@@ -7,7 +7,7 @@ import json
 import threading
 
 import pytest
-from conftest import FakeDeadLetter, FakeKinesis
+from producer_fakes import FakeDeadLetter, FakeKinesis
 
 from pulse_producer import cli
 from pulse_producer.runner import Runner

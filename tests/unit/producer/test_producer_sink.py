@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from conftest import FakeDeadLetter, FakeKinesis
+from producer_fakes import FakeDeadLetter, FakeKinesis
 
 from pulse_common.schema import Author, Post, RecordEnvelope
 from pulse_producer.events import Delete, Item, Upsert
