@@ -239,12 +239,17 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     sys.stdout.flush()
     if summary.error is not None:
         print(f"pulse-producer: {summary.error}", file=sys.stderr)
-        return EXIT_USAGE if _is_usage(summary.error) else EXIT_FAILED
+        return EXIT_USAGE if _is_usage(runner) else EXIT_FAILED
     return EXIT_OK if summary.failed == 0 else EXIT_FAILED
 
 
-def _is_usage(error: str) -> bool:
-    return any(word in error for word in ("does not exist", "credentials", "bearer token", "Unauthorized"))
+def _is_usage(runner: Any) -> bool:
+    """Problems the user must fix (token, access, rules, missing stream): exit 2, not 1."""
+    from .sources.x_stream import XStreamError
+
+    if isinstance(runner.reader_error, XStreamError):
+        return True
+    return runner.sink_error is not None and runner.sink_error.usage
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,6 +50,7 @@ class Runner:
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self.received = 0
         self.reader_error: BaseException | None = None
+        self.sink_error: SinkError | None = None
         self._abort = threading.Event()  # the sink gave up: the reader must not block on a full queue
         self._stopping = threading.Event()
 
@@ -119,6 +120,7 @@ class Runner:
                     self.sink.flush()
             self.sink.flush()
         except SinkError as exc:
+            self.sink_error = exc
             error = str(exc)
             log.error("sink failed; stopping", extra={"error": error})
         finally:

@@ -35,10 +35,22 @@ MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 5 * 1024 * 1024
 MAX_PARTITION_KEY_CHARS = 256
 RETRY_FOREVER_CODES = frozenset({"ProvisionedThroughputExceededException", "InternalFailure"})
+USAGE_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+    }
+)
 
 
 class SinkError(RuntimeError):
     """Kinesis refused in a way retrying cannot fix (missing stream, bad credentials...)."""
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage  # the user must fix something (exit 2)
 
 
 def partition_key(post_id: str) -> str:
@@ -152,7 +164,9 @@ class KinesisSink:
                 code = _error_code(exc)
                 metrics.PUT_FAILURES.labels(error_code=code).inc()
                 if not is_retryable_aws_error(exc):
-                    raise SinkError(_fatal_message(self.stream_name, code, exc)) from exc
+                    raise SinkError(
+                        _fatal_message(self.stream_name, code, exc), usage=code in USAGE_CODES
+                    ) from exc
                 delay = next(delays)
                 log.warning(
                     "put_records failed; retrying", extra={"error_code": code, "delay_s": round(delay, 3)}

@@ -332,4 +332,3 @@ class XStreamSource:
         tweet_id = data.get("id") if isinstance(data, dict) else "?"
         for event in events:
             yield Item(event=event, source=f"x:stream:{tweet_id}")
-
