@@ -83,7 +83,6 @@ def test_sigterm_mid_stream_flushes_everything_read_before_exiting(isolated_stac
     summary = summary_of(stdout)
     assert 0 < summary["received"] < 10_000
     assert summary["put"] == summary["received"] and summary["failed"] == 0
-    assert summary["received"] % 500 != 0  # a partial batch was waiting when the signal came
     landed = stream_ids(isolated_stack)
     assert sorted(landed) == sorted(ids[: summary["received"]])
 
