@@ -23,8 +23,11 @@ network, lang, include_unscored; see filters.py):
 import csv
 import hmac
 import io
+import json
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,6 +60,35 @@ STATIC = Path(__file__).resolve().parent / "static"
 ListParam = Annotated[list[str] | None, Query()]
 
 
+class TTLCache:
+    """A small thread-safe LRU of view results, each kept `ttl_s` seconds."""
+
+    def __init__(self, ttl_s: float, entries: int) -> None:
+        self.ttl_s = ttl_s
+        self.entries = entries
+        self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: str, compute: Callable[[], Any], on_hit: Callable[[bool], None]) -> Any:
+        if self.ttl_s <= 0:
+            return compute()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None and hit[0] > now:
+                self._data.move_to_end(key)
+                on_hit(True)
+                return hit[1]
+        on_hit(False)
+        value = compute()
+        with self._lock:
+            self._data[key] = (now + self.ttl_s, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.entries:
+                self._data.popitem(last=False)
+        return value
+
+
 class Metrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
@@ -71,6 +103,12 @@ class Metrics:
             "API latency by route",
             ["route"],
             buckets=CALL_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.cache = Counter(
+            "pulse_dashboard_cache_lookups_total",
+            "Aggregation view cache lookups",
+            ["result"],
             registry=registry,
         )
         self.search_errors = Counter(
@@ -106,6 +144,13 @@ def create_app(
     tracking = tracking or load_tracking_config(stack.tracking_config)
     insights = Insights(client, stack.opensearch_index_alias, tracking, timeout_s=settings.request_timeout_s)
     metrics = Metrics(registry or CollectorRegistry())
+    cache = TTLCache(settings.cache_ttl_s, settings.cache_entries)
+
+    def cached(view: str, f: Filters, compute: Callable[[], Any], **extra: Any) -> Any:
+        key = json.dumps([view, f.as_params(), extra], sort_keys=True, default=str)
+        return cache.get_or_compute(
+            key, compute, lambda hit: metrics.cache.labels("hit" if hit else "miss").inc()
+        )
 
     app = FastAPI(
         title="Pulse insights",
@@ -310,29 +355,31 @@ def create_app(
 
     @app.get("/api/overview")
     def overview(f: QueryFilters) -> dict[str, Any]:
-        return insights.overview(f)
+        return cached("overview", f, lambda: insights.overview(f))
 
     @app.get("/api/timeline")
     def timeline(f: QueryFilters, interval: str | None = None) -> dict[str, Any]:
-        return insights.timeline(f, interval)
+        return cached("timeline", f, lambda: insights.timeline(f, interval), interval=interval)
 
     @app.get("/api/aspects")
     def aspects(
         f: QueryFilters, quotes: Annotated[int, Query(ge=0, le=5)] = 2, trend: bool = True
     ) -> dict[str, Any]:
-        return insights.aspects(f, quotes=quotes, trend=trend)
+        return cached(
+            "aspects", f, lambda: insights.aspects(f, quotes=quotes, trend=trend), q=quotes, t=trend
+        )
 
     @app.get("/api/share-of-voice")
     def share_of_voice(f: QueryFilters) -> dict[str, Any]:
-        return insights.share_of_voice(f)
+        return cached("sov", f, lambda: insights.share_of_voice(f))
 
     @app.get("/api/influencers")
     def influencers(f: QueryFilters, limit: Annotated[int, Query(ge=1, le=50)] = 10) -> dict[str, Any]:
-        return insights.influencers(f, limit=limit)
+        return cached("influencers", f, lambda: insights.influencers(f, limit=limit), limit=limit)
 
     @app.get("/api/emerging")
     def emerging(f: QueryFilters, size: Annotated[int, Query(ge=1, le=50)] = 15) -> dict[str, Any]:
-        return insights.emerging(f, size=size)
+        return cached("emerging", f, lambda: insights.emerging(f, size=size), size=size)
 
     @app.get("/api/alerts")
     def alerts(
@@ -342,7 +389,17 @@ def create_app(
         threshold: Annotated[float, Query(ge=1.0, le=20.0)] = 3.0,
         min_count: Annotated[int, Query(ge=1, le=10_000)] = 5,
     ) -> dict[str, Any]:
-        return insights.alerts(f, interval=interval, limit=limit, threshold=threshold, min_count=min_count)
+        return cached(
+            "alerts",
+            f,
+            lambda: insights.alerts(
+                f, interval=interval, limit=limit, threshold=threshold, min_count=min_count
+            ),
+            interval=interval,
+            limit=limit,
+            threshold=threshold,
+            min_count=min_count,
+        )
 
     @app.get("/api/posts")
     def posts(

@@ -32,6 +32,8 @@ ASPECT_NAME_PREFIX = "aspects.name.search"
 ASPECT_POLARITY = "aspects.polarity"
 ASPECT_SCORE = "aspects.score"
 ASPECT_PRODUCT = "aspects.product"
+ASPECT_OPINIONS = "aspects.opinions"
+ASPECT_TERM = "aspects.term"
 ASPECT_IN_TAXONOMY = "aspects.in_taxonomy"
 
 # Full-text search may only ever touch these fields (simple_query_string `fields`).

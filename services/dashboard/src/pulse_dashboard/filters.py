@@ -154,7 +154,9 @@ def parse_filters(
     now: datetime | None = None,
     default_since: str = "30d",
 ) -> Filters:
-    now = now or datetime.now(UTC)
+    # "now" to the minute: every card of one page load sees the same window, and repeated views
+    # hit OpenSearch's shard request cache (the live feed has its own cursor, not this window).
+    now = now or datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     end = parse_time("until", until, now=now)
     start = parse_time("since", since or default_since, now=now, anchor=end)
     if start >= end:
@@ -176,8 +178,8 @@ def parse_filters(
     )
 
 
-def pick_interval(filters: Filters, requested: str | None = None) -> tuple[str, int]:
-    """(name, seconds) of the histogram interval: the requested one, or one that gives ~30-120 buckets."""
+def pick_interval(filters: Filters, requested: str | None = None, *, max_auto: int = 120) -> tuple[str, int]:
+    """(name, seconds) of the histogram interval: the requested one, or the finest with <= max_auto bars."""
     span = (filters.until - filters.since).total_seconds()
     if requested and requested != "auto":
         if requested not in INTERVALS:
@@ -187,7 +189,7 @@ def pick_interval(filters: Filters, requested: str | None = None) -> tuple[str, 
             raise ParamError("interval", f"{requested} over this range gives more than {MAX_BUCKETS} buckets")
         return requested, seconds
     for name, (_, seconds) in INTERVALS.items():
-        if span / seconds <= 120:
+        if span / seconds <= max_auto:
             return name, seconds
     return "1w", INTERVALS["1w"][1]
 

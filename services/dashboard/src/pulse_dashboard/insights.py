@@ -26,6 +26,7 @@ from pulse_dashboard.filters import INTERVALS, Filters, ParamError, iso, pick_in
 HL_PRE, HL_POST = "\ue000", "\ue001"  # highlight markers; the page escapes text, then swaps them for <mark>
 POLARITIES = ("positive", "neutral", "negative")
 MAX_QUERY_CHARS = 300
+SAMPLE_DOCS = 1000  # significant_text re-analyzes _source: read at most this many foreground posts per shard
 # Never "emerging": function words the standard analyzer keeps (retweets are excluded by `scored`,
 # so duplicate text is a wave of complaints, not boilerplate: filter_duplicate_text stays off).
 STOPWORDS = sorted(
@@ -168,8 +169,10 @@ class Insights:
 
     # -- volume and sentiment over time -------------------------------------------------------
 
-    def _histogram(self, f: Filters, interval: str | None) -> tuple[dict[str, Any], str, int]:
-        name, seconds = pick_interval(f, interval)
+    def _histogram(
+        self, f: Filters, interval: str | None, *, max_auto: int = 120
+    ) -> tuple[dict[str, Any], str, int]:
+        name, seconds = pick_interval(f, interval, max_auto=max_auto)
         hist = {
             "field": F.CREATED_AT,
             "fixed_interval": INTERVALS[name][0],
@@ -290,7 +293,7 @@ class Insights:
         }
         hist_name = None
         if trend:
-            hist, hist_name, _ = self._histogram(f, None)
+            hist, hist_name, _ = self._histogram(f, None, max_auto=40)  # a sparkline needs few points
             aggs["t"] = {
                 "date_histogram": hist,
                 "aggs": {
@@ -432,71 +435,107 @@ class Insights:
 
     # -- influencers --------------------------------------------------------------------------
 
-    def influencers(self, f: Filters, *, limit: int = 10, candidates: int = 2000) -> dict[str, Any]:
+    def influencers(self, f: Filters, *, limit: int = 10, candidates: int = 500) -> dict[str, Any]:
         """Advocates and detractors; see stats.influencer_score for the documented formula.
 
-        Candidates are the `candidates` most active authors in the filtered posts.
+        Candidates: the `candidates` authors with the highest summed sentiment (stance × posts) and
+        the `candidates` with the lowest, so every author is scored when there are at most
+        2 × candidates of them; the exact score is then computed for each candidate.
         """
-        body = {
+        per_author = {
+            "net": {"sum": {"field": F.SENTIMENT_SCORE}},
+            "stance": {"avg": {"field": F.SENTIMENT_SCORE}},
+            "followers": {"max": {"field": F.AUTHOR_FOLLOWERS}},
+            "engagement": {"sum": {"field": F.INFLUENCE_ENGAGEMENT}},
+            "flagged": {"filter": {"exists": {"field": F.FLAGS}}},
+        }
+        # Phase 1: the candidate ids (one metric per author: cheap even with many authors).
+        phase1 = {
             "size": 0,
             "query": f.query(),
             "aggs": {
-                "authors": {
-                    "terms": {"field": F.AUTHOR_ID, "size": candidates},
-                    "aggs": {
-                        "stance": {"avg": {"field": F.SENTIMENT_SCORE}},
-                        "followers": {"max": {"field": F.AUTHOR_FOLLOWERS}},
-                        "engagement": {"sum": {"field": F.INFLUENCE_ENGAGEMENT}},
-                        "flagged": {"filter": {"exists": {"field": F.FLAGS}}},
-                        "who": {
-                            "top_hits": {
-                                "size": 1,
-                                "_source": ["author.username", "author.name", "author.verified"],
-                                "sort": [{F.CREATED_AT: {"order": "desc"}}],
-                            }
-                        },
+                side: {
+                    "terms": {
+                        "field": F.AUTHOR_ID,
+                        "size": candidates,
+                        "order": [{"net": order}, {"_key": "asc"}],
                     },
+                    "aggs": {"net": per_author["net"]},
                 }
-            },
+                for side, order in (("pro", "desc"), ("con", "asc"))
+            }
+            | {"authors": {"cardinality": {"field": F.AUTHOR_ID}}},
+        }
+        first = self._search(phase1)["aggregations"]
+        ids = list(dict.fromkeys(b["key"] for side in ("pro", "con") for b in first[side]["buckets"]))
+        # Phase 2: every input of the score, for the candidates only.
+        body = {
+            "size": 0,
+            "query": f.query({"terms": {F.AUTHOR_ID: ids}}),
+            "aggs": {"both": {"terms": {"field": F.AUTHOR_ID, "size": max(1, len(ids))}, "aggs": per_author}},
         }
         res = self._search(body)
-        rows = []
-        for b in res["aggregations"]["authors"]["buckets"]:
+        seen: dict[str, dict[str, Any]] = {}
+        for b in res["aggregations"]["both"]["buckets"] if ids else []:
             stance = b["stance"]["value"] or 0.0
             followers = int(b["followers"]["value"] or 0)
             engagement = int(b["engagement"]["value"] or 0)
-            score = stats.influencer_score(
-                stance=stance,
-                followers=followers,
-                engagement=engagement,
-                posts=b["doc_count"],
-                flagged_posts=b["flagged"]["doc_count"],
-            )
-            hits = b["who"]["hits"]["hits"]
-            author = (hits[0]["_source"].get("author") if hits else None) or {}
-            rows.append(
-                {
-                    "author_id": b["key"],
-                    "username": author.get("username"),
-                    "name": author.get("name"),
-                    "verified": bool(author.get("verified")),
-                    "posts": b["doc_count"],
-                    "stance": round(stance, 4),
-                    "followers": followers,
-                    "engagement": engagement,
-                    "flagged_posts": b["flagged"]["doc_count"],
-                    "score": score,
-                }
-            )
-        advocates = sorted((r for r in rows if r["score"] > 0), key=lambda r: (-r["score"], r["author_id"]))
-        detractors = sorted((r for r in rows if r["score"] < 0), key=lambda r: (r["score"], r["author_id"]))
+            seen[b["key"]] = {
+                "author_id": b["key"],
+                "username": None,
+                "name": None,
+                "verified": False,
+                "posts": b["doc_count"],
+                "stance": round(stance, 4),
+                "followers": followers,
+                "engagement": engagement,
+                "flagged_posts": b["flagged"]["doc_count"],
+                "score": stats.influencer_score(
+                    stance=stance,
+                    followers=followers,
+                    engagement=engagement,
+                    posts=b["doc_count"],
+                    flagged_posts=b["flagged"]["doc_count"],
+                ),
+            }
+        rows = list(seen.values())
+        advocates = sorted((r for r in rows if r["score"] > 0), key=lambda r: (-r["score"], r["author_id"]))[
+            :limit
+        ]
+        detractors = sorted((r for r in rows if r["score"] < 0), key=lambda r: (r["score"], r["author_id"]))[
+            :limit
+        ]
+        self._author_names(f, advocates + detractors)
         return {
             "filters": f.as_params(),
             "formula": stats.influencer_score.__module__ + ".influencer_score",
-            "advocates": advocates[:limit],
-            "detractors": detractors[:limit],
-            "authors": len(rows),
+            "advocates": advocates,
+            "detractors": detractors,
+            "authors": first["authors"]["value"],
         }
+
+    def _author_names(self, f: Filters, rows: list[dict[str, Any]]) -> None:
+        """Username, name and badge of each ranked author, from their latest post (one collapsed search)."""
+        if not rows:
+            return
+        ids = [r["author_id"] for r in rows]
+        res = self._search(
+            {
+                "size": len(ids),
+                "query": f.query({"terms": {F.AUTHOR_ID: ids}}),
+                "collapse": {"field": F.AUTHOR_ID},
+                "sort": [{F.CREATED_AT: {"order": "desc"}}],
+                "_source": ["author.id", "author.username", "author.name", "author.verified"],
+            }
+        )
+        found = {h["_source"]["author"]["id"]: h["_source"]["author"] for h in res["hits"]["hits"]}
+        for r in rows:
+            author = found.get(r["author_id"], {})
+            r.update(
+                username=author.get("username"),
+                name=author.get("name"),
+                verified=bool(author.get("verified")),
+            )
 
     # -- emerging topics ----------------------------------------------------------------------
 
@@ -514,8 +553,9 @@ class Insights:
     def emerging(self, f: Filters, *, size: int = 15) -> dict[str, Any]:
         """Terms unusually frequent in the latest part of the range, and in negative posts.
 
-        `recent` = the last quarter of the range (at least one hour) against the whole range;
-        `negative` = negative posts against all posts of the range; `new_aspects` = the
+        `recent` = the last quarter of the range (at least one hour), `negative` = the negative
+        posts of the range, each against every indexed post (the index's own term statistics: a
+        background filter would cost one count per candidate term); `new_aspects` = the
         open-vocabulary aspects the enricher found outside the taxonomy.
         """
         span = f.until - f.since
@@ -523,10 +563,9 @@ class Insights:
         sig = {
             "field": F.TEXT_TERMS,
             "source_fields": [F.TEXT],
-            "size": size * 2,  # room for the terms is_topic_term drops
+            "size": size * 3,  # candidates: re-scored below, and is_topic_term drops some
             "min_doc_count": 3,
             "exclude": STOPWORDS,
-            "background_filter": f.query(),
         }
         body = {
             "size": 0,
@@ -535,15 +574,22 @@ class Insights:
                 "recent": {
                     "filter": {"range": {F.CREATED_AT: {"gte": iso(max(recent_start, f.since))}}},
                     "aggs": {
-                        "s": {"sampler": {"shard_size": 2000}, "aggs": {"terms": {"significant_text": sig}}}
+                        "s": {
+                            "sampler": {"shard_size": SAMPLE_DOCS},
+                            "aggs": {"terms": {"significant_text": sig}},
+                        }
                     },
                 },
                 "negative": {
                     "filter": {"term": {F.SENTIMENT_LABEL: "negative"}},
                     "aggs": {
-                        "s": {"sampler": {"shard_size": 2000}, "aggs": {"terms": {"significant_text": sig}}}
+                        "s": {
+                            "sampler": {"shard_size": SAMPLE_DOCS},
+                            "aggs": {"terms": {"significant_text": sig}},
+                        }
                     },
                 },
+                "posts": {"global": {}},  # every indexed post: the background's true size
                 "new_aspects": {
                     "nested": {"path": F.ASPECTS},
                     "aggs": {
@@ -564,19 +610,30 @@ class Insights:
         aggs = res["aggregations"]
         known = self._known_terms()
 
+        # OpenSearch's background size counts nested (aspect, brand) Lucene docs too, which makes every
+        # term look rarer than it is; re-score with JLH on the true number of posts and keep only
+        # terms really over-represented in the foreground.
+        posts = max(1, aggs["posts"]["doc_count"])
+
         def shape(agg: dict[str, Any], fg_total: int) -> list[dict[str, Any]]:
-            return [
-                {
-                    "term": b["key"],
-                    "score": round(b["score"], 4),
-                    "docs": b["doc_count"],
-                    "bg_docs": b["bg_count"],
-                    "known": b["key"] in known,
-                    "fg_total": fg_total,
-                }
-                for b in agg["s"]["terms"]["buckets"]
-                if is_topic_term(b["key"])
-            ][:size]
+            rows = []
+            for b in agg["s"]["terms"]["buckets"]:
+                fg_p = b["doc_count"] / max(1, agg["s"]["doc_count"])
+                bg_p = b["bg_count"] / posts
+                score = (fg_p - bg_p) * (fg_p / bg_p) if bg_p > 0 else 0.0
+                if score > 0 and is_topic_term(b["key"]):
+                    rows.append(
+                        {
+                            "term": b["key"],
+                            "score": round(score, 4),
+                            "docs": b["doc_count"],
+                            "bg_docs": b["bg_count"],
+                            "known": b["key"] in known,
+                            "fg_total": fg_total,
+                        }
+                    )
+            rows.sort(key=lambda r: (-r["score"], r["term"]))
+            return rows[:size]
 
         return {
             "filters": f.as_params(),
@@ -612,13 +669,24 @@ class Insights:
                         "a": {
                             "nested": {"path": F.ASPECTS},
                             "aggs": {
-                                "brand": {
-                                    "terms": {"field": F.ASPECT_PRODUCT, "size": 20, "missing": "_none"},
+                                "opinionated": {
+                                    "filter": {"terms": {F.ASPECT_POLARITY: ["positive", "negative"]}},
                                     "aggs": {
-                                        "names": {
-                                            "terms": {"field": F.ASPECT_NAME, "size": 30},
+                                        "brand": {
+                                            "terms": {
+                                                "field": F.ASPECT_PRODUCT,
+                                                "size": len(self.tracking.brands) + 5,
+                                                "missing": "_none",
+                                            },
                                             "aggs": {
-                                                "polarity": {"terms": {"field": F.ASPECT_POLARITY, "size": 3}}
+                                                "names": {
+                                                    "terms": {"field": F.ASPECT_NAME, "size": 30},
+                                                    "aggs": {
+                                                        "polarity": {
+                                                            "terms": {"field": F.ASPECT_POLARITY, "size": 2}
+                                                        }
+                                                    },
+                                                }
                                             },
                                         }
                                     },
@@ -634,7 +702,7 @@ class Insights:
         times = [b["key"] for b in buckets]
         series: dict[tuple[str, str, str], list[int]] = {}
         for i, bucket in enumerate(buckets):
-            for brand in bucket["a"]["brand"]["buckets"]:
+            for brand in bucket["a"]["opinionated"]["brand"]["buckets"]:
                 for asp in brand["names"]["buckets"]:
                     for pol in asp["polarity"]["buckets"]:
                         key = (brand["key"], asp["key"], pol["key"])
@@ -677,47 +745,55 @@ class Insights:
         }
 
     def _explain(self, f: Filters, alerts: list[dict[str, Any]], seconds: int) -> None:
+        """Each alert's top terms and sample posts, all in one request (a filter bucket per alert).
+
+        Top terms: the opinion words that decided the polarity (`aspects.opinions`), the surface
+        forms people used (`aspects.term`) and hashtags unusually frequent in those posts.
+        """
         if not alerts:
             return
-        lines: list[dict[str, Any]] = []
-        for a in alerts:
+        aggs: dict[str, Any] = {}
+        for i, a in enumerate(alerts):
             start = datetime.fromtimestamp(a["t_ms"] / 1000, tz=UTC)
             window = f.with_range(max(start, f.since), min(start + timedelta(seconds=seconds), f.until))
-            nested = _aspect_query(a["aspect"], a["polarity"], a["product"], exact=True)
-            lines.append({"index": self.alias})
-            lines.append(
-                {
-                    "size": 3,
-                    "_source": QUOTE_SOURCE,
-                    "query": window.query(nested),
-                    "sort": [{F.INFLUENCE_SCORE: {"order": "desc"}}],
-                    "aggs": {
-                        "s": {
-                            "sampler": {"shard_size": 500},
-                            "aggs": {
-                                "terms": {
-                                    "significant_text": {
-                                        "field": F.TEXT_TERMS,
-                                        "source_fields": [F.TEXT],
-                                        "size": 12,
-                                        "min_doc_count": 2,
-                                        "exclude": STOPWORDS,
-                                        "background_filter": f.query(nested),
-                                    }
-                                }
-                            },
+            cond = _aspect_conditions(a["aspect"], a["polarity"], a["product"], exact=True)
+            aggs[f"a{i}"] = {
+                "filter": window.query({"nested": {"path": F.ASPECTS, "query": {"bool": {"filter": cond}}}}),
+                "aggs": {
+                    "samples": {
+                        "top_hits": {
+                            "size": 3,
+                            "_source": QUOTE_SOURCE,
+                            "sort": [
+                                {F.INFLUENCE_SCORE: {"order": "desc"}},
+                                {F.CREATED_AT: {"order": "desc"}},
+                            ],
                         }
                     },
-                }
-            )
-        res = self.client.msearch(body=lines, params={"max_concurrent_searches": 4})
-        for alert, r in zip(alerts, res["responses"], strict=True):
-            if "error" in r:
-                alert["top_terms"], alert["samples"] = [], []
-                continue
-            terms = r["aggregations"]["s"]["terms"]["buckets"]
-            alert["top_terms"] = [b["key"] for b in terms if is_topic_term(b["key"])][:6]
-            alert["samples"] = [_quote(h) for h in r["hits"]["hits"]]
+                    "asp": {
+                        "nested": {"path": F.ASPECTS},
+                        "aggs": {
+                            "match": {
+                                "filter": {"bool": {"filter": cond}},
+                                "aggs": {
+                                    "opinions": {"terms": {"field": F.ASPECT_OPINIONS, "size": 5}},
+                                    "terms": {"terms": {"field": F.ASPECT_TERM, "size": 3}},
+                                },
+                            }
+                        },
+                    },
+                    "tags": {"significant_terms": {"field": F.HASHTAGS, "size": 3, "min_doc_count": 2}},
+                },
+            }
+        res = self._search({"size": 0, "aggs": aggs})["aggregations"]
+        for i, alert in enumerate(alerts):
+            r = res[f"a{i}"]
+            match = r["asp"]["match"]
+            words = [b["key"] for b in match["opinions"]["buckets"]]
+            words += [b["key"] for b in match["terms"]["buckets"]]
+            words += ["#" + b["key"] for b in r["tags"]["buckets"]]
+            alert["top_terms"] = list(dict.fromkeys(w for w in words if w != alert["aspect"]))[:6]
+            alert["samples"] = [_quote(h) for h in r["samples"]["hits"]["hits"]]
 
     # -- posts: drill-down, search, live, export ---------------------------------------------
 
@@ -887,9 +963,7 @@ def _sort(sort: str) -> list[Any]:
     raise ParamError("sort", "one of recent, influence, relevance")
 
 
-def _aspect_query(
-    aspect: str | None, polarity: str | None, product: str | None, *, exact: bool
-) -> dict[str, Any]:
+def _aspect_conditions(aspect: str | None, polarity: str | None, product: str | None, *, exact: bool) -> list:
     must: list[dict[str, Any]] = []
     if aspect:
         if exact:
@@ -911,7 +985,20 @@ def _aspect_query(
         must.append({"term": {F.ASPECT_POLARITY: polarity}})
     if product:
         must.append({"term": {F.ASPECT_PRODUCT: product}})
-    return {"nested": {"path": F.ASPECTS, "query": {"bool": {"filter": must}}}}
+    elif product is None and exact:
+        must.append({"bool": {"must_not": {"exists": {"field": F.ASPECT_PRODUCT}}}})
+    return must
+
+
+def _aspect_query(
+    aspect: str | None, polarity: str | None, product: str | None, *, exact: bool
+) -> dict[str, Any]:
+    return {
+        "nested": {
+            "path": F.ASPECTS,
+            "query": {"bool": {"filter": _aspect_conditions(aspect, polarity, product, exact=exact)}},
+        }
+    }
 
 
 def _post_row(hit: dict[str, Any]) -> dict[str, Any]:

@@ -23,10 +23,10 @@ from pulse_common.tracking import TrackingConfig
 SAMPLE_FILE = Path(__file__).resolve().parents[4] / "data" / "sample" / "posts.jsonl.gz"
 
 
-def apply_template(stack: StackSettings) -> None:
+def apply_template(stack: StackSettings, *, refresh_interval: str | None = None) -> None:
     from pulse_indexer.migrate import apply_migrations
 
-    apply_migrations(stack)
+    apply_migrations(stack, refresh_interval=refresh_interval)
 
 
 def to_document(post: EnrichedPost) -> dict[str, Any]:

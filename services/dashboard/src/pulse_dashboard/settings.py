@@ -39,6 +39,10 @@ class DashboardSettings(BaseSettings):
     max_export_rows: int = Field(default=10_000, ge=1, le=100_000)
     request_timeout_s: float = Field(default=10.0, gt=0)
     live_poll_ms: int = Field(default=5000, ge=500)
+    # Aggregation views are cached this long per identical request (0 = off); the live feed and
+    # post lists never are. Relative ranges end at the next whole minute, so page loads share entries.
+    cache_ttl_s: float = Field(default=15.0, ge=0)
+    cache_entries: int = Field(default=512, ge=1)
     stack: StackSettings = Field(default_factory=StackSettings)
 
     @model_validator(mode="after")

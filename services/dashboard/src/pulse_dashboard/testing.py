@@ -29,15 +29,20 @@ class SampleIndex:
 
     @classmethod
     def create(
-        cls, opensearch_url: str, *, prefix: str = "t-dash", posts: Iterable[EnrichedPost] | None = None
+        cls,
+        opensearch_url: str,
+        *,
+        prefix: str = "t-dash",
+        posts: Iterable[EnrichedPost] | None = None,
+        refresh_interval: str | None = None,
     ) -> SampleIndex:
+        """A new alias with the indexer's template, holding `posts` (default: the enriched sample)."""
         alias = f"{prefix}-{uuid.uuid4().hex[:10]}"
         stack = StackSettings(opensearch_url=opensearch_url, opensearch_index_alias=alias)
         index = cls(stack=stack, client=make_client(stack, timeout_s=120))
-        seed.apply_template(stack)
-        index.count = seed.bulk_index(
-            index.client, stack, posts if posts is not None else seed.sample_posts()
-        )
+        seed.apply_template(stack, refresh_interval=refresh_interval)
+        docs = posts if posts is not None else seed.sample_posts()
+        index.count = seed.bulk_index(index.client, stack, docs, chunk=5000)
         return index
 
     @property

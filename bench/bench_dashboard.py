@@ -1,0 +1,154 @@
+"""Dashboard API latency over 100,000 indexed posts.
+
+Indexes 100,000 EnrichedPost-shaped synthetic posts (pulse_dashboard.synthetic: 30 days, three
+brands, eleven aspects, a planted spike) through the indexer's template into a throw-away alias of
+the local OpenSearch, starts `pulse-dashboard` as a real process on it, and calls every view the page
+loads (overview, timeline, aspects, share of voice, influencers, emerging topics, alerts, posts,
+search, drill-down, live) with varied filters (ranges 24h..30d, brand subsets, networks), sequentially.
+Prints:
+
+    bench: dashboard_api_p95_ms <p95 over all calls>
+    bench: dashboard_api_p50_ms <p50>
+
+and one `# view p50/p95` line per view on stderr. The alias and its indices are deleted afterwards;
+the local stack is reused if it is up (and stopped again only if this script started it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import httpx
+
+from pulse_common.tracking import load_tracking_config
+from pulse_dashboard import synthetic
+from pulse_dashboard.testing import SampleIndex
+
+VIEWS = {
+    "overview": ("/api/overview", {}),
+    "timeline": ("/api/timeline", {}),
+    "aspects": ("/api/aspects", {}),
+    "share-of-voice": ("/api/share-of-voice", {}),
+    "influencers": ("/api/influencers", {"limit": 6}),
+    "emerging": ("/api/emerging", {}),
+    "alerts": ("/api/alerts", {"limit": 6}),
+    "posts": ("/api/posts", {"size": 10}),
+    "search": ("/api/posts", {"q": "battery drain", "size": 10, "sort": "relevance"}),
+    "drill-down": ("/api/posts", {"aspect": "camera", "aspect_polarity": "negative", "size": 10}),
+    "live": ("/api/live", {}),
+}
+FILTERS = [
+    {"since": "7d"},
+    {"since": "30d"},
+    {"since": "14d", "product": "nova"},
+    {"since": "24h"},
+    {"since": "30d", "product": "nova", "competitor": "orbit"},
+    {"since": "7d", "network": "x"},
+]
+
+
+def ensure_stack() -> tuple[str, bool]:
+    from pulse_devstack import cli
+
+    env = cli.read_stack_env()
+    url = env.get("PULSE_OPENSEARCH_URL") or os.environ.get("PULSE_OPENSEARCH_URL", "http://127.0.0.1:9200")
+    try:
+        with urllib.request.urlopen(url + "/_cluster/health", timeout=3):
+            return url, False
+    except OSError:
+        pass
+    if cli.main(["up"]) != 0:
+        raise SystemExit("pulse-stack up failed; see .local/logs/")
+    return cli.read_stack_env()["PULSE_OPENSEARCH_URL"], True
+
+
+def start_dashboard(index: SampleIndex) -> tuple[subprocess.Popen, str]:
+    script = Path(sys.executable).with_name("pulse-dashboard")
+    proc = subprocess.Popen(
+        [str(script), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **index.env()},
+        text=True,
+    )
+    line = proc.stdout.readline() if proc.stdout else ""
+    if not line.startswith("pulse-dashboard: "):
+        proc.kill()
+        raise SystemExit(f"pulse-dashboard did not start: {line!r}")
+    return proc, line.split(": ", 1)[1].strip().rstrip("/")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=6, help="passes over every view × filter set")
+    args = parser.parse_args()
+
+    url, started_stack = ensure_stack()
+    tracking = load_tracking_config()
+    t0 = time.perf_counter()
+    index = SampleIndex.create(
+        url,
+        prefix="bench-dash",
+        posts=synthetic.generate(args.posts, tracking, days=30, seed=11),
+        refresh_interval="-1",
+    )
+    print(
+        f"# indexed {index.count} posts in {time.perf_counter() - t0:.0f}s into {index.alias}",
+        file=sys.stderr,
+    )
+    proc = None
+    try:
+        index.client.indices.forcemerge(
+            index=index.alias, params={"max_num_segments": "1", "request_timeout": 600}
+        )
+        proc, base = start_dashboard(index)
+        timings: dict[str, list[float]] = {name: [] for name in VIEWS}
+        with httpx.Client(base_url=base, timeout=30) as http:
+            for path, params in VIEWS.values():  # warm-up: first-use costs (global ordinals, JIT)
+                http.get(path, params={**FILTERS[0], **params}).raise_for_status()
+            for _ in range(args.rounds):
+                for filters in FILTERS:
+                    for name, (path, params) in VIEWS.items():
+                        started = time.perf_counter()
+                        res = http.get(path, params={**filters, **params})
+                        elapsed = (time.perf_counter() - started) * 1000
+                        res.raise_for_status()
+                        timings[name].append(elapsed)
+        every = [t for values in timings.values() for t in values]
+        for name, values in timings.items():
+            print(
+                f"# {name:15} p50 {pct(values, 0.5):7.1f} ms  p95 {pct(values, 0.95):7.1f} ms",
+                file=sys.stderr,
+            )
+        print(f"# {len(every)} calls, mean {statistics.fmean(every):.1f} ms", file=sys.stderr)
+        print(f"bench: dashboard_api_p95_ms {pct(every, 0.95):.1f}")
+        print(f"bench: dashboard_api_p50_ms {pct(every, 0.5):.1f}")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=15)
+        index.drop()
+        if started_stack:
+            from pulse_devstack import cli
+
+            cli.main(["down"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
