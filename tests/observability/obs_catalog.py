@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ class Declared:
     path: Path
 
 
+@functools.cache
 def declared_metrics() -> dict[str, Declared]:
     """family name -> declaration, from the services' and libs' Python source."""
     found: dict[str, Declared] = {}
@@ -71,6 +73,7 @@ def declared_metrics() -> dict[str, Declared]:
     return found
 
 
+@functools.cache
 def exported_metrics() -> dict[str, Declared]:
     """Every series name the services can expose -> its declaration."""
     series: dict[str, Declared] = {}
