@@ -28,7 +28,7 @@ stack-status: ## show each stack component (exit 1 if one is down)
 	@$(STACK) status
 
 sample: setup ## regenerate the bundled sample dataset deterministically
-	@$(PY) -m pulse_producer.sample --out data/sample/posts.jsonl
+	@$(PY) -m pulse_producer.sample --out data/sample/posts.jsonl.gz
 
 demo: setup ## start the stack, run all services, replay the sample, print a summary, serve the dashboard
 	@$(VENV)/bin/pulse-demo

@@ -11,12 +11,72 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+# Kinesis and DynamoDB calls are not thread-safe in moto (put_record reads the last sequence
+# number, then writes last + 1; a conditional put checks, then writes). hypercorn runs the WSGI
+# app on a thread pool, so two concurrent calls could lose a record or break a condition.
+# Serializing them costs little (moto is CPU-bound Python under the GIL anyway). SQS is left
+# concurrent: ReceiveMessage long-polls and must not block everything else.
+_SERIALIZED_TARGETS = ("Kinesis_", "DynamoDB_", "DynamoDBStreams_")
+
+
+class SerializedWrites:
+    """WSGI middleware: one Kinesis/DynamoDB request at a time, the rest concurrent."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith(_SERIALIZED_TARGETS):
+            with self.lock:
+                return list(self.app(environ, start_response))
+        return self.app(environ, start_response)
+
+
+def install_moto_kinesis_speedups() -> None:
+    """moto's Kinesis shard lists every record to find its last sequence number, and GetRecords
+    scans from the first record: O(records in the shard) per put and per read, so a long run slows
+    down as the stream grows. Sequence numbers in a shard are consecutive ints (put_record assigns
+    last + 1), so both become O(1) / O(limit) with the same results (tests/unit/devstack)."""
+    from moto.kinesis import models as km
+
+    original_get_records = km.Shard.get_records
+
+    def get_max_sequence_number(self) -> int:
+        return next(reversed(self.records)) if self.records else 0
+
+    def get_min_sequence_number(self) -> int:
+        return next(iter(self.records)) if self.records else 0
+
+    def get_records(self, last_sequence_id, limit):
+        if not self.records:
+            return original_get_records(self, last_sequence_id, limit)
+        first, last = next(iter(self.records)), next(reversed(self.records))
+        if last - first + 1 != len(self.records):  # not contiguous: fall back to moto's scan
+            return original_get_records(self, last_sequence_id, limit)
+        after = int(last_sequence_id)
+        start = max(after + 1, first)
+        stop = last if not limit else min(last, start + limit - 1)
+        results = [self.records[seq] for seq in range(start, stop + 1)]
+        if not results:
+            return [], after, 0
+        behind = self.records[last].created_at - results[-1].created_at
+        return results, results[-1].sequence_number, int(behind * 1000)
+
+    km.Shard.get_max_sequence_number = get_max_sequence_number
+    km.Shard.get_min_sequence_number = get_min_sequence_number
+    km.Shard.get_records = get_records
 
 
 def build_app():
     from moto.server import DomainDispatcherApplication, create_backend_app
 
-    return DomainDispatcherApplication(create_backend_app)
+    install_moto_kinesis_speedups()
+    return SerializedWrites(DomainDispatcherApplication(create_backend_app))
 
 
 def main(argv: list[str] | None = None) -> None:
