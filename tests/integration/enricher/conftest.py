@@ -127,13 +127,11 @@ class EnricherRun:
             time.sleep(0.1)
 
     def cleanup(self) -> None:
+        """Tests that need a graceful stop ask for it; the rest end the daemon at once."""
         if self.proc is None:
             return
         if self.alive():
-            try:
-                self.terminate(30)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+            self.kill9()
         for pid in _descendants(self.proc.pid):
             try:
                 os.kill(pid, signal.SIGKILL)
