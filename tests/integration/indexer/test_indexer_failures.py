@@ -8,8 +8,9 @@ import time
 import urllib.request
 
 import indexer_data as data
+import indexer_helpers  # noqa: F401 - puts tests/fixtures/indexer on sys.path first
 import pytest
-from conftest import converged, expected_state, running_worker, settings_for, wait_until
+from indexer_helpers import converged, expected_state, running_worker, settings_for, wait_until
 
 from pulse_common.aws import client
 from pulse_indexer.leases import LeaseTable

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import indexer_data as data
+import indexer_helpers  # noqa: F401 - puts tests/fixtures/indexer on sys.path first
 import pytest
-from conftest import (
+from indexer_helpers import (
     converged,
     dead_letters,
     expected_state,

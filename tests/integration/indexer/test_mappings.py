@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import indexer_data as data
+import indexer_helpers  # noqa: F401 - puts tests/fixtures/indexer on sys.path first
 import pytest
 
 from pulse_indexer import naming
