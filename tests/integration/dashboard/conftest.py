@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pulse_dashboard.testing import SampleIndex
+from pulse_dashboard.testing import EMERGING_SAMPLE_ALL, SampleIndex
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,8 @@ def sample_index(local_stack) -> Iterator[SampleIndex]:
 def api(sample_index: SampleIndex):
     from fastapi.testclient import TestClient
 
-    with TestClient(sample_index.app()) as client:
+    # emerging topics read every foreground post of the sample (so their counts can be recounted)
+    with TestClient(sample_index.app(emerging_sample_docs=EMERGING_SAMPLE_ALL)) as client:
         yield client
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pulse_dashboard import stats
-from pulse_dashboard.insights import SAMPLE_DOCS
+from pulse_dashboard.testing import EMERGING_SAMPLE_ALL
 
 pytestmark = pytest.mark.integration
 
@@ -312,7 +312,9 @@ def test_emerging_term_counts_equal_a_recount_of_the_foreground_posts(api, docs,
     recent = [d for d in mine if ts(d["created_at"]) >= ts(got["recent_since"])]
     negative = [d for d in mine if d["sentiment"]["label"] == "negative"]
     assert got["recent"] or got["negative"]
-    assert len(recent) <= SAMPLE_DOCS and len(negative) <= SAMPLE_DOCS  # so the sampler reads every one
+    assert (
+        len(recent) <= EMERGING_SAMPLE_ALL and len(negative) <= EMERGING_SAMPLE_ALL
+    )  # so the sampler reads every one
     for key, fg in (("recent", recent), ("negative", negative)):
         for term in got[key]:
             # a whole token as the standard analyzer splits it: Latin letters, digits and inner apostrophes

@@ -142,7 +142,13 @@ def create_app(
     stack = settings.stack
     client = client or make_client(stack, timeout_s=settings.request_timeout_s)
     tracking = tracking or load_tracking_config(stack.tracking_config)
-    insights = Insights(client, stack.opensearch_index_alias, tracking, timeout_s=settings.request_timeout_s)
+    insights = Insights(
+        client,
+        stack.opensearch_index_alias,
+        tracking,
+        timeout_s=settings.request_timeout_s,
+        sample_docs=settings.emerging_sample_docs,
+    )
     metrics = Metrics(registry or CollectorRegistry())
     cache = TTLCache(settings.cache_ttl_s, settings.cache_entries)
 

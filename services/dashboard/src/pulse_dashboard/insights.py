@@ -26,7 +26,7 @@ from pulse_dashboard.filters import INTERVALS, Filters, ParamError, iso, pick_in
 HL_PRE, HL_POST = "\ue000", "\ue001"  # highlight markers; the page escapes text, then swaps them for <mark>
 POLARITIES = ("positive", "neutral", "negative")
 MAX_QUERY_CHARS = 300
-SAMPLE_DOCS = 1000  # significant_text re-analyzes _source: read at most this many foreground posts per shard
+SAMPLE_DOCS = 500  # significant_text re-analyzes _source: read at most this many foreground posts per shard
 # Never "emerging": function words the standard analyzer keeps (retweets are excluded by `scored`,
 # so duplicate text is a wave of complaints, not boilerplate: filter_duplicate_text stays off).
 STOPWORDS = sorted(
@@ -76,8 +76,17 @@ def _quote(hit: dict[str, Any]) -> dict[str, Any]:
 
 
 class Insights:
-    def __init__(self, client: OpenSearch, alias: str, tracking: TrackingConfig, *, timeout_s: float = 10.0):
+    def __init__(
+        self,
+        client: OpenSearch,
+        alias: str,
+        tracking: TrackingConfig,
+        *,
+        timeout_s: float = 10.0,
+        sample_docs: int = SAMPLE_DOCS,
+    ):
         self.client = client
+        self.sample_docs = sample_docs
         self.alias = alias
         self.tracking = tracking
         self.timeout = f"{int(timeout_s * 1000)}ms"
@@ -578,7 +587,7 @@ class Insights:
                     "filter": {"range": {F.CREATED_AT: {"gte": iso(max(recent_start, f.since))}}},
                     "aggs": {
                         "s": {
-                            "sampler": {"shard_size": SAMPLE_DOCS},
+                            "sampler": {"shard_size": self.sample_docs},
                             "aggs": {"terms": {"significant_text": sig}},
                         }
                     },
@@ -587,7 +596,7 @@ class Insights:
                     "filter": {"term": {F.SENTIMENT_LABEL: "negative"}},
                     "aggs": {
                         "s": {
-                            "sampler": {"shard_size": SAMPLE_DOCS},
+                            "sampler": {"shard_size": self.sample_docs},
                             "aggs": {"terms": {"significant_text": sig}},
                         }
                     },

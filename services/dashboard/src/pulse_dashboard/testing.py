@@ -20,6 +20,10 @@ from pulse_common.tracking import load_tracking_config
 from pulse_dashboard import seed
 from pulse_dashboard.search import make_client
 
+# Emerging topics over the sample read every foreground post with this sampler size, so tests can
+# recount their numbers exactly (the service default samples fewer, for speed).
+EMERGING_SAMPLE_ALL = 2000
+
 
 @dataclass
 class SampleIndex:
