@@ -23,6 +23,8 @@ FLAGS = "flags"
 AUTHOR_ID = "author.id"
 AUTHOR_USERNAME = "author.username"
 AUTHOR_FOLLOWERS = "author.followers"
+AUTHOR_NAME_RAW = "author.name.raw"
+AUTHOR_VERIFIED = "author.verified"
 INFLUENCE_SCORE = "influence.score"
 INFLUENCE_ENGAGEMENT = "influence.engagement"
 

@@ -461,6 +461,11 @@ class Insights:
             "engagement": {"sum": {"field": F.INFLUENCE_ENGAGEMENT}},
             "flagged": {"filter": {"exists": {"field": F.FLAGS}}},
         }
+        who = {
+            "username": {"terms": {"field": F.AUTHOR_USERNAME, "size": 1}},
+            "name": {"terms": {"field": F.AUTHOR_NAME_RAW, "size": 1}},
+            "verified": {"max": {"field": F.AUTHOR_VERIFIED}},
+        }
         # Phase 1: the candidate ids (one metric per author: cheap even with many authors).
         phase1 = {
             "size": 0,
@@ -484,7 +489,9 @@ class Insights:
         body = {
             "size": 0,
             "query": f.query({"terms": {F.AUTHOR_ID: ids}}),
-            "aggs": {"both": {"terms": {"field": F.AUTHOR_ID, "size": max(1, len(ids))}, "aggs": per_author}},
+            "aggs": {
+                "both": {"terms": {"field": F.AUTHOR_ID, "size": max(1, len(ids))}, "aggs": per_author | who}
+            },
         }
         res = self._search(body)
         seen: dict[str, dict[str, Any]] = {}
@@ -494,9 +501,9 @@ class Insights:
             engagement = int(b["engagement"]["value"] or 0)
             seen[b["key"]] = {
                 "author_id": b["key"],
-                "username": None,
-                "name": None,
-                "verified": False,
+                "username": next((x["key"] for x in b["username"]["buckets"]), None),
+                "name": next((x["key"] for x in b["name"]["buckets"]), None),
+                "verified": bool(b["verified"]["value"]),
                 "posts": b["doc_count"],
                 "stance": round(stance, 4),
                 "followers": followers,
@@ -517,7 +524,6 @@ class Insights:
         detractors = sorted((r for r in rows if r["score"] < 0), key=lambda r: (r["score"], r["author_id"]))[
             :limit
         ]
-        self._author_names(f, advocates + detractors)
         return {
             "filters": f.as_params(),
             "formula": stats.influencer_score.__module__ + ".influencer_score",
@@ -525,29 +531,6 @@ class Insights:
             "detractors": detractors,
             "authors": first["authors"]["value"],
         }
-
-    def _author_names(self, f: Filters, rows: list[dict[str, Any]]) -> None:
-        """Username, name and badge of each ranked author, from their latest post (one collapsed search)."""
-        if not rows:
-            return
-        ids = [r["author_id"] for r in rows]
-        res = self._search(
-            {
-                "size": len(ids),
-                "query": f.query({"terms": {F.AUTHOR_ID: ids}}),
-                "collapse": {"field": F.AUTHOR_ID},
-                "sort": [{F.CREATED_AT: {"order": "desc"}}],
-                "_source": ["author.id", "author.username", "author.name", "author.verified"],
-            }
-        )
-        found = {h["_source"]["author"]["id"]: h["_source"]["author"] for h in res["hits"]["hits"]}
-        for r in rows:
-            author = found.get(r["author_id"], {})
-            r.update(
-                username=author.get("username"),
-                name=author.get("name"),
-                verified=bool(author.get("verified")),
-            )
 
     # -- emerging topics ----------------------------------------------------------------------
 
