@@ -153,12 +153,23 @@ def test_the_checkpoint_never_passes_a_post_that_is_not_yet_written(aws, make_pr
     assert len(table_ids(aws)) == 10
 
 
-def test_an_unexpected_failure_stops_the_processor_without_any_later_checkpoint(aws, make_processor):
-    class BrokenStore:
-        def apply(self, ops):
-            raise TypeError("a bug")
+class BrokenStore:
+    def apply(self, ops):
+        raise TypeError("a bug")
 
+
+def test_an_unexpected_failure_exits_the_processor_without_checkpointing(aws, make_processor):
     processor = make_processor(store=BrokenStore())
+    processor.exit_on_failure = True
+    checkpointer = FakeCheckpointer()
+    with pytest.raises(SystemExit) as exited:
+        deliver(processor, [record(1, posts.encode(posts.upsert(1)))], checkpointer)
+    assert exited.value.code == 70 and checkpointer.calls == []
+
+
+def test_a_processor_that_failed_never_checkpoints_again(aws, make_processor):
+    processor = make_processor(store=BrokenStore())
+    processor.exit_on_failure = False
     checkpointer = FakeCheckpointer()
     deliver(processor, [record(1, posts.encode(posts.upsert(1)))], checkpointer)
     processor.store = PostStore(client("dynamodb", aws), aws.table_name)

@@ -23,6 +23,7 @@ import importlib
 import inspect
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -49,6 +50,10 @@ RETRYABLE_CHECKPOINT_ERRORS = frozenset(
 )
 STOPPING_CHECKPOINT_ERRORS = frozenset({"ShutdownException", "InvalidStateException"})
 CHECKPOINT_ATTEMPTS = 6
+# Exit status of a processor that hit a failure retrying cannot fix. The MultiLangDaemon treats a
+# dead child as fatal and exits (System.exit(1)); `pulse-enricher run` then exits non-zero and the
+# supervisor restarts it: the shard resumes from its last checkpoint. Crash-only, never skip.
+EXIT_UNRECOVERABLE = 70
 
 
 def load_enricher(settings: EnricherSettings) -> Any:
@@ -79,8 +84,10 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
         store: PostStore | None = None,
         dlq: DeadLetterQueue | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        exit_on_failure: bool = True,
     ) -> None:
         self.settings = settings
+        self.exit_on_failure = exit_on_failure
         self.enricher = enricher
         self.store = store
         self.dlq = dlq
@@ -154,14 +161,17 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
         metrics.BATCH_SIZE.observe(len(records))
         try:
             self._process(records)
-        except Exception:
-            # Nothing escapes store/dlq except what retrying cannot fix. Never checkpoint again in
-            # this process: the unwritten posts are redelivered to the next owner of the shard.
+        except Exception as exc:
+            # Nothing escapes store/dlq except what retrying cannot fix (a bug, bad credentials...).
+            # Never checkpoint past it: stop here, and exit so the daemon restarts from the last
+            # checkpoint (see EXIT_UNRECOVERABLE).
             self.stopped = True
-            log.exception("batch failed; processor stopped without checkpointing",
-                          extra={"shard_id": self.shard_id,
-                                 "first_sequence": records[0].sequence_number,
-                                 "last_sequence": records[-1].sequence_number})
+            log.critical("batch failed; processor exits without checkpointing", exc_info=True,
+                         extra={"shard_id": self.shard_id,
+                                "first_sequence": records[0].sequence_number,
+                                "last_sequence": records[-1].sequence_number})
+            if self.exit_on_failure:
+                raise SystemExit(EXIT_UNRECOVERABLE) from exc
             return
         last = records[-1]
         self.last_durable = (last.sequence_number, last.sub_sequence_number)
@@ -323,6 +333,8 @@ def _bounded_error(error: str) -> str:
 
 def main(settings: EnricherSettings | None = None) -> int:
     """Entry point of `pulse-enricher processor` (run by the daemon, one process per shard)."""
+    # Ctrl-C reaches `run`, which stops the daemon gracefully; a processor must not die mid-batch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     protocol_out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # anything else written to fd 1 (C libraries included) goes to stderr
     sys.stdout = sys.stderr
