@@ -21,7 +21,7 @@ from typing import Any
 from pulse_common.aws import client as aws_client
 from pulse_indexer import metrics as m
 from pulse_indexer.bulk import BulkWriter
-from pulse_indexer.clients import DeadLetterQueue, opensearch_client
+from pulse_indexer.clients import DeadLetterQueue, fast_stream_records, opensearch_client
 from pulse_indexer.consumer import ShardConsumer
 from pulse_indexer.leases import ExpiryTracker, Lease, LeaseLost, LeaseTable, lease_key
 from pulse_indexer.settings import IndexerSettings
@@ -112,7 +112,9 @@ class Worker:
         stack = settings.stack
         self.me = settings.worker_id
         self.dynamodb = dynamodb or aws_client("dynamodb", stack)
-        self.streams = streams or aws_client("dynamodbstreams", stack, max_pool_connections=10)
+        self.streams = streams or fast_stream_records(
+            aws_client("dynamodbstreams", stack, max_pool_connections=10)
+        )
         self.search = search or opensearch_client(
             stack, timeout_s=settings.request_timeout_s, pool_size=settings.bulk_concurrency * 4
         )
