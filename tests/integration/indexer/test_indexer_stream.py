@@ -164,3 +164,32 @@ def test_writes_while_the_worker_runs_become_searchable_with_their_derived_field
     names = [a["aspect"] for a in doc["aspects"]]
     assert source["aspect_names"] == list(dict.fromkeys(names))
     assert [a["name"] for a in source["aspects"]] == names
+
+
+def test_a_post_deleted_and_recreated_with_the_next_version_is_searchable_even_after_a_replay(indexer_stack):
+    stack = indexer_stack
+    dynamodb = client("dynamodb", stack)
+    first, again = data.make_doc(7, 5_000), data.make_doc(7, 5_001)
+    with running_worker(settings_for(stack)):
+        data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(first))])
+        wait_until(lambda: index_state(stack) == {"synthetic:7": 5_000}, 60, "the first version")
+        data.write_ops(dynamodb, stack.table_name, [("delete", "synthetic:7")])
+        wait_until(lambda: index_state(stack) == {}, 60, "the delete")
+        data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(again))])
+        wait_until(lambda: index_state(stack) == {"synthetic:7": 5_001}, 60, "the re-created post")
+    from pulse_indexer.leases import LeaseTable
+
+    ends = {
+        lease.checkpoint for lease in LeaseTable(dynamodb, settings_for(stack).lease_table_name, "t").list()
+    }
+    replay = settings_for(stack, lease_table=f"{stack.table_name}-replay-leases")
+    try:
+        with running_worker(replay) as worker:
+            wait_until(
+                lambda: any(c.last_sequence in ends for c in list(worker.consumers.values())),
+                60,
+                "the replay to reach the end of the stream",
+            )
+        assert index_state(stack) == table_state(stack) == {"synthetic:7": 5_001}
+    finally:
+        dynamodb.delete_table(TableName=replay.lease_table_name)

@@ -103,12 +103,12 @@ def test_the_item_version_attribute_is_the_external_version():
     assert action.version == 9
 
 
-def test_a_remove_deletes_from_the_index_of_the_old_image_with_a_version_just_above_it():
+def test_a_remove_deletes_the_old_image_version_from_its_monthly_index():
     old = item(enriched(version=41, created_at="2025-12-31T23:30:00Z"))
     action = record_to_action(record("REMOVE", old=old), ALIAS)
     assert action.op == "delete"
     assert action.index == "pulse-posts-2025.12"
-    assert action.version == 42
+    assert (action.version, action.version_type) == (41, "external_gte")
     assert action.ndjson().count(b"\n") == 1
 
 

@@ -156,8 +156,10 @@ def upsert_action(item: dict[str, Any], alias: str, *, version_type: str = "exte
 def delete_action(old_item: dict[str, Any], keys: dict[str, Any], alias: str) -> Action:
     """A versioned `delete` from a REMOVE record's OldImage.
 
-    The version is the removed item's version + 1: it beats the document it deletes, and loses to
-    any newer write of the same id (a re-creation always carries a larger version).
+    `version_type=external_gte` with the removed item's own version: it deletes that version (or an
+    older one) and loses to any newer write of the same id, so a replayed REMOVE never deletes a
+    re-created post, and a later write with any newer version (even one just above the deleted one,
+    which the table accepts once the item is gone) is indexed again.
     """
     post_id = attr_value(old_item.get("id")) if old_item else None
     post_id = post_id or attr_value(keys.get("id"))
@@ -185,7 +187,14 @@ def delete_action(old_item: dict[str, Any], keys: dict[str, Any], alias: str) ->
         index = naming.index_for(alias, created_at)
     except (ValueError, TypeError) as exc:
         raise BadRecord("invalid_created_at", f"REMOVE of {post_id}: created_at {created_at!r}") from exc
-    return Action(op="delete", id=post_id, index=index, version=version + 1, created_at=created_at)
+    return Action(
+        op="delete",
+        id=post_id,
+        index=index,
+        version=version,
+        version_type="external_gte",
+        created_at=created_at,
+    )
 
 
 def is_ttl_remove(record: dict[str, Any]) -> bool:
