@@ -133,7 +133,7 @@ class Run:
         self.proc: subprocess.Popen | None = None
 
     def load(self, count: int) -> None:
-        import posts
+        import enricher_posts as posts
 
         for start in range(0, count, 500):
             pending = [{"Data": posts.encode(posts.upsert(i)), "PartitionKey": f"synthetic:{1_000_000 + i}"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import random
 
-import posts
+import enricher_posts as posts
 import pytest
-from conftest import Pipeline, wait_until
+from enricher_harness import Pipeline, wait_until
 
 pytestmark = pytest.mark.integration
 

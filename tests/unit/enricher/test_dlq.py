@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import json
 
-import posts
+import enricher_posts as posts
 import pytest
 
 from pulse_common.aws import client

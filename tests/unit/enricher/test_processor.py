@@ -3,11 +3,11 @@ from __future__ import annotations
 import base64
 import json
 
-import posts
+import enricher_posts as posts
 import pytest
 from amazon_kclpy import messages
 from amazon_kclpy.checkpoint_error import CheckpointError
-from standin import StandInEnricher
+from enricher_standin import StandInEnricher
 
 from pulse_common.aws import client
 from pulse_enricher.dlq import DeadLetterQueue

@@ -13,7 +13,7 @@ def test_the_processor_speaks_only_the_kcl_protocol_on_stdout_and_logs_json_on_s
     env = {
         **os.environ,
         "PYTHONPATH": f"{FIXTURES}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-        "PULSE_ENRICHER_ENRICHER_FACTORY": "noisy:factory",
+        "PULSE_ENRICHER_ENRICHER_FACTORY": "enricher_noisy:factory",
         "PULSE_AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # never called in this exchange
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-import posts
+import enricher_posts as posts
 
 from pulse_common.schema import RecordEnvelope
 from pulse_enricher import records

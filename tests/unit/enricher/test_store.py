@@ -3,10 +3,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import posts
+import enricher_posts as posts
 import pytest
 from botocore.exceptions import ClientError
-from standin import StandInEnricher
+from enricher_standin import StandInEnricher
 
 from pulse_common.aws import client
 from pulse_common.schema import RecordEnvelope
