@@ -253,6 +253,7 @@ class FuzzFailure(AssertionError):
 class Tally:
     inputs: Counter = field(default_factory=Counter)  # per target
     outcomes: Counter = field(default_factory=Counter)  # (target, outcome)
+    failures: list = field(default_factory=list)  # FuzzFailure (run(keep_going=True))
 
     def add(self, target: str, outcome: str) -> None:
         self.inputs[target] += 1
@@ -375,8 +376,9 @@ def random_text(rng: random.Random) -> str:
     return text.encode("utf-8", "replace").decode("utf-8", "replace")
 
 
-def run(count: int, seed: int = 1, *, progress: bool = False) -> Tally:
-    """count inputs, split over the targets; raises FuzzFailure on the first contract violation."""
+def run(count: int, seed: int = 1, *, progress: bool = False, keep_going: bool = False) -> Tally:
+    """count inputs, split over the targets. Raises FuzzFailure on the first contract violation, or
+    with keep_going records every violation in `tally.failures` and goes on."""
     rng = random.Random(seed)
     tally = Tally()
     lines, records = seed_lines(), seed_records()
@@ -384,12 +386,17 @@ def run(count: int, seed: int = 1, *, progress: bool = False) -> Tally:
     # Shares: lines 45 %, records 45 %, normalizer 10 %; enrich every accepted upsert.
     for i in range(count):
         roll = rng.random()
-        if roll < 0.45:
-            check_producer_line(mutated(lines, rng), tally)
-        elif roll < 0.9:
-            check_enricher_record(mutated(records, rng), tally)
-        else:
-            check_normalizer(random_text(rng), tally)
+        try:
+            if roll < 0.45:
+                check_producer_line(mutated(lines, rng), tally)
+            elif roll < 0.9:
+                check_enricher_record(mutated(records, rng), tally)
+            else:
+                check_normalizer(random_text(rng), tally)
+        except FuzzFailure as exc:
+            if not keep_going:
+                raise
+            tally.failures.append(exc)
         if progress and i and i % 20_000 == 0:
             print(f"# fuzz: {i} inputs, {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
     return tally
@@ -401,19 +408,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     started = time.monotonic()
-    try:
-        tally = run(args.count, args.seed, progress=True)
-    except FuzzFailure as exc:
-        print(f"fuzz: FAILED {exc}", flush=True)
-        return 1
+    tally = run(args.count, args.seed, progress=True, keep_going=True)
     elapsed = time.monotonic() - started
     for target, n in sorted(tally.inputs.items()):
         kinds = {k[1]: v for k, v in tally.outcomes.items() if k[0] == target}
         top = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])[:8])
         print(f"fuzz: {target} inputs={n} ({top})", flush=True)
-    print(f"fuzz: total inputs={args.count} checks={tally.total} failures=0 seconds={elapsed:.0f}",
-          flush=True)
-    return 0
+    problems = Counter(f"{f.target}: {f.problem.splitlines()[0][:160]}" for f in tally.failures)
+    for problem, n in problems.most_common(10):
+        print(f"fuzz: FAILURE x{n} {problem}", flush=True)
+    if tally.failures:
+        print(f"fuzz: first failing input: {tally.failures[0]}"[:3000], flush=True)
+    print(f"fuzz: total inputs={args.count} checks={tally.total} failures={len(tally.failures)} "
+          f"seconds={elapsed:.0f}", flush=True)
+    return 1 if tally.failures else 0
 
 
 if __name__ == "__main__":
