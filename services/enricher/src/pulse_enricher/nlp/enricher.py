@@ -11,17 +11,20 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from pulse_common.schema import AspectMention, BrandMention, EnrichedPost, Post, Sentiment
 from pulse_common.tracking import TrackingConfig
+from spacy.tokens import Doc
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from .artifacts import DEFAULT_MODEL_DIR, version_string
 from .aspects import AspectHit, TaxonomyMatcher
-from .brands import BrandMatcher
+from .brands import BrandHit, BrandMatcher
 from .influence import DuplicateTracker, influence_of, spam_flags
 from .lang import detect_language
-from .lexicon import OpinionLexicon, clause_ids, polarity_of, score_mentions
-from .models import AspectTagger, PostSentimentModel, TargetSentimentModel
+from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, score_mentions
+from .models import LABELS, PostSentimentModel, TargetSentimentModel
+from .tagger import AspectTagger
 from .pipeline import build_nlp
 from .text import (
     extract_emojis,
@@ -56,36 +59,66 @@ class Enricher:
         self.taxonomy = TaxonomyMatcher(self.nlp, tracking)
         self.vader = SentimentIntensityAnalyzer()
         self.lexicon = OpinionLexicon(self.model_dir / "domain_lexicon.json", self.vader)
-        self.post_model = PostSentimentModel.load(self.model_dir, self.vader)
-        self.target_model = TargetSentimentModel.load(self.model_dir, self.vader)
+        self.post_model = PostSentimentModel.load(self.model_dir)
+        self.target_model = TargetSentimentModel.load(self.model_dir)
         self.tagger = AspectTagger.load(self.model_dir)
         self.languages = frozenset(languages or tracking.languages or ["en"]) & SUPPORTED_LANGUAGES
         self.version = version_string(self.model_dir)
 
-    # -- post level -------------------------------------------------------------------------
-    def post_sentiment(self, text: str) -> Sentiment:
-        """Post-level sentiment of a normalized English text."""
-        if not text.strip():
-            return _NEUTRAL
+    # -- building blocks (also used by pulse-eval, so it scores exactly what production does) --
+    def analyze(self, text: str) -> tuple[Doc, list[str], list[float]]:
+        doc = self.nlp(text)
+        words = [t.text for t in doc]
+        return doc, words, self.lexicon.token_valences(words)
+
+    def post_sentiment(self, text: str, words: list[str] | None = None, valences: list[float] | None = None,
+                       ) -> tuple[Sentiment, np.ndarray | None]:
+        """Post-level sentiment of a normalized English text (and the class probabilities)."""
+        if words is None or valences is None:
+            _doc, words, valences = self.analyze(text)
+        if not words:
+            return _NEUTRAL, None
         if self.post_model is not None:
-            label, score, confidence = self.post_model.predict(text)
+            proba = self.post_model.proba(words, valences, text)
+            k = int(proba.argmax())
+            label, score, confidence = LABELS[k], float(proba[2] - proba[0]), float(proba[k])
         else:
+            proba = None
             compound = self.vader.polarity_scores(text)["compound"]
             label, score, confidence = polarity_of(compound, 0.05), compound, abs(compound)
-        return Sentiment(label=label, score=_clip(score), confidence=_clip01(confidence))
+        return Sentiment(label=label, score=_clip(score), confidence=_clip01(confidence)), proba
 
-    def target_sentiment(self, text: str, start: int, end: int) -> Sentiment:
-        """Sentiment toward the target text[start:end] (used for brand mentions)."""
+    def target_sentiment(self, text: str, words: list[str], valences: list[float], t_start: int, t_end: int,
+                         post_proba: np.ndarray | None) -> Sentiment:
+        """Sentiment toward tokens [t_start, t_end) (brand mentions; Dong-2014-style targets)."""
         if self.target_model is not None:
-            label, score, confidence = self.target_model.predict(text, start, end)
+            label, score, confidence = self.target_model.predict(words, valences, text, t_start, t_end, post_proba)
             return Sentiment(label=label, score=_clip(score), confidence=_clip01(confidence))
-        doc = self.nlp(text)
-        span = doc.char_span(start, end, alignment_mode="expand")
-        if span is None:
-            return _NEUTRAL
-        words = [t.text for t in doc]
-        scored = score_mentions(words, [(span.start, span.end)], self.lexicon.token_valences(words), clause_ids(words))[0]
-        return Sentiment(label=scored.polarity, score=scored.score, confidence=abs(scored.score))
+        res = score_mentions(words, [(t_start, t_end)], valences, clause_ids(words))[0]
+        return Sentiment(label=res.polarity, score=res.score, confidence=abs(res.score))
+
+    def aspect_polarities(self, words: list[str], valences: list[float], spans: list[tuple[int, int]],
+                          ) -> list[ScoredMention]:
+        """Polarity of each aspect span from its clause's opinion words (see lexicon.py)."""
+        return score_mentions(words, spans, valences, clause_ids(words))
+
+    def extract_aspects(self, doc: Doc, words: list[str], valences: list[float]) -> list[AspectHit]:
+        """Taxonomy matches plus open-vocabulary terms from the tagger (taxonomy wins overlaps)."""
+        hits = self.taxonomy.find(doc)
+        if self.tagger is None:
+            return hits
+        taken = [False] * len(words)
+        for h in hits:
+            for i in range(h.token_start, h.token_end):
+                taken[i] = True
+        for start, end in self.tagger.tag_spans(words, valences):
+            if any(taken[start:end]):
+                continue
+            span = doc[start:end]
+            name = " ".join(t.lemma_ for t in span if not t.is_punct or t.text == "-") or span.text.lower()
+            hits.append(AspectHit(name, span.text, start, end, span.start_char, span.end_char, None, False))
+        hits.sort(key=lambda h: h.token_start)
+        return hits
 
     # -- the pure function -----------------------------------------------------------------
     def enrich(
@@ -107,8 +140,7 @@ class Enricher:
             post_type = "retweet"
         scored = post_type != "retweet"
 
-        doc = self.nlp(text)
-        words = [t.text for t in doc]
+        doc, words, valences = self.analyze(text)
         brand_hits = self.brand_matcher.find(doc, hashtags)
 
         flags: list[str] = []
@@ -127,15 +159,14 @@ class Enricher:
         if sarcastic:
             flags.append("sarcasm_marker")
 
+        post_proba = None
         if scored and english and words:
-            sentiment = self.post_sentiment(text)
+            sentiment, post_proba = self.post_sentiment(text, words, valences)
             if sarcastic and sentiment.label == "positive":
                 sentiment = Sentiment(label="negative", score=-abs(sentiment.score), confidence=sentiment.confidence * 0.5)
-            valences = self.lexicon.token_valences(words)
-            clauses = clause_ids(words)
-            aspect_hits = self._aspect_hits(doc)
+            aspect_hits = self.extract_aspects(doc, words, valences)
             if aspect_hits:
-                scored_aspects = score_mentions(words, [(h.token_start, h.token_end) for h in aspect_hits], valences, clauses)
+                scored_aspects = self.aspect_polarities(words, valences, [(h.token_start, h.token_end) for h in aspect_hits])
                 for hit, res in zip(aspect_hits, scored_aspects, strict=True):
                     polarity, score = res.polarity, res.score
                     if sarcastic and polarity == "positive":
@@ -145,13 +176,21 @@ class Enricher:
                             aspect=hit.aspect, term=hit.term, start=hit.start, end=hit.end,
                             category=hit.category, in_taxonomy=hit.in_taxonomy,
                             polarity=polarity, score=_clip(score), opinions=res.opinions,
-                            product=_attribute(hit, brand_hits, clauses, len(words)),
+                            product=_attribute(hit, brand_hits),
                         )
                     )
         for hit in brand_hits:
             brand_sentiment = None
-            if scored and english and hit.end > hit.start:
-                brand_sentiment = self.target_sentiment(text, hit.start, hit.end)
+            if scored and english and words:
+                if hit.token_start >= 0:
+                    t_start, t_end = hit.token_start, hit.token_end
+                else:  # a hashtag: its tokens are '#' + the tag
+                    span = doc.char_span(hit.start, hit.end, alignment_mode="expand") if hit.end > hit.start else None
+                    t_start, t_end = (span.start, span.end) if span is not None else (0, len(words))
+                brand_sentiment = self.target_sentiment(text, words, valences, t_start, t_end, post_proba)
+                if sarcastic and brand_sentiment.label == "positive":
+                    brand_sentiment = Sentiment(label="negative", score=-brand_sentiment.score,
+                                                confidence=brand_sentiment.confidence * 0.5)
             brands.append(
                 BrandMention(id=hit.brand_id, kind=hit.kind, term=hit.term, start=hit.start, end=hit.end,
                              sentiment=brand_sentiment)
@@ -167,25 +206,8 @@ class Enricher:
         )
         return EnrichedPost.model_construct(**data)
 
-    def _aspect_hits(self, doc) -> list[AspectHit]:  # noqa: ANN001
-        hits = self.taxonomy.find(doc)
-        if self.tagger is None:
-            return hits
-        taken = [False] * len(doc)
-        for h in hits:
-            for i in range(h.token_start, h.token_end):
-                taken[i] = True
-        for start, end in self.tagger.spans(doc):
-            if any(taken[start:end]):
-                continue
-            span = doc[start:end]
-            lemma = " ".join(t.lemma_ for t in span)
-            hits.append(AspectHit(lemma, span.text, start, end, span.start_char, span.end_char, None, False))
-        hits.sort(key=lambda h: h.token_start)
-        return hits
 
-
-def _attribute(hit: AspectHit, brand_hits, clauses: list[int], n: int) -> str | None:  # noqa: ANN001
+def _attribute(hit: AspectHit, brand_hits: list[BrandHit]) -> str | None:
     """The brand an aspect belongs to: the only brand, else the nearest one in the text."""
     ids = {b.brand_id for b in brand_hits}
     if not ids:

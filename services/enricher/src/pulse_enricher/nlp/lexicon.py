@@ -13,7 +13,8 @@ Lexicon: VADER's word and emoji valences (−4..+4) overlaid with `domain_lexico
 * Intensifiers: VADER's booster words ("very", "super", "barely") up to 2 tokens before
   scale the valence; ALL-CAPS opinion words get VADER's caps boost.
 * Emojis are opinion words with VADER's emoji valence (their description scored by VADER).
-* Distance weighting: weight 1 / (1 + 0.15·distance in tokens).
+* Distance weighting: weight 1 / (1 + 0.15·distance in tokens). Negative words inside the
+  term itself count ("lag", "battery drain"); positive ones do not ("fan noise").
 The summed valence s maps to score = s / sqrt(s² + 4) ∈ (−1, 1); |score| < 0.15 is neutral.
 """
 
@@ -149,7 +150,12 @@ def score_mentions(
             c = clauses[s] if clauses[s] >= 0 else clauses[min(e - 1, len(clauses) - 1)]
             if c != clauses[i]:
                 continue
-            d = 0 if i in own[k] else (s - i if i < s else i - e + 1)
+            if i in own[k]:
+                if v > 0:
+                    continue  # a positive word inside the term ("fan noise", "customer support") is not an opinion
+                d = 0
+            else:
+                d = s - i if i < s else i - e + 1
             if best_d is None or d < best_d:
                 best_d, best = d, [k]
             elif d == best_d:

@@ -1,47 +1,184 @@
-"""Loaders for the trained artifacts. Each returns None when its artifact is absent,
-so the Enricher degrades to lexicon rules (VADER) instead of failing."""
+"""The trained models: hashed-feature linear classifiers scored with numpy.
+
+Training (`pulse-train`) fits scikit-learn SGD logistic regressions on exactly the
+features below and stores weights as float16 in gzip'd .npz files under `models/`.
+At run time one post costs a few dict look-ups and a (k × 3) matrix product, with no
+scikit-learn call per post. Each loader returns None when its artifact is absent, so the
+Enricher degrades to lexicon rules instead of failing.
+"""
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
+import math
 from pathlib import Path
-from typing import Any
+
+import numpy as np
+
+from .features import fold_tokens, hash_features, lexicon_dense, mark_negation, word_ngrams
+from .lexicon import OpinionLexicon, clause_ids, score_mentions
 
 POST_MODEL = "post_sentiment.npz.gz"
 TARGET_MODEL = "target_sentiment.npz.gz"
-ASPECT_TAGGER = "aspect_tagger.npz.gz"
+LABELS = ("negative", "neutral", "positive")
+
+
+class LinearModel:
+    """Multi-class linear model over sparse {column: value} features."""
+
+    def __init__(self, weights: np.ndarray, bias: np.ndarray, classes: list[str], meta: dict) -> None:
+        self.W = weights.astype(np.float32)
+        self.b = bias.astype(np.float32)
+        self.classes = list(classes)
+        self.meta = meta
+        self.bits = int(meta["bits"])
+        labels = LABELS if set(LABELS) <= set(self.classes) else tuple(self.classes)
+        self._order = np.array([self.classes.index(c) for c in labels])
+
+    def decision(self, feats: dict[int, float]) -> np.ndarray:
+        n = len(feats)
+        idx = np.fromiter(feats.keys(), dtype=np.int64, count=n)
+        val = np.fromiter(feats.values(), dtype=np.float32, count=n)
+        return (val @ self.W[idx] + self.b)[self._order]
+
+    def proba(self, feats: dict[int, float]) -> np.ndarray:
+        """One-vs-rest logistic outputs, normalized; in LABELS order (neg, neu, pos)."""
+        z = self.decision(feats)
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        return p / p.sum()
+
+    def save(self, path: Path) -> None:
+        buf = io.BytesIO()
+        np.savez(buf, W=self.W.astype(np.float16), b=self.b, classes=np.array(self.classes),
+                 meta=np.array(json.dumps(self.meta, sort_keys=True)))
+        # mtime=0: the same model gives the same bytes, so the version hash is reproducible.
+        with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
+            fh.write(buf.getvalue())
+
+    @classmethod
+    def load(cls, path: Path) -> LinearModel:
+        with gzip.open(path, "rb") as fh:
+            data = np.load(io.BytesIO(fh.read()), allow_pickle=False)
+            return cls(data["W"], data["b"], [str(c) for c in data["classes"]], json.loads(str(data["meta"])))
+
+    @classmethod
+    def from_sklearn(cls, clf, bits: int, meta: dict) -> LinearModel:  # noqa: ANN001
+        coef = np.asarray(clf.coef_, dtype=np.float32)
+        return cls(coef.T.copy(), np.asarray(clf.intercept_, dtype=np.float32), [str(c) for c in clf.classes_],
+                   {**meta, "bits": bits})
+
+
+def _label_score(p: np.ndarray) -> tuple[str, float, float]:
+    k = int(p.argmax())
+    return LABELS[k], float(p[2] - p[0]), float(p[k])
+
+
+# -- post level --------------------------------------------------------------------------------
+POST_BITS = 18
+
+
+def post_features(words: list[str], valences: list[float], text: str, bits: int = POST_BITS) -> dict[int, float]:
+    """Word uni+bigrams with negation scope marking, plus VADER-lexicon dense features."""
+    toks = fold_tokens(words)
+    feats = hash_features(word_ngrams(mark_negation(toks)), bits)
+    feats.update(lexicon_dense(valences, toks, text))
+    return feats
 
 
 class PostSentimentModel:
-    @classmethod
-    def load(cls, model_dir: Path, vader: Any) -> PostSentimentModel | None:
-        path = model_dir / POST_MODEL
-        if not path.exists():
-            return None
-        raise NotImplementedError
+    def __init__(self, model: LinearModel) -> None:
+        self.model = model
 
-    def predict(self, text: str) -> tuple[str, float, float]:
-        raise NotImplementedError
+    @classmethod
+    def load(cls, model_dir: Path) -> PostSentimentModel | None:
+        path = model_dir / POST_MODEL
+        return cls(LinearModel.load(path)) if path.exists() else None
+
+    def proba(self, words: list[str], valences: list[float], text: str) -> np.ndarray:
+        return self.model.proba(post_features(words, valences, text, self.model.bits))
+
+    def predict(self, words: list[str], valences: list[float], text: str) -> tuple[str, float, float]:
+        return _label_score(self.proba(words, valences, text))
+
+
+# -- target level ------------------------------------------------------------------------------
+TARGET_BITS = 18
+WINDOW = 4
+
+
+def target_features(
+    words: list[str],
+    valences: list[float],
+    text: str,
+    t_start: int,
+    t_end: int,
+    post_proba: np.ndarray | None,
+    bits: int = TARGET_BITS,
+) -> dict[int, float]:
+    """Features for the sentiment toward tokens [t_start, t_end).
+
+    Whole-post n-grams (target masked), left/right context n-grams, position-tagged words
+    in a ±4 window, clause-scoped distance-weighted lexicon score of the target (the rule
+    system's verdict), and the post-level model's probabilities.
+    """
+    toks = fold_tokens(words)
+    masked = toks[:t_start] + ["<t>"] + toks[t_end:]
+    neg = mark_negation(masked)
+    feats_s = word_ngrams(neg, "s:")
+    left = neg[:t_start]
+    right = neg[t_start + 1:]
+    feats_s.extend(word_ngrams(left[-8:], "l:"))
+    feats_s.extend(word_ngrams(right[:8], "r:"))
+    for d in range(1, WINDOW + 1):
+        if t_start - d >= 0:
+            feats_s.append(f"wl{d}:{left[-d]}")
+            feats_s.append(f"w:{left[-d]}")
+        if d - 1 < len(right):
+            feats_s.append(f"wr{d}:{right[d - 1]}")
+            feats_s.append(f"w:{right[d - 1]}")
+    feats_s.append("tgt:" + " ".join(toks[t_start:t_end]))
+    feats = hash_features(feats_s, bits)
+    feats.update(lexicon_dense(valences, toks, text))
+    lp = ln = rp = rn = 0.0
+    for i, v in enumerate(valences):
+        if not v or t_start <= i < t_end:
+            continue
+        w = v / (1.0 + 0.2 * (t_start - i if i < t_start else i - t_end + 1))
+        if i < t_start:
+            lp, ln = (lp + w, ln) if w > 0 else (lp, ln - w)
+        else:
+            rp, rn = (rp + w, rn) if w > 0 else (rp, rn - w)
+    feats[22], feats[23], feats[24], feats[25] = lp / 4, ln / 4, rp / 4, rn / 4
+    rule = score_mentions(words, [(t_start, t_end)], valences, clause_ids(words))[0]
+    clauses = clause_ids(words)
+    c = clauses[t_start] if clauses[t_start] >= 0 else -2
+    in_clause = [v for v, ci in zip(valences, clauses, strict=True) if ci == c and v]
+    s_clause = sum(in_clause)
+    feats[14] = rule.score
+    feats[15] = 1.0 if rule.polarity == "positive" else 0.0
+    feats[16] = 1.0 if rule.polarity == "negative" else 0.0
+    feats[17] = s_clause / math.sqrt(s_clause * s_clause + 4.0)
+    feats[18] = 1.0 if not in_clause else 0.0
+    if post_proba is not None:
+        feats[19], feats[20], feats[21] = float(post_proba[0]), float(post_proba[1]), float(post_proba[2])
+    return feats
 
 
 class TargetSentimentModel:
+    def __init__(self, model: LinearModel) -> None:
+        self.model = model
+
     @classmethod
-    def load(cls, model_dir: Path, vader: Any) -> TargetSentimentModel | None:
+    def load(cls, model_dir: Path) -> TargetSentimentModel | None:
         path = model_dir / TARGET_MODEL
-        if not path.exists():
-            return None
-        raise NotImplementedError
+        return cls(LinearModel.load(path)) if path.exists() else None
 
-    def predict(self, text: str, start: int, end: int) -> tuple[str, float, float]:
-        raise NotImplementedError
+    def predict(self, words: list[str], valences: list[float], text: str, t_start: int, t_end: int,
+                post_proba: np.ndarray | None) -> tuple[str, float, float]:
+        feats = target_features(words, valences, text, t_start, t_end, post_proba, self.model.bits)
+        return _label_score(self.model.proba(feats))
 
 
-class AspectTagger:
-    @classmethod
-    def load(cls, model_dir: Path) -> AspectTagger | None:
-        path = model_dir / ASPECT_TAGGER
-        if not path.exists():
-            return None
-        raise NotImplementedError
-
-    def spans(self, doc: Any) -> list[tuple[int, int]]:
-        raise NotImplementedError
+__all__ = ["LinearModel", "OpinionLexicon", "PostSentimentModel", "TargetSentimentModel"]

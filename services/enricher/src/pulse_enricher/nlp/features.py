@@ -1,0 +1,139 @@
+"""Hashed sparse features shared by training (`pulse-train`) and inference.
+
+Features are strings hashed with CRC32 into 2**bits buckets (no vocabulary to ship);
+the same function builds the training matrix and scores a post at run time, so the two
+can never drift apart. Dense lexicon features (VADER scores, counts) use the first
+`N_DENSE` columns.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from zlib import crc32
+
+TOKEN_RE = re.compile(
+    r"https?://\S+|www\.\S+|@\w+|#\w+|\w+(?:['’]\w+)?|[!?]+|\.{2,}|[:;=8][\-o\*']?[\)\]\(\[dDpP/\\|@3]|<3|[^\w\s]",
+    re.UNICODE,
+)
+_ELONG_RE = re.compile(r"(\w)\1{2,}")
+_DIGIT_RE = re.compile(r"\d")
+NEGATORS = frozenset(
+    "not no never nothing nobody none neither nor cannot cant can't don't dont doesn't doesnt "
+    "isn't isnt wasn't wasnt aren't arent won't wont didn't didnt couldn't couldnt shouldn't "
+    "shouldnt wouldn't wouldnt ain't aint without hardly barely n't".split()
+)
+SCOPE_END = frozenset(".,!?;:") | {"but", "however", "although", "though", "yet"}
+N_DENSE = 32
+
+
+def fold_tokens(words: list[str]) -> list[str]:
+    """spaCy token texts -> lower-cased feature tokens: URLs, mentions, numbers folded,
+    elongations squeezed ("sooooo" -> "soo"), runs of !/? shortened."""
+    out = []
+    for w in words:
+        low = w.lower()
+        first = low[0] if low else ""
+        if first == "h" and low.startswith(("http://", "https://")) or low.startswith("www."):
+            out.append("<url>")
+        elif first == "@" and len(low) > 1:
+            out.append("<user>")
+        elif low.isdigit():
+            out.append("<num>")
+        elif first in "!?" and len(low) > 1:
+            out.append(low[:2])
+        elif not first or first.isspace():
+            out.append("<sp>")  # keep one feature token per input token (alignment)
+        else:
+            out.append(_ELONG_RE.sub(r"\1\1", low) if len(low) > 3 else low)
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """Regex tokenizer (no spaCy) giving the same kind of tokens as `fold_tokens`."""
+    return fold_tokens(TOKEN_RE.findall(text.replace("’", "'")))
+
+
+def mark_negation(tokens: list[str]) -> list[str]:
+    out = []
+    neg = False
+    for tok in tokens:
+        if tok in SCOPE_END or tok[0] in ".,!?;:":
+            neg = False
+            out.append(tok)
+        elif tok in NEGATORS or tok.endswith("n't"):
+            neg = True
+            out.append(tok)
+        else:
+            out.append(tok + "_NEG" if neg else tok)
+    return out
+
+
+def hash_features(feats: list[str], bits: int, prefix: str = "") -> dict[int, float]:
+    """Hash feature strings into columns ≥ N_DENSE; repeated features add up (binary-ish)."""
+    mask = (1 << bits) - 1
+    span = mask - N_DENSE
+    out: dict[int, float] = {}
+    for f in feats:
+        idx = N_DENSE + (crc32((prefix + f).encode("utf-8")) & mask) % span
+        out[idx] = 1.0
+    return out
+
+
+def word_ngrams(tokens: list[str], prefix: str = "") -> list[str]:
+    feats = [prefix + t for t in tokens]
+    feats.extend(f"{prefix}{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    return feats
+
+
+def char_ngrams(text: str, lo: int = 3, hi: int = 5) -> list[str]:
+    """Character n-grams inside word boundaries (like sklearn's char_wb)."""
+    feats = []
+    for word in text.split():
+        if word.startswith(("http", "@", "www.")):
+            continue
+        w = f" {word} "
+        n_w = len(w)
+        for n in range(lo, hi + 1):
+            if n > n_w:
+                break
+            feats.extend("c" + w[i:i + n] for i in range(n_w - n + 1))
+    return feats
+
+
+def lexicon_dense(valences: list[float], tokens: list[str], text: str) -> dict[int, float]:
+    """Dense lexicon and surface features in columns [0, N_DENSE).
+
+    `valences` are the per-token VADER-lexicon valences after negation/booster rules
+    (`OpinionLexicon.token_valences`), so VADER's lexicon is the feature without a second
+    pass of VADER itself.
+    """
+    pos = sum(v for v in valences if v > 0)
+    neg = -sum(v for v in valences if v < 0)
+    s = pos - neg
+    compound = s / math.sqrt(s * s + 15.0)
+    n_tok = max(len(tokens), 1)
+    excl = sum(t.startswith("!") for t in tokens)
+    quest = sum(t.startswith("?") for t in tokens)
+    caps = sum(1 for w in text.split() if len(w) > 2 and w.isupper() and w.isalpha())
+    last = 0.0
+    for v in reversed(valences):
+        if v:
+            last = v / 4.0
+            break
+    return {
+        0: compound,
+        1: pos / (pos + neg + n_tok),
+        2: neg / (pos + neg + n_tok),
+        3: 1.0 if compound >= 0.05 else 0.0,
+        4: 1.0 if compound <= -0.05 else 0.0,
+        5: compound * compound,
+        6: min(excl, 3) / 3.0,
+        7: min(quest, 3) / 3.0,
+        8: min(caps, 3) / 3.0,
+        9: min(n_tok, 40) / 40.0,
+        10: 1.0,
+        11: last,
+        12: min(pos, 8.0) / 8.0,
+        13: min(neg, 8.0) / 8.0,
+    }

@@ -1,0 +1,206 @@
+"""Model fitting shared by `pulse-train` (fit on all training data, save artifacts) and
+`pulse-eval` (5-fold cross-validation). Deterministic: fixed seeds, sorted inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import SGDClassifier
+
+from .artifacts import DEFAULT_MODEL_DIR
+from .datasets import TargetExample
+from .lexicon import OpinionLexicon
+from .models import POST_BITS, TARGET_BITS, LinearModel, PostSentimentModel, post_features, target_features
+from .pipeline import build_nlp
+
+SEED = 0
+POST_ALPHA = 1e-4
+TARGET_ALPHA = 1e-3
+TAGGER_ALPHA = 3e-6
+TAGGER_SPAN_BIAS = 1.0
+
+
+@dataclass
+class Analyzed:
+    text: str
+    words: list[str]
+    valences: list[float]
+    offsets: list[int]
+
+
+class TextAnalyzer:
+    """spaCy tokens + lexicon valences, as the Enricher computes them."""
+
+    def __init__(self, model_dir: Path = DEFAULT_MODEL_DIR, spacy_model: str = "blank:en") -> None:
+        self.nlp = build_nlp(spacy_model)
+        self.lexicon = OpinionLexicon(model_dir / "domain_lexicon.json")
+
+    def __call__(self, text: str) -> Analyzed:
+        doc = self.nlp.make_doc(text)
+        words = [t.text for t in doc]
+        return Analyzed(text, words, self.lexicon.token_valences(words), [t.idx for t in doc])
+
+
+def to_csr(rows: list[dict[int, float]], bits: int) -> sp.csr_matrix:
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    for row in rows:
+        indices.extend(row.keys())
+        data.extend(row.values())
+        indptr.append(len(indices))
+    return sp.csr_matrix((np.array(data, dtype=np.float32), np.array(indices, dtype=np.int64), np.array(indptr)),
+                         shape=(len(rows), 1 << bits))
+
+
+def sgd(alpha: float) -> SGDClassifier:
+    return SGDClassifier(loss="log_loss", alpha=alpha, class_weight="balanced", max_iter=30, tol=None,
+                         random_state=SEED, average=False)
+
+
+def fit_post(analyzer: TextAnalyzer, texts: list[str], labels: list[str], alpha: float = POST_ALPHA) -> LinearModel:
+    rows = []
+    for text in texts:
+        a = analyzer(text)
+        rows.append(post_features(a.words, a.valences, text))
+    clf = sgd(alpha).fit(to_csr(rows, POST_BITS), np.array(labels))
+    return LinearModel.from_sklearn(clf, POST_BITS, {"kind": "post_sentiment", "alpha": alpha, "n": len(texts)})
+
+
+def target_span(a: Analyzed, start: int, end: int) -> tuple[int, int]:
+    """Token span covering characters [start, end)."""
+    t_start = t_end = None
+    for i, (w, off) in enumerate(zip(a.words, a.offsets, strict=True)):
+        if t_start is None and off + len(w) > start:
+            t_start = i
+        if off < end:
+            t_end = i + 1
+    if t_start is None:
+        t_start = max(len(a.words) - 1, 0)
+    if t_end is None or t_end <= t_start:
+        t_end = t_start + 1
+    return t_start, t_end
+
+
+def target_rows(analyzer: TextAnalyzer, post_model: PostSentimentModel | None, examples: list[TargetExample]) -> list[dict[int, float]]:
+    rows = []
+    cache: dict[str, tuple[Analyzed, np.ndarray | None]] = {}
+    for ex in examples:
+        if ex.text not in cache:
+            a = analyzer(ex.text)
+            p = post_model.proba(a.words, a.valences, ex.text) if post_model is not None else None
+            cache[ex.text] = (a, p)
+        a, p = cache[ex.text]
+        if not a.words:
+            rows.append({})
+            continue
+        s, e = target_span(a, ex.start, ex.end)
+        rows.append(target_features(a.words, a.valences, ex.text, s, e, p))
+    return rows
+
+
+def fit_target(rows: list[dict[int, float]], labels: list[str], alpha: float = TARGET_ALPHA) -> LinearModel:
+    clf = sgd(alpha).fit(to_csr(rows, TARGET_BITS), np.array(labels))
+    return LinearModel.from_sklearn(clf, TARGET_BITS, {"kind": "target_sentiment", "alpha": alpha, "n": len(rows)})
+
+
+def kfold_indices(n: int, k: int = 5, seed: int = SEED) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    return [order[i::k] for i in range(k)]
+
+
+def tagger_data(analyzer: TextAnalyzer, sentences, clusters: dict[str, int] | None = None) -> tuple[list[list[int]], list[str], list[list[str]]]:  # noqa: ANN001
+    """Per-token feature rows and BIO labels for SemEval-style sentences."""
+    from .tagger import TAGGER_BITS, token_rows
+
+    rows: list[list[int]] = []
+    labels: list[str] = []
+    words_per_sentence = []
+    for sent in sentences:
+        a = analyzer(sent.text)
+        tags = ["O"] * len(a.words)
+        for start, end, _term, _pol in sent.terms:
+            s, e = target_span(a, start, end)
+            tags[s] = "B"
+            for i in range(s + 1, e):
+                tags[i] = "I"
+        rows.extend(token_rows(a.words, a.valences, TAGGER_BITS, clusters))
+        labels.extend(tags)
+        words_per_sentence.append(a.words)
+    return rows, labels, words_per_sentence
+
+
+def fit_tagger(rows: list[list[int]], labels: list[str], alpha: float = TAGGER_ALPHA, average: bool = False) -> LinearModel:
+    from .tagger import TAGGER_BITS
+
+    indptr = np.arange(0, len(rows) * len(rows[0]) + 1, len(rows[0])) if rows else np.array([0])
+    indices = np.array([c for r in rows for c in r], dtype=np.int64)
+    X = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(rows), 1 << TAGGER_BITS))
+    X.sum_duplicates()
+    clf = SGDClassifier(loss="log_loss", alpha=alpha, max_iter=30, tol=None, random_state=SEED, average=average)
+    clf.fit(X, np.array(labels))
+    return LinearModel.from_sklearn(clf, TAGGER_BITS, {"kind": "aspect_tagger", "alpha": alpha, "n": len(rows)})
+
+
+def build_word_clusters(
+    texts: list[str], n_clusters: int = 256, min_count: int = 3, max_vocab: int = 30_000,
+    n_context: int = 2_000, dims: int = 64,
+) -> dict[str, int]:
+    """Distributional word classes from unlabelled text: ±2-word co-occurrence with the
+    most frequent context words, PPMI, truncated SVD, k-means. Gives the tagger a
+    POS-like / semantic generalisation ("screen", "keyboard", "trackpad" share a class)."""
+    from collections import Counter
+
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.preprocessing import normalize
+
+    from .features import TOKEN_RE
+
+    sents = [[w.lower() for w in TOKEN_RE.findall(t)] for t in texts]
+    counts = Counter(w for s in sents for w in s)
+    vocab = [w for w, c in counts.most_common(max_vocab) if c >= min_count and any(ch.isalpha() for ch in w)]
+    vidx = {w: i for i, w in enumerate(vocab)}
+    cidx = {w: i for i, (w, _c) in enumerate(counts.most_common(n_context))}
+    rows, cols = [], []
+    for s in sents:
+        n = len(s)
+        for i, w in enumerate(s):
+            r = vidx.get(w)
+            if r is None:
+                continue
+            for j in range(max(0, i - 2), min(n, i + 3)):
+                if j != i:
+                    c = cidx.get(s[j])
+                    if c is not None:
+                        rows.append(r)
+                        cols.append(c * 4 + (j - i + 2 if j < i else j - i + 1))  # position-aware context
+    M = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), len(cidx) * 4))
+    M.sum_duplicates()
+    total = M.sum()
+    row_sum = np.asarray(M.sum(axis=1)).ravel()
+    col_sum = np.asarray(M.sum(axis=0)).ravel()
+    M = M.tocoo()
+    pmi = np.log(M.data * total / (row_sum[M.row] * col_sum[M.col] + 1e-9) + 1e-9)
+    keep = pmi > 0
+    P = sp.csr_matrix((pmi[keep], (M.row[keep], M.col[keep])), shape=M.shape)
+    emb = normalize(TruncatedSVD(n_components=dims, random_state=SEED).fit_transform(P))
+    km = MiniBatchKMeans(n_clusters=n_clusters, random_state=SEED, n_init=3, batch_size=4096).fit(emb)
+    return {w: int(c) for w, c in zip(vocab, km.labels_, strict=True)}
+
+
+def load_clusters(model_dir: Path) -> dict[str, int] | None:
+    import gzip
+    import json
+
+    from .tagger import WORD_CLUSTERS
+
+    path = model_dir / WORD_CLUSTERS
+    if not path.exists():
+        return None
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)

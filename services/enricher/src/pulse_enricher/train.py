@@ -1,0 +1,115 @@
+"""`pulse-train`: retrain every enrichment model from ../shared/datasets, reproducibly.
+
+Writes into the packaged models directory (or --out):
+  word_clusters.json.gz   distributional word classes (unlabelled text of all training files)
+  post_sentiment.npz.gz   post-level sentiment (SemEval-2017 train + VADER tweets)
+  target_sentiment.npz.gz target-level sentiment (Dong 2014 train)
+  aspect_tagger.npz.gz    aspect-term BIO tagger (SemEval-2014 laptops train)
+  MANIFEST.json           inputs (sha256), hyper-parameters, sizes
+No development file (tweeteval_val) is ever used for training. Fixed seeds: the same
+data gives byte-identical artifacts, hence the same `Enricher.version`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from .nlp.artifacts import DEFAULT_MODEL_DIR, artifact_files, version_string
+from .nlp.datasets import datasets_dir, read_rating_tsv, read_semeval_xml, read_sentiment_tsv, read_target_tsv
+from .nlp.models import POST_MODEL, TARGET_MODEL, PostSentimentModel
+from .nlp.tagger import ASPECT_TAGGER, WORD_CLUSTERS
+from .nlp import training as T
+
+STEPS = ("clusters", "post", "target", "aspects")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _log(msg: str) -> None:
+    print(f"train: {msg}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="pulse-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", type=Path, default=None, help="datasets dir (default: $PULSE_DATASETS_DIR or <repo>/../shared/datasets)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="models dir (default: the packaged one)")
+    ap.add_argument("--only", nargs="+", choices=STEPS, default=list(STEPS))
+    args = ap.parse_args(argv)
+    d = args.datasets or datasets_dir()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / "domain_lexicon.json").exists() and (DEFAULT_MODEL_DIR / "domain_lexicon.json").exists():
+        (out / "domain_lexicon.json").write_bytes((DEFAULT_MODEL_DIR / "domain_lexicon.json").read_bytes())
+    files = {
+        "semeval2017": d / "sentiment" / "semeval2017_train.tsv",
+        "vader": d / "sentiment" / "vader_tweets.tsv",
+        "dong": d / "target" / "dong2014_train.tsv",
+        "laptops": d / "aspects" / "semeval14_laptops_train.xml",
+        "restaurants": d / "aspects" / "semeval14_restaurants_train.xml",
+    }
+    for name, path in files.items():
+        if not path.exists():
+            ap.error(f"missing {name} data: {path}")
+    analyzer = T.TextAnalyzer(out)
+    manifest_path = out / "MANIFEST.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest["inputs"] = {name: {"file": p.name, "sha256": _sha(p)} for name, p in files.items()}
+    manifest.setdefault("models", {})
+    sem_x, sem_y = read_sentiment_tsv(files["semeval2017"])
+    vad_x, vad_y = read_rating_tsv(files["vader"])
+    dong = read_target_tsv(files["dong"])
+    laptops = read_semeval_xml(files["laptops"])
+
+    if "clusters" in args.only:
+        t = time.time()
+        texts = [s.text for s in laptops] + [s.text for s in read_semeval_xml(files["restaurants"])]
+        texts += sem_x + vad_x + [e.text for e in dong]
+        clusters = T.build_word_clusters(texts)
+        with open(out / WORD_CLUSTERS, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
+            fh.write(json.dumps(clusters, sort_keys=True, separators=(",", ":")).encode())
+        manifest["models"]["word_clusters"] = {"words": len(clusters), "clusters": 256, "texts": len(texts)}
+        _log(f"word clusters: {len(clusters)} words in {time.time() - t:.0f}s")
+
+    if "post" in args.only:
+        t = time.time()
+        model = T.fit_post(analyzer, sem_x + vad_x, sem_y + vad_y)
+        model.save(out / POST_MODEL)
+        manifest["models"]["post_sentiment"] = {**model.meta, "data": ["semeval2017_train", "vader_tweets(|r|>=0.5)"]}
+        _log(f"post sentiment: {len(sem_x) + len(vad_x)} texts in {time.time() - t:.0f}s")
+
+    if "target" in args.only:
+        t = time.time()
+        post = PostSentimentModel.load(out)
+        rows = T.target_rows(analyzer, post, dong)
+        model = T.fit_target(rows, [e.label for e in dong])
+        model.save(out / TARGET_MODEL)
+        manifest["models"]["target_sentiment"] = {**model.meta, "data": ["dong2014_train"]}
+        _log(f"target sentiment: {len(dong)} targets in {time.time() - t:.0f}s")
+
+    if "aspects" in args.only:
+        t = time.time()
+        clusters = T.load_clusters(out)
+        rows, labels, _ = T.tagger_data(analyzer, laptops, clusters)
+        model = T.fit_tagger(rows, labels, T.TAGGER_ALPHA, average=True)
+        model.meta["span_bias"] = T.TAGGER_SPAN_BIAS
+        model.save(out / ASPECT_TAGGER)
+        manifest["models"]["aspect_tagger"] = {**model.meta, "data": ["semeval14_laptops_train"]}
+        _log(f"aspect tagger: {len(laptops)} sentences in {time.time() - t:.0f}s")
+
+    manifest["artifacts"] = {p.name: p.stat().st_size for p in artifact_files(out) if p.name != "MANIFEST.json"}
+    manifest["total_bytes"] = sum(manifest["artifacts"].values())
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    print(f"train: wrote {out} ({manifest['total_bytes'] / 1e6:.1f} MB) version {version_string(out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
