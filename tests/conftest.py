@@ -48,24 +48,17 @@ def _stack_is_healthy(env: dict[str, str]) -> bool:
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
-    """The real local stack (moto over h2c + OpenSearch), reused if already up."""
-    from pulse_devstack import cli, procs
+    """The real local stack (moto over h2c + OpenSearch): reused if up, else started and stopped."""
+    from pulse_devstack import cli
+    from pulse_devstack.session import running_stack
 
     env = cli.read_stack_env()
     if env and _stack_is_healthy(env):
         os.environ.update(env)
         yield LocalStack(env=env, started_here=False)
         return
-    # Stop at the end only if nothing of the stack was running before: never someone else's stack.
-    was_running = any(procs.read_pid(name) for name in cli.COMPONENTS)
-    assert cli.main(["up"]) == 0, "pulse-stack up failed; see .local/logs/"
-    env = cli.read_stack_env()
-    os.environ.update(env)
-    try:
-        yield LocalStack(env=env, started_here=not was_running)
-    finally:
-        if not was_running and os.environ.get("PULSE_KEEP_STACK") != "1":
-            cli.main(["down"])
+    with running_stack(opensearch=True) as env:
+        yield LocalStack(env=env, started_here=True)
 
 
 def unique_name(prefix: str) -> str:
