@@ -11,7 +11,8 @@ Files whose name contains "train" are scored by 5-fold cross-validation (dataset
 gets "_cv"): the model is retrained on 4/5 and scored on the held-out 1/5; other files are
 scored with the packaged models. Post-level sentiment always uses the packaged model (the
 exact `Enricher` code path). Aspect polarity accuracy is over gold terms, "conflict"
-excluded, using the Enricher's clause-scoped opinion rules. Defaults: the development
+excluded, using the Enricher's clause-scoped opinion rules plus the post-level prior.
+Defaults: the development
 files under $PULSE_DATASETS_DIR or <repo>/../shared/datasets.
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .nlp import training as T
+from .nlp import training
 from .nlp.datasets import LABELS, datasets_dir, read_semeval_xml, read_sentiment_tsv, read_target_tsv
 from .nlp.enricher import Enricher
 from .nlp.tagger import AspectTagger
@@ -48,7 +49,12 @@ def classification_metrics(gold: list[str], pred: list[str]) -> dict[str, float]
         recalls.append(r)
         f1s.append(2 * p * r / (p + r) if p + r else 0.0)
     acc = sum(g == p for g, p in zip(gold, pred, strict=True)) / max(len(gold), 1)
-    return {"macro_recall": _f(np.mean(recalls)), "accuracy": _f(acc), "macro_f1": _f(np.mean(f1s)), "n": len(gold)}
+    return {
+        "macro_recall": _f(np.mean(recalls)),
+        "accuracy": _f(acc),
+        "macro_f1": _f(np.mean(f1s)),
+        "n": len(gold),
+    }
 
 
 def eval_sentiment(enricher: Enricher, path: Path) -> tuple[str, dict]:
@@ -64,15 +70,15 @@ def eval_sentiment(enricher: Enricher, path: Path) -> tuple[str, dict]:
 
 def eval_target(enricher: Enricher, path: Path, cv: bool) -> tuple[str, dict]:
     examples = read_target_tsv(path)
-    analyzer = T.TextAnalyzer(enricher.model_dir)
-    rows = T.target_rows(analyzer, enricher.post_model, examples)
+    analyzer = training.TextAnalyzer(enricher.model_dir)
+    rows = training.target_rows(analyzer, enricher.post_model, examples)
     gold = [e.label for e in examples]
     pred = ["neutral"] * len(examples)
     if cv:
-        for fold in T.kfold_indices(len(examples), FOLDS):
+        for fold in training.kfold_indices(len(examples), FOLDS):
             held = set(fold.tolist())
             train = [i for i in range(len(examples)) if i not in held]
-            model = T.fit_target([rows[i] for i in train], [gold[i] for i in train])
+            model = training.fit_target([rows[i] for i in train], [gold[i] for i in train])
             for i in fold:
                 if rows[i]:
                     pred[i] = LABELS[int(model.proba(rows[i]).argmax())]
@@ -96,13 +102,15 @@ def eval_aspects(enricher: Enricher, path: Path, cv: bool) -> tuple[str, dict]:
     analyzed = [enricher.analyze(s.text) for s in sentences]
     taggers: list[AspectTagger | None] = [enricher.tagger] * len(sentences)
     if cv:
-        analyzer = T.TextAnalyzer(enricher.model_dir)
-        clusters = T.load_clusters(enricher.model_dir)
-        for fold in T.kfold_indices(len(sentences), FOLDS):
+        analyzer = training.TextAnalyzer(enricher.model_dir)
+        clusters = training.load_clusters(enricher.model_dir)
+        for fold in training.kfold_indices(len(sentences), FOLDS):
             held = set(fold.tolist())
-            rows, labels, _ = T.tagger_data(analyzer, [s for i, s in enumerate(sentences) if i not in held], clusters)
-            model = T.fit_tagger(rows, labels, T.TAGGER_ALPHA, average=True)
-            model.meta["span_bias"] = T.TAGGER_SPAN_BIAS
+            rows, labels, _ = training.tagger_data(
+                analyzer, [s for i, s in enumerate(sentences) if i not in held], clusters
+            )
+            model = training.fit_tagger(rows, labels, training.TAGGER_ALPHA, average=True)
+            model.meta["span_bias"] = training.TAGGER_SPAN_BIAS
             tagger = AspectTagger(model, clusters)
             for i in fold:
                 taggers[i] = tagger
@@ -117,7 +125,9 @@ def eval_aspects(enricher: Enricher, path: Path, cv: bool) -> tuple[str, dict]:
                 for s, e in tagger.tag_spans(words, valences):
                     tagged.add((doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text)))
             enricher.tagger = tagger
-            combined = {(h.start, h.end) for h in enricher.extract_aspects(doc, words, valences)} if words else set()
+            combined = (
+                {(h.start, h.end) for h in enricher.extract_aspects(doc, words, valences)} if words else set()
+            )
             for key, pred in (("tagger", tagged), ("with_taxonomy", combined)):
                 c = counts[key]
                 c[0] += len(pred & gold)
@@ -129,7 +139,9 @@ def eval_aspects(enricher: Enricher, path: Path, cv: bool) -> tuple[str, dict]:
                 for s, e, _p in terms:
                     span = doc.char_span(s, e, alignment_mode="expand")
                     spans.append((span.start, span.end) if span is not None else (0, 1))
-                for (_s, _e, gold_pol), res in zip(terms, enricher.aspect_polarities(words, valences, spans), strict=True):
+                _sentiment, proba = enricher.post_sentiment(sent.text, words, valences)
+                scored = enricher.aspect_polarities(words, valences, spans, proba)
+                for (_s, _e, gold_pol), res in zip(terms, scored, strict=True):
                     pol_n += 1
                     pol_ok += res.polarity == gold_pol
     finally:
@@ -143,8 +155,11 @@ def eval_aspects(enricher: Enricher, path: Path, cv: bool) -> tuple[str, dict]:
 
 
 def _line(name: str, metrics: dict) -> str:
-    parts = [f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
-             if not isinstance(v, dict) and k not in ("n", "n_sentences", "n_terms")]
+    parts = [
+        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in metrics.items()
+        if not isinstance(v, dict) and k not in ("n", "n_sentences", "n_terms")
+    ]
     extra = metrics.get("with_taxonomy")
     if isinstance(extra, dict):
         parts.append(f"f1_with_taxonomy={extra['f1']:.4f}")
@@ -152,15 +167,23 @@ def _line(name: str, metrics: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="pulse-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="pulse-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sentiment", type=Path, action="append", default=None, metavar="FILE")
     ap.add_argument("--target", type=Path, action="append", default=None, metavar="FILE")
     ap.add_argument("--aspects", type=Path, action="append", default=None, metavar="FILE.xml")
     ap.add_argument("--out", type=Path, default=Path("bench/results/eval.json"))
     ap.add_argument("--model-dir", type=Path, default=None, help="models dir (default: the packaged models)")
-    ap.add_argument("--tracking", type=Path, default=None, help="tracking config (default: config/tracking.yaml)")
-    ap.add_argument("--cv", choices=("auto", "always", "never"), default="auto",
-                    help="cross-validate target/aspect files: auto = files named *train*")
+    ap.add_argument(
+        "--tracking", type=Path, default=None, help="tracking config (default: config/tracking.yaml)"
+    )
+    ap.add_argument(
+        "--cv",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="cross-validate target/aspect files: auto = files named *train*",
+    )
     args = ap.parse_args(argv)
     from pulse_common.tracking import load_tracking_config
 

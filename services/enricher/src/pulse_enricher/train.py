@@ -20,11 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+from .nlp import training
 from .nlp.artifacts import DEFAULT_MODEL_DIR, artifact_files, version_string
 from .nlp.datasets import datasets_dir, read_rating_tsv, read_semeval_xml, read_sentiment_tsv, read_target_tsv
 from .nlp.models import POST_MODEL, TARGET_MODEL, PostSentimentModel
 from .nlp.tagger import ASPECT_TAGGER, WORD_CLUSTERS
-from .nlp import training as T
 
 STEPS = ("clusters", "post", "target", "aspects")
 
@@ -38,9 +38,18 @@ def _log(msg: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="pulse-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--datasets", type=Path, default=None, help="datasets dir (default: $PULSE_DATASETS_DIR or <repo>/../shared/datasets)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="models dir (default: the packaged one)")
+    ap = argparse.ArgumentParser(
+        prog="pulse-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--datasets",
+        type=Path,
+        default=None,
+        help="datasets dir (default: $PULSE_DATASETS_DIR or <repo>/../shared/datasets)",
+    )
+    ap.add_argument(
+        "--out", type=Path, default=DEFAULT_MODEL_DIR, help="models dir (default: the packaged one)"
+    )
     ap.add_argument("--only", nargs="+", choices=STEPS, default=list(STEPS))
     args = ap.parse_args(argv)
     d = args.datasets or datasets_dir()
@@ -58,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, path in files.items():
         if not path.exists():
             ap.error(f"missing {name} data: {path}")
-    analyzer = T.TextAnalyzer(out)
+    analyzer = training.TextAnalyzer(out)
     manifest_path = out / "MANIFEST.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest["inputs"] = {name: {"file": p.name, "sha256": _sha(p)} for name, p in files.items()}
@@ -72,39 +81,47 @@ def main(argv: list[str] | None = None) -> int:
         t = time.time()
         texts = [s.text for s in laptops] + [s.text for s in read_semeval_xml(files["restaurants"])]
         texts += sem_x + vad_x + [e.text for e in dong]
-        clusters = T.build_word_clusters(texts)
-        with open(out / WORD_CLUSTERS, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
+        clusters = training.build_word_clusters(texts)
+        with (
+            open(out / WORD_CLUSTERS, "wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh,
+        ):
             fh.write(json.dumps(clusters, sort_keys=True, separators=(",", ":")).encode())
         manifest["models"]["word_clusters"] = {"words": len(clusters), "clusters": 256, "texts": len(texts)}
         _log(f"word clusters: {len(clusters)} words in {time.time() - t:.0f}s")
 
     if "post" in args.only:
         t = time.time()
-        model = T.fit_post(analyzer, sem_x + vad_x, sem_y + vad_y)
+        model = training.fit_post(analyzer, sem_x + vad_x, sem_y + vad_y)
         model.save(out / POST_MODEL)
-        manifest["models"]["post_sentiment"] = {**model.meta, "data": ["semeval2017_train", "vader_tweets(|r|>=0.5)"]}
+        manifest["models"]["post_sentiment"] = {
+            **model.meta,
+            "data": ["semeval2017_train", "vader_tweets(|r|>=0.5)"],
+        }
         _log(f"post sentiment: {len(sem_x) + len(vad_x)} texts in {time.time() - t:.0f}s")
 
     if "target" in args.only:
         t = time.time()
         post = PostSentimentModel.load(out)
-        rows = T.target_rows(analyzer, post, dong)
-        model = T.fit_target(rows, [e.label for e in dong])
+        rows = training.target_rows(analyzer, post, dong)
+        model = training.fit_target(rows, [e.label for e in dong])
         model.save(out / TARGET_MODEL)
         manifest["models"]["target_sentiment"] = {**model.meta, "data": ["dong2014_train"]}
         _log(f"target sentiment: {len(dong)} targets in {time.time() - t:.0f}s")
 
     if "aspects" in args.only:
         t = time.time()
-        clusters = T.load_clusters(out)
-        rows, labels, _ = T.tagger_data(analyzer, laptops, clusters)
-        model = T.fit_tagger(rows, labels, T.TAGGER_ALPHA, average=True)
-        model.meta["span_bias"] = T.TAGGER_SPAN_BIAS
+        clusters = training.load_clusters(out)
+        rows, labels, _ = training.tagger_data(analyzer, laptops, clusters)
+        model = training.fit_tagger(rows, labels, training.TAGGER_ALPHA, average=True)
+        model.meta["span_bias"] = training.TAGGER_SPAN_BIAS
         model.save(out / ASPECT_TAGGER)
         manifest["models"]["aspect_tagger"] = {**model.meta, "data": ["semeval14_laptops_train"]}
         _log(f"aspect tagger: {len(laptops)} sentences in {time.time() - t:.0f}s")
 
-    manifest["artifacts"] = {p.name: p.stat().st_size for p in artifact_files(out) if p.name != "MANIFEST.json"}
+    manifest["artifacts"] = {
+        p.name: p.stat().st_size for p in artifact_files(out) if p.name != "MANIFEST.json"
+    }
     manifest["total_bytes"] = sum(manifest["artifacts"].values())
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     print(f"train: wrote {out} ({manifest['total_bytes'] / 1e6:.1f} MB) version {version_string(out)}")

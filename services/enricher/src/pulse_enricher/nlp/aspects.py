@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pulse_common.tracking import TrackingConfig
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
+
+from pulse_common.tracking import TrackingConfig
 
 
 @dataclass(slots=True)
@@ -54,8 +55,16 @@ class TaxonomyMatcher:
             span = doc[start:end]
             aspect_id = self._strings[match_id]
             hits.append(
-                AspectHit(aspect_id, span.text, start, end, span.start_char, span.end_char,
-                          self._category[aspect_id], True)
+                AspectHit(
+                    aspect_id,
+                    span.text,
+                    start,
+                    end,
+                    span.start_char,
+                    span.end_char,
+                    self._category[aspect_id],
+                    True,
+                )
             )
             last_end = end
         return hits

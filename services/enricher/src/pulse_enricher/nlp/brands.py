@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pulse_common.tracking import TrackingConfig
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
+
+from pulse_common.tracking import TrackingConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,9 @@ class BrandMatcher:
                 continue
             span = doc[start:end]
             hits.append(
-                BrandHit(brand_id, self._kind[brand_id], span.text, span.start_char, span.end_char, start, end)
+                BrandHit(
+                    brand_id, self._kind[brand_id], span.text, span.start_char, span.end_char, start, end
+                )
             )
         # Keep the longest match where spans of the same brand overlap.
         hits.sort(key=lambda h: (h.token_start, -(h.token_end - h.token_start)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import pairwise
 from zlib import crc32
 
 TOKEN_RE = re.compile(
@@ -34,7 +35,7 @@ def fold_tokens(words: list[str]) -> list[str]:
     for w in words:
         low = w.lower()
         first = low[0] if low else ""
-        if first == "h" and low.startswith(("http://", "https://")) or low.startswith("www."):
+        if (first == "h" and low.startswith(("http://", "https://"))) or low.startswith("www."):
             out.append("<url>")
         elif first == "@" and len(low) > 1:
             out.append("<user>")
@@ -82,7 +83,7 @@ def hash_features(feats: list[str], bits: int, prefix: str = "") -> dict[int, fl
 
 def word_ngrams(tokens: list[str], prefix: str = "") -> list[str]:
     feats = [prefix + t for t in tokens]
-    feats.extend(f"{prefix}{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    feats.extend(f"{prefix}{a} {b}" for a, b in pairwise(tokens))
     return feats
 
 
@@ -97,7 +98,7 @@ def char_ngrams(text: str, lo: int = 3, hi: int = 5) -> list[str]:
         for n in range(lo, hi + 1):
             if n > n_w:
                 break
-            feats.extend("c" + w[i:i + n] for i in range(n_w - n + 1))
+            feats.extend("c" + w[i : i + n] for i in range(n_w - n + 1))
     return feats
 
 

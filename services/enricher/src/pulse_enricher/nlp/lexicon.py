@@ -25,15 +25,41 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vaderSentiment import vaderSentiment as _vader
+from vaderSentiment import vaderSentiment as _vader  # noqa: N813
 
 NEGATORS = frozenset(
     {w.lower() for w in _vader.NEGATE}
-    | {"not", "n't", "no", "never", "without", "nothing", "nobody", "none", "neither", "nor",
-       "hardly", "barely", "cannot", "lacks", "lacking", "zero", "nt", "dont", "doesnt", "isnt",
-       "wasnt", "aint", "cant", "wont", "didnt"}
+    | {
+        "not",
+        "n't",
+        "no",
+        "never",
+        "without",
+        "nothing",
+        "nobody",
+        "none",
+        "neither",
+        "nor",
+        "hardly",
+        "barely",
+        "cannot",
+        "lacks",
+        "lacking",
+        "zero",
+        "nt",
+        "dont",
+        "doesnt",
+        "isnt",
+        "wasnt",
+        "aint",
+        "cant",
+        "wont",
+        "didnt",
+    }
 )
-CONTRAST = frozenset({"but", "however", "although", "though", "yet", "whereas", "except", "while", "tho", "unlike"})
+CONTRAST = frozenset(
+    {"but", "however", "although", "though", "yet", "whereas", "except", "while", "tho", "unlike"}
+)
 CLAUSE_PUNCT = frozenset({".", "!", "?", ";", ",", "...", "..", "…", "!!", "?!", "!?", "\n", ":", "|", "•"})
 COORDINATORS = frozenset({"and", "&", ",", "or", "/", "the", "its", "it's", "plus", "+", "my", "both", "n"})
 BOOSTERS = {k.lower(): v for k, v in _vader.BOOSTER_DICT.items()}
@@ -62,7 +88,9 @@ def polarity_of(score: float, band: float = NEUTRAL_BAND) -> str:
 
 
 class OpinionLexicon:
-    def __init__(self, domain_lexicon: Path | None = None, analyzer: _vader.SentimentIntensityAnalyzer | None = None) -> None:
+    def __init__(
+        self, domain_lexicon: Path | None = None, analyzer: _vader.SentimentIntensityAnalyzer | None = None
+    ) -> None:
         analyzer = analyzer or _vader.SentimentIntensityAnalyzer()
         self.valence: dict[str, float] = {k.lower(): float(v) for k, v in analyzer.lexicon.items()}
         if domain_lexicon is not None and domain_lexicon.exists():
@@ -151,8 +179,8 @@ def score_mentions(
             if c != clauses[i]:
                 continue
             if i in own[k]:
-                if v > 0:
-                    continue  # a positive word inside the term ("fan noise", "customer support") is not an opinion
+                if v > 0 and not _negated(words, i):
+                    continue  # a positive word inside the term ("fan noise") is not an opinion
                 d = 0
             else:
                 d = s - i if i < s else i - e + 1
@@ -174,7 +202,7 @@ def score_mentions(
             for other in (k + 1, k - 1):
                 if 0 <= other < n_spans and opinions[other]:
                     a, b = sorted((k, other))
-                    gap = words[spans[a][1]:spans[b][0]]
+                    gap = words[spans[a][1] : spans[b][0]]
                     if all(g.lower() in COORDINATORS for g in gap):
                         sums[k] = sums[other]
                         opinions[k] = list(opinions[other])
@@ -186,3 +214,13 @@ def score_mentions(
         score = s / math.sqrt(s * s + 4.0) if s else 0.0
         out.append(ScoredMention(round(score, 4), polarity_of(score), opinions[k]))
     return out
+
+
+def _negated(words: list[str], i: int) -> bool:
+    for j in range(i - 1, max(0, i - 3) - 1, -1):
+        low = words[j].lower()
+        if low in NEGATORS:
+            return True
+        if low in CLAUSE_PUNCT or low in CONTRAST:
+            return False
+    return False

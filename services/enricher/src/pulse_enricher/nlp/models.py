@@ -51,8 +51,13 @@ class LinearModel:
 
     def save(self, path: Path) -> None:
         buf = io.BytesIO()
-        np.savez(buf, W=self.W.astype(np.float16), b=self.b, classes=np.array(self.classes),
-                 meta=np.array(json.dumps(self.meta, sort_keys=True)))
+        np.savez(
+            buf,
+            W=self.W.astype(np.float16),
+            b=self.b,
+            classes=np.array(self.classes),
+            meta=np.array(json.dumps(self.meta, sort_keys=True)),
+        )
         # mtime=0: the same model gives the same bytes, so the version hash is reproducible.
         with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
             fh.write(buf.getvalue())
@@ -64,10 +69,14 @@ class LinearModel:
             return cls(data["W"], data["b"], [str(c) for c in data["classes"]], json.loads(str(data["meta"])))
 
     @classmethod
-    def from_sklearn(cls, clf, bits: int, meta: dict) -> LinearModel:  # noqa: ANN001
+    def from_sklearn(cls, clf, bits: int, meta: dict) -> LinearModel:
         coef = np.asarray(clf.coef_, dtype=np.float32)
-        return cls(coef.T.copy(), np.asarray(clf.intercept_, dtype=np.float32), [str(c) for c in clf.classes_],
-                   {**meta, "bits": bits})
+        return cls(
+            coef.T.copy(),
+            np.asarray(clf.intercept_, dtype=np.float32),
+            [str(c) for c in clf.classes_],
+            {**meta, "bits": bits},
+        )
 
 
 def _label_score(p: np.ndarray) -> tuple[str, float, float]:
@@ -79,7 +88,9 @@ def _label_score(p: np.ndarray) -> tuple[str, float, float]:
 POST_BITS = 18
 
 
-def post_features(words: list[str], valences: list[float], text: str, bits: int = POST_BITS) -> dict[int, float]:
+def post_features(
+    words: list[str], valences: list[float], text: str, bits: int = POST_BITS
+) -> dict[int, float]:
     """Word uni+bigrams with negation scope marking, plus VADER-lexicon dense features."""
     toks = fold_tokens(words)
     feats = hash_features(word_ngrams(mark_negation(toks)), bits)
@@ -124,11 +135,11 @@ def target_features(
     system's verdict), and the post-level model's probabilities.
     """
     toks = fold_tokens(words)
-    masked = toks[:t_start] + ["<t>"] + toks[t_end:]
+    masked = [*toks[:t_start], "<t>", *toks[t_end:]]
     neg = mark_negation(masked)
     feats_s = word_ngrams(neg, "s:")
     left = neg[:t_start]
-    right = neg[t_start + 1:]
+    right = neg[t_start + 1 :]
     feats_s.extend(word_ngrams(left[-8:], "l:"))
     feats_s.extend(word_ngrams(right[:8], "r:"))
     for d in range(1, WINDOW + 1):
@@ -175,8 +186,15 @@ class TargetSentimentModel:
         path = model_dir / TARGET_MODEL
         return cls(LinearModel.load(path)) if path.exists() else None
 
-    def predict(self, words: list[str], valences: list[float], text: str, t_start: int, t_end: int,
-                post_proba: np.ndarray | None) -> tuple[str, float, float]:
+    def predict(
+        self,
+        words: list[str],
+        valences: list[float],
+        text: str,
+        t_start: int,
+        t_end: int,
+        post_proba: np.ndarray | None,
+    ) -> tuple[str, float, float]:
         feats = target_features(words, valences, text, t_start, t_end, post_proba, self.model.bits)
         return _label_score(self.model.proba(feats))
 

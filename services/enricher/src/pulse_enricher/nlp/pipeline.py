@@ -16,11 +16,33 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 _IRREGULAR = {
-    "men": "man", "women": "woman", "people": "person", "children": "child", "feet": "foot",
-    "teeth": "tooth", "mice": "mouse", "geese": "goose", "lives": "life", "knives": "knife",
-    "wives": "wife", "leaves": "leaf", "selves": "self", "halves": "half",
-    "n't": "not", "nt": "not", "'m": "be", "'re": "be", "'s": "'s", "'ve": "have", "'ll": "will",
-    "is": "is", "was": "was", "has": "has", "does": "does", "this": "this", "its": "its",
+    "men": "man",
+    "women": "woman",
+    "people": "person",
+    "children": "child",
+    "feet": "foot",
+    "teeth": "tooth",
+    "mice": "mouse",
+    "geese": "goose",
+    "lives": "life",
+    "knives": "knife",
+    "wives": "wife",
+    "leaves": "leaf",
+    "selves": "self",
+    "halves": "half",
+    "n't": "not",
+    "nt": "not",
+    "'m": "be",
+    "'re": "be",
+    "'s": "'s",
+    "'ve": "have",
+    "'ll": "will",
+    "is": "is",
+    "was": "was",
+    "has": "has",
+    "does": "does",
+    "this": "this",
+    "its": "its",
 }
 _KEEP_SUFFIXES = ("ss", "us", "is", "os", "as", "ics", "ness", "less", "'s")
 
@@ -51,7 +73,7 @@ def pulse_lemmatizer(doc: Doc) -> Doc:
 
 
 def build_nlp(spacy_model: str = "blank:en") -> Language:
-    """"blank:<lang>" for a blank pipeline, else the name/path of an installed pipeline."""
+    """ "blank:<lang>" for a blank pipeline, else the name/path of an installed pipeline."""
     if spacy_model.startswith("blank:"):
         nlp = spacy.blank(spacy_model.split(":", 1)[1] or "en")
     else:

@@ -66,12 +66,21 @@ def token_rows(
     for i in range(n):
         k = i + 2
         raw = [
-            hws[k] * _P2 + 1, hws[k - 1] * _P2 + 2, hws[k + 1] * _P2 + 3, hws[k - 2] * _P2 + 4,
+            hws[k] * _P2 + 1,
+            hws[k - 1] * _P2 + 2,
+            hws[k + 1] * _P2 + 3,
+            hws[k - 2] * _P2 + 4,
             hws[k + 2] * _P2 + 5,
-            (hws[k - 1] * _P1 + hws[k]) * _P2 + 6, (hws[k] * _P1 + hws[k + 1]) * _P2 + 7,
-            lem[i] * _P2 + 8, suf[i] * _P2 + 9, pre[i] * _P2 + 10, shp[i] * _P2 + 11,
-            (shp[i - 1] if i > 0 else 0) * _P2 + 12, (shp[i + 1] if i + 1 < n else 0) * _P2 + 13,
-            (suf[i - 1] if i > 0 else 0) * _P2 + 14, (suf[i + 1] if i + 1 < n else 0) * _P2 + 15,
+            (hws[k - 1] * _P1 + hws[k]) * _P2 + 6,
+            (hws[k] * _P1 + hws[k + 1]) * _P2 + 7,
+            lem[i] * _P2 + 8,
+            suf[i] * _P2 + 9,
+            pre[i] * _P2 + 10,
+            shp[i] * _P2 + 11,
+            (shp[i - 1] if i > 0 else 0) * _P2 + 12,
+            (shp[i + 1] if i + 1 < n else 0) * _P2 + 13,
+            (suf[i - 1] if i > 0 else 0) * _P2 + 14,
+            (suf[i + 1] if i + 1 < n else 0) * _P2 + 15,
             ((op[i - 1] if i > 0 else 3) * 4 + (op[i + 1] if i + 1 < n else 3)) * _P2 + 16,
             ((op[i - 2] if i > 1 else 3) * 4 + (op[i + 2] if i + 2 < n else 3)) * _P2 + 17,
             op[i] * _P2 + 18,
@@ -80,8 +89,16 @@ def token_rows(
         ]
         if has_clusters:
             c0, cm, cp = cl[i], cl[i - 1] if i > 0 else 0, cl[i + 1]
-            raw.extend((c0 * _P2 + 21, cm * _P2 + 22, cp * _P2 + 23, (cm * 512 + c0) * _P2 + 24,
-                        (c0 * 512 + cp) * _P2 + 25, (hws[k] * 512 + cp) * _P2 + 26))
+            raw.extend(
+                (
+                    c0 * _P2 + 21,
+                    cm * _P2 + 22,
+                    cp * _P2 + 23,
+                    (cm * 512 + c0) * _P2 + 24,
+                    (c0 * 512 + cp) * _P2 + 25,
+                    (hws[k] * 512 + cp) * _P2 + 26,
+                )
+            )
         rows.append([N_DENSE + (r & 0xFFFFFFFFFFFF) % span for r in raw])
     return rows
 

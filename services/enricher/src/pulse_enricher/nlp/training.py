@@ -52,22 +52,35 @@ def to_csr(rows: list[dict[int, float]], bits: int) -> sp.csr_matrix:
         indices.extend(row.keys())
         data.extend(row.values())
         indptr.append(len(indices))
-    return sp.csr_matrix((np.array(data, dtype=np.float32), np.array(indices, dtype=np.int64), np.array(indptr)),
-                         shape=(len(rows), 1 << bits))
+    return sp.csr_matrix(
+        (np.array(data, dtype=np.float32), np.array(indices, dtype=np.int64), np.array(indptr)),
+        shape=(len(rows), 1 << bits),
+    )
 
 
 def sgd(alpha: float) -> SGDClassifier:
-    return SGDClassifier(loss="log_loss", alpha=alpha, class_weight="balanced", max_iter=30, tol=None,
-                         random_state=SEED, average=False)
+    return SGDClassifier(
+        loss="log_loss",
+        alpha=alpha,
+        class_weight="balanced",
+        max_iter=30,
+        tol=None,
+        random_state=SEED,
+        average=False,
+    )
 
 
-def fit_post(analyzer: TextAnalyzer, texts: list[str], labels: list[str], alpha: float = POST_ALPHA) -> LinearModel:
+def fit_post(
+    analyzer: TextAnalyzer, texts: list[str], labels: list[str], alpha: float = POST_ALPHA
+) -> LinearModel:
     rows = []
     for text in texts:
         a = analyzer(text)
         rows.append(post_features(a.words, a.valences, text))
     clf = sgd(alpha).fit(to_csr(rows, POST_BITS), np.array(labels))
-    return LinearModel.from_sklearn(clf, POST_BITS, {"kind": "post_sentiment", "alpha": alpha, "n": len(texts)})
+    return LinearModel.from_sklearn(
+        clf, POST_BITS, {"kind": "post_sentiment", "alpha": alpha, "n": len(texts)}
+    )
 
 
 def target_span(a: Analyzed, start: int, end: int) -> tuple[int, int]:
@@ -85,7 +98,9 @@ def target_span(a: Analyzed, start: int, end: int) -> tuple[int, int]:
     return t_start, t_end
 
 
-def target_rows(analyzer: TextAnalyzer, post_model: PostSentimentModel | None, examples: list[TargetExample]) -> list[dict[int, float]]:
+def target_rows(
+    analyzer: TextAnalyzer, post_model: PostSentimentModel | None, examples: list[TargetExample]
+) -> list[dict[int, float]]:
     rows = []
     cache: dict[str, tuple[Analyzed, np.ndarray | None]] = {}
     for ex in examples:
@@ -104,7 +119,9 @@ def target_rows(analyzer: TextAnalyzer, post_model: PostSentimentModel | None, e
 
 def fit_target(rows: list[dict[int, float]], labels: list[str], alpha: float = TARGET_ALPHA) -> LinearModel:
     clf = sgd(alpha).fit(to_csr(rows, TARGET_BITS), np.array(labels))
-    return LinearModel.from_sklearn(clf, TARGET_BITS, {"kind": "target_sentiment", "alpha": alpha, "n": len(rows)})
+    return LinearModel.from_sklearn(
+        clf, TARGET_BITS, {"kind": "target_sentiment", "alpha": alpha, "n": len(rows)}
+    )
 
 
 def kfold_indices(n: int, k: int = 5, seed: int = SEED) -> list[np.ndarray]:
@@ -113,7 +130,9 @@ def kfold_indices(n: int, k: int = 5, seed: int = SEED) -> list[np.ndarray]:
     return [order[i::k] for i in range(k)]
 
 
-def tagger_data(analyzer: TextAnalyzer, sentences, clusters: dict[str, int] | None = None) -> tuple[list[list[int]], list[str], list[list[str]]]:  # noqa: ANN001
+def tagger_data(
+    analyzer: TextAnalyzer, sentences, clusters: dict[str, int] | None = None
+) -> tuple[list[list[int]], list[str], list[list[str]]]:
     """Per-token feature rows and BIO labels for SemEval-style sentences."""
     from .tagger import TAGGER_BITS, token_rows
 
@@ -134,21 +153,33 @@ def tagger_data(analyzer: TextAnalyzer, sentences, clusters: dict[str, int] | No
     return rows, labels, words_per_sentence
 
 
-def fit_tagger(rows: list[list[int]], labels: list[str], alpha: float = TAGGER_ALPHA, average: bool = False) -> LinearModel:
+def fit_tagger(
+    rows: list[list[int]], labels: list[str], alpha: float = TAGGER_ALPHA, average: bool = False
+) -> LinearModel:
     from .tagger import TAGGER_BITS
 
     indptr = np.arange(0, len(rows) * len(rows[0]) + 1, len(rows[0])) if rows else np.array([0])
     indices = np.array([c for r in rows for c in r], dtype=np.int64)
-    X = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(rows), 1 << TAGGER_BITS))
-    X.sum_duplicates()
-    clf = SGDClassifier(loss="log_loss", alpha=alpha, max_iter=30, tol=None, random_state=SEED, average=average)
-    clf.fit(X, np.array(labels))
-    return LinearModel.from_sklearn(clf, TAGGER_BITS, {"kind": "aspect_tagger", "alpha": alpha, "n": len(rows)})
+    x_mat = sp.csr_matrix(
+        (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(rows), 1 << TAGGER_BITS)
+    )
+    x_mat.sum_duplicates()
+    clf = SGDClassifier(
+        loss="log_loss", alpha=alpha, max_iter=30, tol=None, random_state=SEED, average=average
+    )
+    clf.fit(x_mat, np.array(labels))
+    return LinearModel.from_sklearn(
+        clf, TAGGER_BITS, {"kind": "aspect_tagger", "alpha": alpha, "n": len(rows)}
+    )
 
 
 def build_word_clusters(
-    texts: list[str], n_clusters: int = 256, min_count: int = 3, max_vocab: int = 30_000,
-    n_context: int = 2_000, dims: int = 64,
+    texts: list[str],
+    n_clusters: int = 256,
+    min_count: int = 3,
+    max_vocab: int = 30_000,
+    n_context: int = 2_000,
+    dims: int = 64,
 ) -> dict[str, int]:
     """Distributional word classes from unlabelled text: ±2-word co-occurrence with the
     most frequent context words, PPMI, truncated SVD, k-means. Gives the tagger a
@@ -179,16 +210,22 @@ def build_word_clusters(
                     if c is not None:
                         rows.append(r)
                         cols.append(c * 4 + (j - i + 2 if j < i else j - i + 1))  # position-aware context
-    M = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), len(cidx) * 4))
-    M.sum_duplicates()
-    total = M.sum()
-    row_sum = np.asarray(M.sum(axis=1)).ravel()
-    col_sum = np.asarray(M.sum(axis=0)).ravel()
-    M = M.tocoo()
-    pmi = np.log(M.data * total / (row_sum[M.row] * col_sum[M.col] + 1e-9) + 1e-9)
+    counts_mat = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), len(cidx) * 4)
+    )
+    counts_mat.sum_duplicates()
+    total = counts_mat.sum()
+    row_sum = np.asarray(counts_mat.sum(axis=1)).ravel()
+    col_sum = np.asarray(counts_mat.sum(axis=0)).ravel()
+    counts_mat = counts_mat.tocoo()
+    pmi = np.log(counts_mat.data * total / (row_sum[counts_mat.row] * col_sum[counts_mat.col] + 1e-9) + 1e-9)
     keep = pmi > 0
-    P = sp.csr_matrix((pmi[keep], (M.row[keep], M.col[keep])), shape=M.shape)
-    emb = normalize(TruncatedSVD(n_components=dims, random_state=SEED).fit_transform(P))
+    pmi_mat = sp.csr_matrix((pmi[keep], (counts_mat.row[keep], counts_mat.col[keep])), shape=counts_mat.shape)
+    dims = max(1, min(dims, pmi_mat.shape[0] - 1, pmi_mat.shape[1] - 1))
+    n_clusters = max(1, min(n_clusters, len(vocab)))
+    if len(vocab) < 2:
+        return {w: 0 for w in vocab}
+    emb = normalize(TruncatedSVD(n_components=dims, random_state=SEED).fit_transform(pmi_mat))
     km = MiniBatchKMeans(n_clusters=n_clusters, random_state=SEED, n_init=3, batch_size=4096).fit(emb)
     return {w: int(c) for w, c in zip(vocab, km.labels_, strict=True)}
 
