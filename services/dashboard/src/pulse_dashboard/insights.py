@@ -26,6 +26,7 @@ from pulse_dashboard.filters import INTERVALS, Filters, ParamError, iso, pick_in
 HL_PRE, HL_POST = "\ue000", "\ue001"  # highlight markers; the page escapes text, then swaps them for <mark>
 POLARITIES = ("positive", "neutral", "negative")
 MAX_QUERY_CHARS = 300
+HIGH_REACH_FOLLOWERS = 1_000
 SAMPLE_DOCS = 500  # significant_text re-analyzes _source: read at most this many foreground posts per shard
 # Never "emerging": function words the standard analyzer keeps (retweets are excluded by `scored`,
 # so duplicate text is a wave of complaints, not boilerplate: filter_duplicate_text stays off).
@@ -447,12 +448,13 @@ class Insights:
 
     # -- influencers --------------------------------------------------------------------------
 
-    def influencers(self, f: Filters, *, limit: int = 10, candidates: int = 500) -> dict[str, Any]:
+    def influencers(self, f: Filters, *, limit: int = 10, candidates: int = 600) -> dict[str, Any]:
         """Advocates and detractors; see stats.influencer_score for the documented formula.
 
-        Candidates: the `candidates` authors with the highest summed sentiment (stance × posts) and
-        the `candidates` with the lowest, so every author is scored when there are at most
-        2 × candidates of them; the exact score is then computed for each candidate.
+        Candidates: the `candidates` authors with the most positive posts, the `candidates` with the
+        most negative posts and the `candidates` most active opinionated accounts with at least
+        HIGH_REACH_FOLLOWERS followers (one post from a large account can outrank a regular's
+        many); the exact score is then computed for every candidate.
         """
         per_author = {
             "net": {"sum": {"field": F.SENTIMENT_SCORE}},
@@ -461,37 +463,39 @@ class Insights:
             "engagement": {"sum": {"field": F.INFLUENCE_ENGAGEMENT}},
             "flagged": {"filter": {"exists": {"field": F.FLAGS}}},
         }
-        who = {
-            "username": {"terms": {"field": F.AUTHOR_USERNAME, "size": 1}},
-            "name": {"terms": {"field": F.AUTHOR_NAME_RAW, "size": 1}},
-            "verified": {"max": {"field": F.AUTHOR_VERIFIED}},
-        }
-        # Phase 1: the candidate ids (one metric per author: cheap even with many authors).
+        # Phase 1: the candidate ids: counting is much cheaper than ranking every author by a metric.
         phase1 = {
             "size": 0,
             "query": f.query(),
             "aggs": {
-                side: {
-                    "terms": {
-                        "field": F.AUTHOR_ID,
-                        "size": candidates,
-                        "order": [{"net": order}, {"_key": "asc"}],
+                "pro": {
+                    "filter": {"term": {F.SENTIMENT_LABEL: "positive"}},
+                    "aggs": {"ids": {"terms": {"field": F.AUTHOR_ID, "size": candidates}}},
+                },
+                "con": {
+                    "filter": {"term": {F.SENTIMENT_LABEL: "negative"}},
+                    "aggs": {"ids": {"terms": {"field": F.AUTHOR_ID, "size": candidates}}},
+                },
+                "reach": {
+                    "filter": {
+                        "bool": {
+                            "filter": [{"range": {F.AUTHOR_FOLLOWERS: {"gte": HIGH_REACH_FOLLOWERS}}}],
+                            "must_not": [{"term": {F.SENTIMENT_LABEL: "neutral"}}],
+                        }
                     },
-                    "aggs": {"net": per_author["net"]},
-                }
-                for side, order in (("pro", "desc"), ("con", "asc"))
-            }
-            | {"authors": {"cardinality": {"field": F.AUTHOR_ID}}},
+                    "aggs": {"ids": {"terms": {"field": F.AUTHOR_ID, "size": candidates}}},
+                },
+            },
         }
         first = self._search(phase1)["aggregations"]
-        ids = list(dict.fromkeys(b["key"] for side in ("pro", "con") for b in first[side]["buckets"]))
+        ids = list(
+            dict.fromkeys(b["key"] for side in ("pro", "con", "reach") for b in first[side]["ids"]["buckets"])
+        )
         # Phase 2: every input of the score, for the candidates only.
         body = {
             "size": 0,
             "query": f.query({"terms": {F.AUTHOR_ID: ids}}),
-            "aggs": {
-                "both": {"terms": {"field": F.AUTHOR_ID, "size": max(1, len(ids))}, "aggs": per_author | who}
-            },
+            "aggs": {"both": {"terms": {"field": F.AUTHOR_ID, "size": max(1, len(ids))}, "aggs": per_author}},
         }
         res = self._search(body)
         seen: dict[str, dict[str, Any]] = {}
@@ -501,9 +505,9 @@ class Insights:
             engagement = int(b["engagement"]["value"] or 0)
             seen[b["key"]] = {
                 "author_id": b["key"],
-                "username": next((x["key"] for x in b["username"]["buckets"]), None),
-                "name": next((x["key"] for x in b["name"]["buckets"]), None),
-                "verified": bool(b["verified"]["value"]),
+                "username": None,
+                "name": None,
+                "verified": False,
                 "posts": b["doc_count"],
                 "stance": round(stance, 4),
                 "followers": followers,
@@ -524,13 +528,37 @@ class Insights:
         detractors = sorted((r for r in rows if r["score"] < 0), key=lambda r: (r["score"], r["author_id"]))[
             :limit
         ]
+        self._author_names(f, advocates + detractors)
         return {
             "filters": f.as_params(),
             "formula": stats.influencer_score.__module__ + ".influencer_score",
             "advocates": advocates,
             "detractors": detractors,
-            "authors": first["authors"]["value"],
+            "candidates": len(ids),
         }
+
+    def _author_names(self, f: Filters, rows: list[dict[str, Any]]) -> None:
+        """Username, name and badge of each ranked author, from their latest post (one collapsed search)."""
+        if not rows:
+            return
+        ids = [r["author_id"] for r in rows]
+        res = self._search(
+            {
+                "size": len(ids),
+                "query": f.query({"terms": {F.AUTHOR_ID: ids}}),
+                "collapse": {"field": F.AUTHOR_ID},
+                "sort": [{F.CREATED_AT: {"order": "desc"}}],
+                "_source": ["author.id", "author.username", "author.name", "author.verified"],
+            }
+        )
+        found = {h["_source"]["author"]["id"]: h["_source"]["author"] for h in res["hits"]["hits"]}
+        for r in rows:
+            author = found.get(r["author_id"], {})
+            r.update(
+                username=author.get("username"),
+                name=author.get("name"),
+                verified=bool(author.get("verified")),
+            )
 
     # -- emerging topics ----------------------------------------------------------------------
 
