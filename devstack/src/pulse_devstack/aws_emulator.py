@@ -72,10 +72,27 @@ def install_moto_kinesis_speedups() -> None:
     km.Shard.get_records = get_records
 
 
+def install_moto_dynamodb_streams_speedup() -> None:
+    """moto serializes GetRecords through its generic response model, ~1.5 ms per stream record;
+    the records are already in DynamoDB's JSON shape, so dump them directly (3-4x faster).
+    Timestamps become epoch seconds, as the DynamoDB Streams JSON protocol sends them."""
+    import json
+
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    def get_records(self):
+        limit = self._get_param("Limit") or 1000
+        result = self.backend.get_records(self._get_param("ShardIterator"), limit)
+        return json.dumps(result, default=lambda value: value.timestamp())
+
+    DynamoDBStreamsHandler.get_records = get_records
+
+
 def build_app():
     from moto.server import DomainDispatcherApplication, create_backend_app
 
     install_moto_kinesis_speedups()
+    install_moto_dynamodb_streams_speedup()
     return SerializedWrites(DomainDispatcherApplication(create_backend_app))
 
 
