@@ -54,3 +54,10 @@ def test_the_daemon_log_configuration_is_valid_xml_that_silences_the_duplicate_c
     loggers = {el.get("name"): el.get("level") for el in root.iter("logger")}
     assert loggers["software.amazon.kinesis.multilang.DrainChildSTDERRTask"] == "OFF"
     assert root.find("root").get("level") == "WARN"
+
+
+def test_the_kcl_client_version_is_left_to_the_kcl_unless_set(clean_env):
+    assert "clientVersionConfig" not in kcl_properties(EnricherSettings())
+    compatible = "CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X"
+    clean_env.setenv("PULSE_ENRICHER_CLIENT_VERSION_CONFIG", compatible)
+    assert kcl_properties(EnricherSettings())["clientVersionConfig"] == compatible

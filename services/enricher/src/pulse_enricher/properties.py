@@ -55,6 +55,8 @@ def kcl_properties(settings: EnricherSettings) -> dict[str, str]:
     reporter = settings.local_or(settings.worker_metrics_reporter_freq_ms, 1000, 30000)
     props["workerMetricsReporterFreqInMillis"] = str(reporter)
     props["inMemoryWorkerMetricsCaptureFrequencyMillis"] = str(min(reporter, 1000))
+    if settings.client_version_config:
+        props["clientVersionConfig"] = settings.client_version_config
     if stack.aws_endpoint_url:
         props["kinesisEndpoint"] = stack.aws_endpoint_url
         props["dynamoDBEndpoint"] = stack.aws_endpoint_url

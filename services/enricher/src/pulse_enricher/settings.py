@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pulse_common.settings import StackSettings
 
 WriteMode = Literal["batch", "conditional"]
+ClientVersion = Literal["CLIENT_VERSION_CONFIG_3X", "CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X"]
 
 
 class EnricherSettings(BaseSettings):
@@ -40,6 +41,9 @@ class EnricherSettings(BaseSettings):
     worker_metrics_reporter_freq_ms: int | None = None  # KCL default 30000; local 1000
     parent_shard_poll_interval_ms: int | None = None  # KCL default 10000; local 1000
     shutdown_grace_ms: int = Field(default=20000, ge=1000)
+    # KCL 3 assigns leases from a leader holding a 2-minute DynamoDB lock: when the leader dies,
+    # its leases wait ~2 min. CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X keeps KCL 2.x lease taking.
+    client_version_config: ClientVersion | None = None
     java: str | None = None  # java binary; default $JAVA_HOME/bin/java, then `java` on PATH
     jvm_opts: str = "-Xms64m -Xmx384m -XX:+UseSerialGC"
     kcl_log_level: str = "WARN"  # the daemon's own (logback) level; processors log via log_level
