@@ -59,11 +59,13 @@ class BrandMatcher:
         self._strings = nlp.vocab.strings
 
     def find(self, doc: Doc, hashtags: list[str]) -> list[BrandHit]:
+        matches = self._matcher(doc)
         excluded: dict[str, list[tuple[int, int]]] = {}
-        for match_id, start, end in self._exclude(doc):
-            excluded.setdefault(self._strings[match_id], []).append((start, end))
+        if matches:
+            for match_id, start, end in self._exclude(doc):
+                excluded.setdefault(self._strings[match_id], []).append((start, end))
         hits: list[BrandHit] = []
-        for match_id, start, end in self._matcher(doc):
+        for match_id, start, end in matches:
             brand_id = self._strings[match_id]
             if any(s <= start and end <= e for s, e in excluded.get(brand_id, ())):
                 continue

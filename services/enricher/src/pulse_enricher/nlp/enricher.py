@@ -21,11 +21,12 @@ from pulse_common.tracking import TrackingConfig
 from .artifacts import DEFAULT_MODEL_DIR, version_string
 from .aspects import AspectHit, TaxonomyMatcher
 from .brands import BrandHit, BrandMatcher
+from .features import fold_tokens, lexicon_dense
 from .influence import DuplicateTracker, influence_of, spam_flags
 from .lang import detect_language
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, score_mentions
 from .models import LABELS, PostSentimentModel, TargetSentimentModel
-from .pipeline import build_nlp
+from .pipeline import build_nlp, lemmatize
 from .tagger import AspectTagger
 from .text import (
     extract_emojis,
@@ -65,6 +66,12 @@ class Enricher:
         self.post_model = PostSentimentModel.load(self.model_dir)
         self.target_model = TargetSentimentModel.load(self.model_dir)
         self.tagger = AspectTagger.load(self.model_dir)
+        # The target model reads the post model's feature columns when both hash alike.
+        self._share_post_feats = (
+            self.post_model is not None
+            and self.target_model is not None
+            and self.post_model.model.bits == self.target_model.model.bits
+        )
         self.languages = frozenset(languages or tracking.languages or ["en"]) & SUPPORTED_LANGUAGES
         self.version = version_string(self.model_dir)
 
@@ -83,17 +90,21 @@ class Enricher:
         """Post-level sentiment of a normalized English text (and the class probabilities)."""
         if words is None or valences is None:
             _doc, words, valences = self.analyze(text)
+        sentiment, proba, _feats = self._post_scores(text, words, valences, fold_tokens(words))
+        return sentiment, proba
+
+    def _post_scores(
+        self, text: str, words: list[str], valences: list[float], toks: list[str]
+    ) -> tuple[Sentiment, np.ndarray | None, dict[int, float] | None]:
         if not words:
-            return _NEUTRAL, None
-        if self.post_model is not None:
-            proba = self.post_model.proba(words, valences, text)
-            k = int(proba.argmax())
-            label, score, confidence = LABELS[k], float(proba[2] - proba[0]), float(proba[k])
-        else:
-            proba = None
+            return _NEUTRAL, None, None
+        if self.post_model is None:
             compound = self.vader.polarity_scores(text)["compound"]
-            label, score, confidence = polarity_of(compound, 0.05), compound, abs(compound)
-        return Sentiment(label=label, score=_clip(score), confidence=_clip01(confidence)), proba
+            return _sentiment(polarity_of(compound, 0.05), compound, abs(compound)), None, None
+        feats = self.post_model.features(words, valences, text, toks, lexicon_dense(valences, toks, text))
+        proba = self.post_model.model.proba(feats)
+        k = int(proba.argmax())
+        return _sentiment(LABELS[k], float(proba[2] - proba[0]), float(proba[k])), proba, feats
 
     def target_sentiment(
         self,
@@ -105,6 +116,9 @@ class Enricher:
         post_proba: np.ndarray | None,
         *,
         several_targets: bool = False,
+        toks: list[str] | None = None,
+        clauses: list[int] | None = None,
+        post_feats: dict[int, float] | None = None,
     ) -> Sentiment:
         """Sentiment toward tokens [t_start, t_end) (brand mentions; Dong-2014-style targets).
 
@@ -112,16 +126,18 @@ class Enricher:
         Orbit S5 but the Lumen Pro is garbage") the clause-scoped rules lead instead, with
         the model's signed score as a 0.3-weight prior, as for aspects.
         """
-        rule = score_mentions(words, [(t_start, t_end)], valences, clause_ids(words))[0]
+        if clauses is None:
+            clauses = clause_ids(words)
+        rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
         if self.target_model is None:
-            return Sentiment(label=rule.polarity, score=rule.score, confidence=abs(rule.score))
+            return _sentiment(rule.polarity, rule.score, abs(rule.score))
         label, score, confidence = self.target_model.predict(
-            words, valences, text, t_start, t_end, post_proba
+            words, valences, text, t_start, t_end, post_proba, toks, clauses, None, post_feats
         )
         if several_targets and rule.opinions:
             score = _clip(rule.score + ASPECT_PRIOR_WITH_OPINIONS * score)
             label, confidence = polarity_of(score), abs(score)
-        return Sentiment(label=label, score=_clip(score), confidence=_clip01(confidence))
+        return _sentiment(label, score, confidence)
 
     def aspect_polarities(
         self,
@@ -129,6 +145,7 @@ class Enricher:
         valences: list[float],
         spans: list[tuple[int, int]],
         post_proba: np.ndarray | None = None,
+        clauses: list[int] | None = None,
     ) -> list[ScoredMention]:
         """Polarity of each aspect span.
 
@@ -138,7 +155,7 @@ class Enricher:
         lexicon word but is clearly negative). On SemEval-2014 laptop terms this lifts
         polarity accuracy from 0.56 (rules alone) to 0.65.
         """
-        scored = score_mentions(words, spans, valences, clause_ids(words))
+        scored = score_mentions(words, spans, valences, clauses if clauses is not None else clause_ids(words))
         if post_proba is None:
             return scored
         prior = float(post_proba[2] - post_proba[0])
@@ -155,6 +172,35 @@ class Enricher:
         hits = self.taxonomy.find(doc)
         if self.tagger is None:
             return hits
+        taken = [False] * len(words)
+        for h in hits:
+            for i in range(h.token_start, h.token_end):
+                taken[i] = True
+        text = doc.text
+        added = False
+        for start, end in self.tagger.tag_spans(words, valences):
+            if any(taken[start:end]):
+                continue
+            s_char = doc[start].idx
+            last = doc[end - 1]
+            e_char = last.idx + len(last.text)
+            name = " ".join(lemmatize(w) for w in words[start:end] if w[0].isalnum() or w == "-")
+            hits.append(
+                AspectHit(
+                    name or text[s_char:e_char].lower(),
+                    text[s_char:e_char],
+                    start,
+                    end,
+                    s_char,
+                    e_char,
+                    None,
+                    False,
+                )
+            )
+            added = True
+        if added:
+            hits.sort(key=lambda h: h.token_start)
+        return hits
         taken = [False] * len(words)
         for h in hits:
             for i in range(h.token_start, h.token_end):
@@ -208,8 +254,13 @@ class Enricher:
             flags.append("sarcasm_marker")
 
         post_proba = None
+        toks: list[str] | None = None
+        clauses: list[int] | None = None
+        post_feats: dict[int, float] | None = None
         if scored and english and words:
-            sentiment, post_proba = self.post_sentiment(text, words, valences)
+            toks = fold_tokens(words)
+            clauses = clause_ids(words)
+            sentiment, post_proba, post_feats = self._post_scores(text, words, valences, toks)
             if sarcastic and sentiment.label == "positive":
                 sentiment = Sentiment(
                     label="negative", score=-abs(sentiment.score), confidence=sentiment.confidence * 0.5
@@ -217,14 +268,14 @@ class Enricher:
             aspect_hits = self.extract_aspects(doc, words, valences)
             if aspect_hits:
                 scored_aspects = self.aspect_polarities(
-                    words, valences, [(h.token_start, h.token_end) for h in aspect_hits], post_proba
+                    words, valences, [(h.token_start, h.token_end) for h in aspect_hits], post_proba, clauses
                 )
                 for hit, res in zip(aspect_hits, scored_aspects, strict=True):
                     polarity, score = res.polarity, res.score
                     if sarcastic and polarity == "positive":
                         polarity, score = "negative", -score
                     aspects.append(
-                        AspectMention(
+                        AspectMention.model_construct(
                             aspect=hit.aspect,
                             term=hit.term,
                             start=hit.start,
@@ -251,7 +302,16 @@ class Enricher:
                     )
                     t_start, t_end = (span.start, span.end) if span is not None else (0, len(words))
                 brand_sentiment = self.target_sentiment(
-                    text, words, valences, t_start, t_end, post_proba, several_targets=several_brands
+                    text,
+                    words,
+                    valences,
+                    t_start,
+                    t_end,
+                    post_proba,
+                    several_targets=several_brands,
+                    toks=toks,
+                    clauses=clauses,
+                    post_feats=post_feats if self._share_post_feats else None,
                 )
                 if sarcastic and brand_sentiment.label == "positive":
                     brand_sentiment = Sentiment(
@@ -260,7 +320,7 @@ class Enricher:
                         confidence=brand_sentiment.confidence * 0.5,
                     )
             brands.append(
-                BrandMention(
+                BrandMention.model_construct(
                     id=hit.brand_id,
                     kind=hit.kind,
                     term=hit.term,
@@ -311,6 +371,11 @@ def _attribute(hit: AspectHit, brand_hits: list[BrandHit]) -> str | None:
         if best_d is None or d < best_d:
             best, best_d = b.brand_id, d
     return best
+
+
+def _sentiment(label: str, score: float, confidence: float) -> Sentiment:
+    """A Sentiment without re-validation: label comes from LABELS/polarity_of, numbers are clipped."""
+    return Sentiment.model_construct(label=label, score=_clip(score), confidence=_clip01(confidence))
 
 
 def _clip(x: float) -> float:

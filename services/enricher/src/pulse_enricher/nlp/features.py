@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from itertools import pairwise
 from zlib import crc32
 
@@ -28,26 +29,28 @@ SCOPE_END = frozenset(".,!?;:") | {"but", "however", "although", "though", "yet"
 N_DENSE = 32
 
 
+@lru_cache(maxsize=200_000)
+def fold_word(w: str) -> str:
+    """One spaCy token text -> its feature token (see `fold_tokens`)."""
+    low = w.lower()
+    first = low[0] if low else ""
+    if (first == "h" and low.startswith(("http://", "https://"))) or low.startswith("www."):
+        return "<url>"
+    if first == "@" and len(low) > 1:
+        return "<user>"
+    if low.isdigit():
+        return "<num>"
+    if first in "!?" and len(low) > 1:
+        return low[:2]
+    if not first or first.isspace():
+        return "<sp>"  # keep one feature token per input token (alignment)
+    return _ELONG_RE.sub(r"\1\1", low) if len(low) > 3 else low
+
+
 def fold_tokens(words: list[str]) -> list[str]:
     """spaCy token texts -> lower-cased feature tokens: URLs, mentions, numbers folded,
     elongations squeezed ("sooooo" -> "soo"), runs of !/? shortened."""
-    out = []
-    for w in words:
-        low = w.lower()
-        first = low[0] if low else ""
-        if (first == "h" and low.startswith(("http://", "https://"))) or low.startswith("www."):
-            out.append("<url>")
-        elif first == "@" and len(low) > 1:
-            out.append("<user>")
-        elif low.isdigit():
-            out.append("<num>")
-        elif first in "!?" and len(low) > 1:
-            out.append(low[:2])
-        elif not first or first.isspace():
-            out.append("<sp>")  # keep one feature token per input token (alignment)
-        else:
-            out.append(_ELONG_RE.sub(r"\1\1", low) if len(low) > 3 else low)
-    return out
+    return [fold_word(w) for w in words]
 
 
 def tokenize(text: str) -> list[str]:
@@ -70,15 +73,19 @@ def mark_negation(tokens: list[str]) -> list[str]:
     return out
 
 
-def hash_features(feats: list[str], bits: int, prefix: str = "") -> dict[int, float]:
-    """Hash feature strings into columns ≥ N_DENSE; repeated features add up (binary-ish)."""
+@lru_cache(maxsize=300_000)
+def feature_column(feature: str, bits: int) -> int:
+    """Column of one feature string: CRC32 into [N_DENSE, 2**bits - 1)."""
     mask = (1 << bits) - 1
-    span = mask - N_DENSE
-    out: dict[int, float] = {}
-    for f in feats:
-        idx = N_DENSE + (crc32((prefix + f).encode("utf-8")) & mask) % span
-        out[idx] = 1.0
-    return out
+    return N_DENSE + (crc32(feature.encode("utf-8")) & mask) % (mask - N_DENSE)
+
+
+def hash_features(feats: list[str], bits: int, prefix: str = "") -> dict[int, float]:
+    """Hash feature strings into columns ≥ N_DENSE (binary: a repeated feature counts once)."""
+    col = feature_column
+    if prefix:
+        return dict.fromkeys((col(prefix + f, bits) for f in feats), 1.0)
+    return dict.fromkeys((col(f, bits) for f in feats), 1.0)
 
 
 def word_ngrams(tokens: list[str], prefix: str = "") -> list[str]:

@@ -84,7 +84,11 @@ def detect_language(text: str, hint: str | None = None) -> str:
     ascii_letters = sum(ch.isascii() for ch in letters)
     if ascii_letters * 2 < len(letters):
         return "und"
-    scores = {code: sum(w in stop for w in words) for code, stop in _STOPWORDS.items()}
+    english = _STOPWORDS["en"]
+    n_en = sum(1 for w in words if w in english)
+    if n_en >= 2 and n_en * 4 >= len(words):
+        return "en"  # the common case, decided without scoring the other languages
+    scores = {code: sum(1 for w in words if w in stop) for code, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda code: (scores[code], code == "en"))
     if scores[best] == 0:
         # No function word at all (e.g. "Nova 12 camera 🔥"): short product talk, assume English.

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from vaderSentiment import vaderSentiment as _vader  # noqa: N813
@@ -145,16 +146,22 @@ class OpinionLexicon:
         return out
 
 
+@lru_cache(maxsize=100_000)
+def _is_boundary(word: str) -> bool:
+    low = word.lower()
+    return low in CONTRAST or low in CLAUSE_PUNCT or (len(low) > 1 and set(low) <= {".", "!", "?"})
+
+
 def clause_ids(words: list[str]) -> list[int]:
+    """Clause number of each token; boundary tokens (punctuation, contrast words) get -1."""
     ids = [0] * len(words)
     cid = 0
     for i, w in enumerate(words):
-        low = w.lower()
-        if low in CONTRAST or low in CLAUSE_PUNCT or (len(low) > 1 and set(low) <= {".", "!", "?"}):
+        if _is_boundary(w):
             cid += 1
-            ids[i] = -1  # the boundary token belongs to no clause
-            continue
-        ids[i] = cid
+            ids[i] = -1
+        else:
+            ids[i] = cid
     return ids
 
 

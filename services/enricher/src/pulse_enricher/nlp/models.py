@@ -89,12 +89,18 @@ POST_BITS = 18
 
 
 def post_features(
-    words: list[str], valences: list[float], text: str, bits: int = POST_BITS
+    words: list[str],
+    valences: list[float],
+    text: str,
+    bits: int = POST_BITS,
+    toks: list[str] | None = None,
+    dense: dict[int, float] | None = None,
 ) -> dict[int, float]:
     """Word uni+bigrams with negation scope marking, plus VADER-lexicon dense features."""
-    toks = fold_tokens(words)
+    if toks is None:
+        toks = fold_tokens(words)
     feats = hash_features(word_ngrams(mark_negation(toks)), bits)
-    feats.update(lexicon_dense(valences, toks, text))
+    feats.update(dense if dense is not None else lexicon_dense(valences, toks, text))
     return feats
 
 
@@ -107,8 +113,20 @@ class PostSentimentModel:
         path = model_dir / POST_MODEL
         return cls(LinearModel.load(path)) if path.exists() else None
 
-    def proba(self, words: list[str], valences: list[float], text: str) -> np.ndarray:
-        return self.model.proba(post_features(words, valences, text, self.model.bits))
+    def proba(
+        self,
+        words: list[str],
+        valences: list[float],
+        text: str,
+        toks: list[str] | None = None,
+        dense: dict[int, float] | None = None,
+    ) -> np.ndarray:
+        return self.model.proba(post_features(words, valences, text, self.model.bits, toks, dense))
+
+    def features(
+        self, words: list[str], valences: list[float], text: str, toks: list[str], dense: dict[int, float]
+    ) -> dict[int, float]:
+        return post_features(words, valences, text, self.model.bits, toks, dense)
 
     def predict(self, words: list[str], valences: list[float], text: str) -> tuple[str, float, float]:
         return _label_score(self.proba(words, valences, text))
@@ -127,20 +145,29 @@ def target_features(
     t_end: int,
     post_proba: np.ndarray | None,
     bits: int = TARGET_BITS,
+    toks: list[str] | None = None,
+    clauses: list[int] | None = None,
+    dense: dict[int, float] | None = None,
+    post_feats: dict[int, float] | None = None,
 ) -> dict[int, float]:
     """Features for the sentiment toward tokens [t_start, t_end).
 
-    Whole-post n-grams (target masked), left/right context n-grams, position-tagged words
+    The post-level feature columns (whole-post n-grams and lexicon features, shared with the
+    post model so they are computed once per post), left/right context n-grams, position-tagged words
     in a ±4 window, clause-scoped distance-weighted lexicon score of the target (the rule
     system's verdict), and the post-level model's probabilities.
     """
-    toks = fold_tokens(words)
-    masked = [*toks[:t_start], "<t>", *toks[t_end:]]
-    neg = mark_negation(masked)
-    feats_s = word_ngrams(neg, "s:")
-    left = neg[:t_start]
-    right = neg[t_start + 1 :]
-    feats_s.extend(word_ngrams(left[-8:], "l:"))
+    if toks is None:
+        toks = fold_tokens(words)
+    if clauses is None:
+        clauses = clause_ids(words)
+    if post_feats is None:
+        post_feats = post_features(words, valences, text, bits, toks, dense)
+    neg = mark_negation([*toks[max(0, t_start - 8) : t_start], "<t>", *toks[t_end : t_end + 8]])
+    n_left = min(t_start, 8)
+    left = neg[:n_left]
+    right = neg[n_left + 1 :]
+    feats_s = word_ngrams(left, "l:")
     feats_s.extend(word_ngrams(right[:8], "r:"))
     for d in range(1, WINDOW + 1):
         if t_start - d >= 0:
@@ -150,8 +177,8 @@ def target_features(
             feats_s.append(f"wr{d}:{right[d - 1]}")
             feats_s.append(f"w:{right[d - 1]}")
     feats_s.append("tgt:" + " ".join(toks[t_start:t_end]))
-    feats = hash_features(feats_s, bits)
-    feats.update(lexicon_dense(valences, toks, text))
+    feats = dict(post_feats)
+    feats.update(hash_features(feats_s, bits))
     lp = ln = rp = rn = 0.0
     for i, v in enumerate(valences):
         if not v or t_start <= i < t_end:
@@ -162,8 +189,7 @@ def target_features(
         else:
             rp, rn = (rp + w, rn) if w > 0 else (rp, rn - w)
     feats[22], feats[23], feats[24], feats[25] = lp / 4, ln / 4, rp / 4, rn / 4
-    rule = score_mentions(words, [(t_start, t_end)], valences, clause_ids(words))[0]
-    clauses = clause_ids(words)
+    rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
     c = clauses[t_start] if clauses[t_start] >= 0 else -2
     in_clause = [v for v, ci in zip(valences, clauses, strict=True) if ci == c and v]
     s_clause = sum(in_clause)
@@ -194,8 +220,24 @@ class TargetSentimentModel:
         t_start: int,
         t_end: int,
         post_proba: np.ndarray | None,
+        toks: list[str] | None = None,
+        clauses: list[int] | None = None,
+        dense: dict[int, float] | None = None,
+        post_feats: dict[int, float] | None = None,
     ) -> tuple[str, float, float]:
-        feats = target_features(words, valences, text, t_start, t_end, post_proba, self.model.bits)
+        feats = target_features(
+            words,
+            valences,
+            text,
+            t_start,
+            t_end,
+            post_proba,
+            self.model.bits,
+            toks,
+            clauses,
+            dense,
+            post_feats,
+        )
         return _label_score(self.model.proba(feats))
 
 

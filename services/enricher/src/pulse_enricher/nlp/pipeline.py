@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import spacy
+from spacy.attrs import LEMMA, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -65,10 +67,25 @@ def lemmatize(word: str) -> str:
     return low[:-1]
 
 
+_LEMMA_IDS: dict[int, int] = {}  # orth id -> lemma id (per process; bounded by the vocab)
+
+
 @Language.component("pulse_lemmatizer")
 def pulse_lemmatizer(doc: Doc) -> Doc:
-    for token in doc:
-        token.lemma_ = lemmatize(token.text)
+    if not len(doc):
+        return doc
+    strings = doc.vocab.strings
+    orths = doc.to_array(ORTH)
+    lemmas = np.empty(len(orths), dtype=np.uint64)
+    cache = _LEMMA_IDS
+    for i, orth in enumerate(orths.tolist()):
+        lemma = cache.get(orth)
+        if lemma is None:
+            lemma = strings.add(lemmatize(strings[orth]))
+            if len(cache) < 500_000:
+                cache[orth] = lemma
+        lemmas[i] = lemma
+    doc.from_array([LEMMA], lemmas.reshape(-1, 1))
     return doc
 
 

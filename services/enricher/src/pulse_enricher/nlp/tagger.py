@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from zlib import crc32
 
@@ -36,6 +37,7 @@ def _h(s: str) -> int:
     return crc32(s.encode("utf-8"))
 
 
+@lru_cache(maxsize=200_000)
 def shape(word: str) -> str:
     out = word
     for pattern, sub in _SHAPE_SUBS:
@@ -43,64 +45,102 @@ def shape(word: str) -> str:
     return out[:6]
 
 
+@lru_cache(maxsize=200_000)
+def _word_hashes(word: str) -> tuple[int, int, int, int, int]:
+    """Per-word base hashes: lower-cased form, suffix, prefix, shape, lemma."""
+    low = word.lower()
+    return (
+        _h(low),
+        _h("s:" + low[-3:]),
+        _h("p:" + low[:3]),
+        _h("h:" + shape(word)),
+        _h("l:" + lemmatize(word)),
+    )
+
+
+_PAD = np.array([_h("<s2>"), _h("<s>")], dtype=np.uint64)
+_END = np.array([_h("<e>"), _h("<e2>")], dtype=np.uint64)
+_U = np.uint64
+# Columns of the per-token base matrix.
+_W, _SUF, _PRE, _SHP, _LEM, _OP, _CL, _ZERO = range(8)
+# Templates: (template id, (offset, column), (offset, column)); feature = hash(a, b, id).
+_Z = (0, _ZERO)
+_TEMPLATES = [
+    (1, _Z, (0, _W)),
+    (2, _Z, (-1, _W)),
+    (3, _Z, (1, _W)),
+    (4, _Z, (-2, _W)),
+    (5, _Z, (2, _W)),
+    (6, (-1, _W), (0, _W)),
+    (7, (0, _W), (1, _W)),
+    (8, _Z, (0, _LEM)),
+    (9, _Z, (0, _SUF)),
+    (10, _Z, (0, _PRE)),
+    (11, _Z, (0, _SHP)),
+    (12, _Z, (-1, _SHP)),
+    (13, _Z, (1, _SHP)),
+    (14, _Z, (-1, _SUF)),
+    (15, _Z, (1, _SUF)),
+    (16, (-1, _OP), (1, _OP)),
+    (17, (-2, _OP), (2, _OP)),
+    (18, _Z, (0, _OP)),
+    (19, (-1, _W), (0, _SHP)),
+    (20, _Z, _Z),
+]
+_CLUSTER_TEMPLATES = [
+    (21, _Z, (0, _CL)),
+    (22, _Z, (-1, _CL)),
+    (23, _Z, (1, _CL)),
+    (24, (-1, _CL), (0, _CL)),
+    (25, (0, _CL), (1, _CL)),
+    (26, (0, _W), (1, _CL)),
+]
+
+
+def _template_arrays(templates: list) -> tuple[np.ndarray, ...]:
+    ids = np.array([t for t, _a, _b in templates], dtype=np.uint64)
+    a_off = np.array([a[0] for _t, a, _b in templates]) + 2
+    a_col = np.array([a[1] for _t, a, _b in templates])
+    b_off = np.array([b[0] for _t, _a, b in templates]) + 2
+    b_col = np.array([b[1] for _t, _a, b in templates])
+    return ids, a_off, a_col, b_off, b_col
+
+
+_PLAIN = _template_arrays(_TEMPLATES)
+_WITH_CLUSTERS = _template_arrays(_TEMPLATES + _CLUSTER_TEMPLATES)
+
+
 def token_rows(
     words: list[str], valences: list[float], bits: int = TAGGER_BITS, clusters: dict[str, int] | None = None
-) -> list[list[int]]:
-    """Hashed feature columns for each token (all binary)."""
+) -> np.ndarray:
+    """Hashed feature columns for each token: an (n_tokens, n_templates) int64 array.
+
+    Templates: word at -2..+2, bigrams (-1,0) (0,+1), lemma, suffix, prefix, shape (0, ±1),
+    neighbour suffixes, opinion-word signs at ±1 / ±2 / 0, previous word × shape, bias, and
+    (with word clusters) cluster ids at 0 / ±1 and their bigrams. Vectorised: one gather and
+    one multiply-add over all templates; uint64 arithmetic wraps.
+    """
     n = len(words)
-    mask = (1 << bits) - 1
-    span = mask - N_DENSE
-    lows = [w.lower() for w in words]
-    hw = [_h(w) for w in lows] + [_h("<e>"), _h("<e2>")]
-    hw_pre = [_h("<s2>"), _h("<s>")]
-    hws = hw_pre + hw  # hws[i + 2] is token i; indices -2..n+1 valid
-    suf = [_h("s:" + w[-3:]) for w in lows]
-    pre = [_h("p:" + w[:3]) for w in lows]
-    shp = [_h("h:" + shape(w)) for w in words]
-    lem = [_h("l:" + lemmatize(w)) for w in words]
-    op = [(1 if v > 0 else 2 if v < 0 else 0) for v in valences]
-    get = (clusters or {}).get
-    cl = [get(w, -1) + 2 for w in lows] + [0]  # cl[-1] (before the start) and cl[n] are 0
-    has_clusters = clusters is not None
-    rows: list[list[int]] = []
-    for i in range(n):
-        k = i + 2
-        raw = [
-            hws[k] * _P2 + 1,
-            hws[k - 1] * _P2 + 2,
-            hws[k + 1] * _P2 + 3,
-            hws[k - 2] * _P2 + 4,
-            hws[k + 2] * _P2 + 5,
-            (hws[k - 1] * _P1 + hws[k]) * _P2 + 6,
-            (hws[k] * _P1 + hws[k + 1]) * _P2 + 7,
-            lem[i] * _P2 + 8,
-            suf[i] * _P2 + 9,
-            pre[i] * _P2 + 10,
-            shp[i] * _P2 + 11,
-            (shp[i - 1] if i > 0 else 0) * _P2 + 12,
-            (shp[i + 1] if i + 1 < n else 0) * _P2 + 13,
-            (suf[i - 1] if i > 0 else 0) * _P2 + 14,
-            (suf[i + 1] if i + 1 < n else 0) * _P2 + 15,
-            ((op[i - 1] if i > 0 else 3) * 4 + (op[i + 1] if i + 1 < n else 3)) * _P2 + 16,
-            ((op[i - 2] if i > 1 else 3) * 4 + (op[i + 2] if i + 2 < n else 3)) * _P2 + 17,
-            op[i] * _P2 + 18,
-            (hws[k - 1] * _P1 + shp[i]) * _P2 + 19,
-            19 * _P2 + 20,  # bias
-        ]
-        if has_clusters:
-            c0, cm, cp = cl[i], cl[i - 1] if i > 0 else 0, cl[i + 1]
-            raw.extend(
-                (
-                    c0 * _P2 + 21,
-                    cm * _P2 + 22,
-                    cp * _P2 + 23,
-                    (cm * 512 + c0) * _P2 + 24,
-                    (c0 * 512 + cp) * _P2 + 25,
-                    (hws[k] * 512 + cp) * _P2 + 26,
-                )
-            )
-        rows.append([N_DENSE + (r & 0xFFFFFFFFFFFF) % span for r in raw])
-    return rows
+    if n == 0:
+        return np.zeros((0, 0), dtype=np.int64)
+    base = np.zeros((n + 4, 8), dtype=np.uint64)
+    base[2:-2, :5] = [_word_hashes(w) for w in words]
+    base[:2, _W] = _PAD
+    base[-2:, _W] = _END
+    base[:, _OP] = 3
+    base[2:-2, _OP] = [1 if v > 0 else 2 if v < 0 else 0 for v in valences]
+    if clusters is not None:
+        get = clusters.get
+        base[2:-2, _CL] = [get(w.lower(), -1) + 2 for w in words]
+        ids, a_off, a_col, b_off, b_col = _WITH_CLUSTERS
+    else:
+        ids, a_off, a_col, b_off, b_col = _PLAIN
+    rows = np.arange(n)[:, None]
+    left = base[rows + a_off, a_col]
+    right = base[rows + b_off, b_col]
+    mat = (left * _U(_P1) + right) * _U(_P2) + ids
+    span = _U(((1 << bits) - 1) - N_DENSE)
+    return ((mat & _U(0xFFFFFFFFFFFF)) % span + _U(N_DENSE)).astype(np.int64)
 
 
 def bio_spans(tags: list[int]) -> list[tuple[int, int]]:
@@ -121,21 +161,26 @@ def bio_spans(tags: list[int]) -> list[tuple[int, int]]:
 
 
 def viterbi(logp: np.ndarray) -> list[int]:
-    """Best tag sequence with O->I and start->I forbidden."""
-    n = logp.shape[0]
-    if n == 0:
+    """Best O/B/I sequence with O->I and start->I forbidden (pure Python: 3 tags, short posts)."""
+    rows = logp.tolist()
+    if not rows:
         return []
     neg = -1e9
-    allowed = np.array([[0, 0, neg], [0, 0, 0], [0, 0, 0]], dtype=np.float64)  # prev -> cur
-    score = logp[0] + np.array([0, 0, neg])
-    back = np.zeros((n, 3), dtype=np.int64)
-    for i in range(1, n):
-        cand = score[:, None] + allowed
-        back[i] = cand.argmax(axis=0)
-        score = cand.max(axis=0) + logp[i]
-    tags = [int(score.argmax())]
-    for i in range(n - 1, 0, -1):
-        tags.append(int(back[i][tags[-1]]))
+    o, b, i_ = rows[0][0], rows[0][1], neg
+    back: list[tuple[int, int, int]] = []
+    for lo, lb, li in rows[1:]:
+        # O and B may follow anything; I follows B or I only.
+        best_prev = 0 if o >= b and o >= i_ else (1 if b >= i_ else 2)
+        top = (o, b, i_)[best_prev]
+        bi_prev = 1 if b >= i_ else 2
+        back.append((best_prev, best_prev, bi_prev))
+        o, b, i_ = top + lo, top + lb, max(b, i_) + li
+    last = (o, b, i_)
+    tag = max(range(3), key=last.__getitem__)
+    tags = [tag]
+    for ptr in reversed(back):
+        tag = ptr[tag]
+        tags.append(tag)
     return tags[::-1]
 
 
@@ -162,8 +207,7 @@ class AspectTagger:
     def tag_spans(self, words: list[str], valences: list[float]) -> list[tuple[int, int]]:
         if not words:
             return []
-        rows = token_rows(words, valences, self.model.bits, self.clusters)
-        idx = np.array(rows, dtype=np.int64)  # (n, F)
+        idx = token_rows(words, valences, self.model.bits, self.clusters)  # (n, F)
         z = self.model.W[idx].sum(axis=1) + self.model.b  # (n, C)
         z = z[:, self._order]
         logp = -np.logaddexp(0.0, -np.clip(z, -30, 30))  # log sigmoid, one-vs-rest

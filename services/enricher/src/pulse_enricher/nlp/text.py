@@ -21,7 +21,7 @@ _WS_RE = re.compile(r"\s+")
 # (slower, exact) `emoji` library asked for the grapheme clusters.
 _EMOJI_HINT_RE = re.compile(
     "[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u27bf"
-    "\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]"
+    "\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]|[#*0-9]\ufe0f?\u20e3"
 )
 _LETTER_EMOJI = frozenset("\u00a9\u00ae\u2122")
 
@@ -50,10 +50,37 @@ def extract_hashtags(text: str) -> list[str]:
     return [m.group(1).lower() for m in HASHTAG_RE.finditer(URL_RE.sub(" ", text))]
 
 
+_EMOJI_SET = frozenset(_emoji.EMOJI_DATA)
+_EMOJI_MAX = max(len(e) for e in _EMOJI_SET)
+
+
 def extract_emojis(text: str) -> list[str]:
-    if not _EMOJI_HINT_RE.search(text):
+    """Emojis (full sequences: ZWJ, skin tones, flags) in order, by longest match."""
+    hint = _EMOJI_HINT_RE.search(text)
+    if hint is None:
         return []
-    return [e["emoji"] for e in _emoji.emoji_list(text) if e["emoji"] not in _LETTER_EMOJI]
+    out = []
+    i = hint.start()
+    n = len(text)
+    while i < n:
+        for length in range(min(_EMOJI_MAX, n - i), 0, -1):
+            piece = text[i : i + length]
+            if piece in _EMOJI_SET:
+                if piece not in _LETTER_EMOJI:
+                    out.append(piece)
+                i += length
+                break
+        else:
+            nxt = _EMOJI_HINT_RE.search(text, i + 1)
+            if nxt is None:
+                break
+            i = nxt.start()
+            continue
+        nxt = _EMOJI_HINT_RE.search(text, i)
+        if nxt is None:
+            break
+        i = nxt.start()
+    return out
 
 
 def is_manual_retweet(text: str) -> bool:

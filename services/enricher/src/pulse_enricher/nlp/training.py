@@ -131,37 +131,39 @@ def kfold_indices(n: int, k: int = 5, seed: int = SEED) -> list[np.ndarray]:
 
 
 def tagger_data(
-    analyzer: TextAnalyzer, sentences, clusters: dict[str, int] | None = None
-) -> tuple[list[list[int]], list[str], list[list[str]]]:
+    analyzer: TextAnalyzer, sentences: list, clusters: dict[str, int] | None = None
+) -> tuple[np.ndarray, list[str], list[list[str]]]:
     """Per-token feature rows and BIO labels for SemEval-style sentences."""
     from .tagger import TAGGER_BITS, token_rows
 
-    rows: list[list[int]] = []
+    blocks: list[np.ndarray] = []
     labels: list[str] = []
     words_per_sentence = []
     for sent in sentences:
         a = analyzer(sent.text)
+        if not a.words:
+            continue
         tags = ["O"] * len(a.words)
         for start, end, _term, _pol in sent.terms:
             s, e = target_span(a, start, end)
             tags[s] = "B"
             for i in range(s + 1, e):
                 tags[i] = "I"
-        rows.extend(token_rows(a.words, a.valences, TAGGER_BITS, clusters))
+        blocks.append(token_rows(a.words, a.valences, TAGGER_BITS, clusters))
         labels.extend(tags)
         words_per_sentence.append(a.words)
-    return rows, labels, words_per_sentence
+    return np.vstack(blocks), labels, words_per_sentence
 
 
 def fit_tagger(
-    rows: list[list[int]], labels: list[str], alpha: float = TAGGER_ALPHA, average: bool = False
+    rows: np.ndarray, labels: list[str], alpha: float = TAGGER_ALPHA, average: bool = False
 ) -> LinearModel:
     from .tagger import TAGGER_BITS
 
-    indptr = np.arange(0, len(rows) * len(rows[0]) + 1, len(rows[0])) if rows else np.array([0])
-    indices = np.array([c for r in rows for c in r], dtype=np.int64)
+    n, f = rows.shape
+    indptr = np.arange(0, n * f + 1, f)
     x_mat = sp.csr_matrix(
-        (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(rows), 1 << TAGGER_BITS)
+        (np.ones(n * f, dtype=np.float32), rows.ravel(), indptr), shape=(n, 1 << TAGGER_BITS)
     )
     x_mat.sum_duplicates()
     clf = SGDClassifier(
@@ -169,7 +171,7 @@ def fit_tagger(
     )
     clf.fit(x_mat, np.array(labels))
     return LinearModel.from_sklearn(
-        clf, TAGGER_BITS, {"kind": "aspect_tagger", "alpha": alpha, "n": len(rows)}
+        clf, TAGGER_BITS, {"kind": "aspect_tagger", "alpha": alpha, "n": len(labels)}
     )
 
 
