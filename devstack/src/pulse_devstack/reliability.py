@@ -140,8 +140,8 @@ class Workspace:
                 lambda: sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=stack.dlq_name)["QueueUrl"]),
             ]
             app = self.env["PULSE_ENRICHER_APPLICATION_NAME"]
-            tables = [t for t in dynamodb.list_tables(Limit=100).get("TableNames", [])
-                      if t.startswith(stack.table_name)]
+            tables = [t for page in dynamodb.get_paginator("list_tables").paginate()
+                      for t in page.get("TableNames", []) if t.startswith(stack.table_name)]
             tables += [stack.table_name, app, f"{app}-CoordinatorState", f"{app}-WorkerMetricStats"]
             for table in set(tables):
                 calls.append(lambda t=table: dynamodb.delete_table(TableName=t))
@@ -169,8 +169,13 @@ class Workspace:
         return self.pipeline.start_indexer(name, **env)
 
     def kill(self, svc: Service) -> None:
-        """kill -9 the service's whole process group (a crash); check_alive ignores it from now on."""
-        svc.kill()
+        """kill -9 the service and every process below it (a crash); check_alive ignores it from now on.
+
+        Not `Service.kill()` alone: that signals the service's process group, but `pulse-enricher run`
+        starts the KCL daemon (JVM) with start_new_session=True, so the JVM and its per-shard
+        processors are in another group and would survive as orphans still holding their leases.
+        """
+        kill_tree(svc)
         self.killed.add(svc.name)
 
     def check_alive(self) -> None:
@@ -185,6 +190,43 @@ class Workspace:
     def start_producer(self, *args: str, name: str = "producer", **env: str) -> Service:
         env.setdefault("PULSE_PRODUCER_METRICS_PORT", "0")
         return self.pipeline.service(name, [console_script("pulse-producer"), *args], **env).start()
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(svc: Service) -> None:
+    """SIGKILL a service's process, every descendant and every process group among them, at once."""
+    if svc.proc is None:
+        return
+    pids = [svc.proc.pid, *descendants(svc.proc.pid)]
+    groups = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(pid))
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, 9)
+    for group in groups - {os.getpgrp()}:
+        with contextlib.suppress(OSError):
+            os.killpg(group, 9)
+    svc.proc.wait(timeout=10)
+    wait_until(lambda: not any(procs.pid_alive(p) for p in pids), 10, f"{svc.name}'s processes to die",
+               step=0.1)
 
 
 @contextlib.contextmanager
@@ -599,11 +641,15 @@ def s2_indexer_kill(opts: Options) -> Result:
         a = ws.start_indexer("indexer-a")
         b = ws.start_indexer("indexer-b")
         ws.start_enricher()
-        producer = ws.start_producer("replay", str(replay), "--rate", str(opts.rate))
-        _wait_search_at_least(ws, opts.posts // 4)
+        time.sleep(5)  # both workers hold a lease before the input starts
+        # Slower input: the kills must land while posts are still flowing.
+        producer = ws.start_producer("replay", str(replay), "--rate", str(opts.rate / 4))
+        _wait_search_at_least(ws, opts.posts // 5)
         ws.kill(a)
-        log(f"indexer-a killed (-9), search has {counts(ws)[1]} docs")
-        _wait_search_at_least(ws, opts.posts // 2)
+        at_a = counts(ws)[1]
+        log(f"indexer-a killed (-9), search has {at_a} docs; indexer-b alone for a while")
+        time.sleep(8)  # longer than the lease duration (3 s): b takes a's shards over
+        _wait_search_at_least(ws, min(opts.posts, at_a + opts.posts // 5))
         at_both = counts(ws)[1]
         ws.kill(b)
         log(f"indexer-b killed (-9) too, search has {at_both} docs; 5 s with no indexer")
@@ -613,7 +659,7 @@ def s2_indexer_kill(opts: Options) -> Result:
         wait_producer(producer)
         verdict, recovered = wait_converged(ws, expected, since=restarted)
         return result_of("indexer_kill", ws, expected, verdict, recovered,
-                         [f"both killed at {at_both}/{opts.posts} docs"])
+                         [f"indexer-a killed at {at_a}, both at {at_both}/{opts.posts} docs"])
     finally:
         ws.pipeline.stop()
         ws.drop()
@@ -692,6 +738,9 @@ def s4_producer_throttling(opts: Options) -> Result:
         ws.drop()
 
 
+POISON_KINDS = 18
+
+
 def poison_records(tag: str, count: int) -> list[tuple[bytes, str]]:
     """Every kind of malformed Kinesis record the enricher can meet."""
     now = datetime.now(UTC).isoformat()
@@ -726,6 +775,7 @@ def poison_records(tag: str, count: int) -> list[tuple[bytes, str]]:
         json.dumps({"op": "upsert", "id": f"x:{tag}i", "version": 1, "ingested_at": now,
                     "post": {**good_post, "id": f"x:{tag}i", "geo": {"lat": 500, "lon": 0}}}).encode(),
     ]
+    assert len(kinds) == POISON_KINDS
     out = []
     for i in range(count):
         data = kinds[i % len(kinds)]
@@ -751,7 +801,7 @@ def s5_poison(opts: Options) -> Result:
         for i in range(per // 2):
             mixed.insert(rng.randrange(len(mixed)), bad_lines[i % len(bad_lines)])
         replay = write_lines(ws.log_dir / "input.jsonl", mixed)
-        poison = poison_records(tag, per - per // 2)
+        poison = poison_records(tag, max(per - per // 2, POISON_KINDS))
         ws.start_indexer()
         ws.start_enricher()
         producer = ws.start_producer("replay", str(replay), "--rate", str(opts.rate))
@@ -881,10 +931,28 @@ def s7_out_of_order(opts: Options) -> Result:
                 rounds[r].append((env.model_dump_json().encode(), post.id))
         ws.start_indexer()
         ws.start_enricher()
+        newest: dict[str, tuple[int, str]] = {}  # id -> (highest version so far, op)
         for records in rounds:
             rng.shuffle(records)
             put_direct(ws, records)
-            time.sleep(4)  # separate KCL batches
+            # Wait until the enricher applied this round (every op that is now the newest of its id
+            # is visible in DynamoDB), so the next round arrives in later KCL batches: an older
+            # version or a delete meets the stored state, not a batch-local de-duplication.
+            visible: dict[str, tuple[int, str]] = {}
+            for data, post_id in records:
+                env = json.loads(data)
+                have = newest.get(post_id)
+                if have is None or env["version"] > have[0] or (
+                        env["version"] == have[0] and env["op"] == "delete"):
+                    newest[post_id] = visible[post_id] = (env["version"], env["op"])
+
+            def applied(visible=visible) -> bool:
+                stored = {k: int(v["version"]["N"]) for k, v in scan_table(ws.stack).items()}
+                return all((stored.get(i) == v) if op == "upsert" else (stored.get(i, -1) != v and (
+                    stored.get(i) is None or stored[i] > v)) for i, (v, op) in visible.items())
+
+            wait_until(applied, 180, "a round to be applied", step=1.0)
+            time.sleep(1)
         done = time.monotonic()
         verdict, recovered = wait_converged(ws, expected, since=done, alive=ws.check_alive)
         return result_of("out_of_order", ws, expected, verdict, recovered,
