@@ -64,3 +64,4 @@ clean: stack-down ## remove local state (keeps .venv and caches)
 
 # --- deploy (Docker images, Terraform) ---
 -include deploy/deploy.mk
+-include deploy/opensearch-dashboards/osd.mk
