@@ -24,46 +24,10 @@ import os
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "indexer"))
-
-
-def _healthy(env: dict[str, str]) -> bool:
-    import socket
-    from urllib.parse import urlparse
-
-    try:
-        aws = urlparse(env["PULSE_AWS_ENDPOINT_URL"])
-        with socket.create_connection((aws.hostname, aws.port), timeout=5):
-            pass  # (moto's /moto-api/data.json dumps the whole emulator state: too slow as a probe)
-        with urllib.request.urlopen(env["PULSE_OPENSEARCH_URL"] + "/_cluster/health", timeout=10):
-            pass
-    except Exception:  # noqa: BLE001 - not up
-        return False
-    return True
-
-
-def _ensure_stack() -> bool:
-    """Reuse a running stack (never stopped here); else start one and return True (stopped at the end)."""
-    from pulse_devstack import cli, procs
-
-    running = procs.read_pid(cli.AWS) is not None and procs.read_pid(cli.OPENSEARCH) is not None
-    if running:
-        env = cli.read_stack_env() or cli.stack_env(cli.Ports())
-        deadline = time.monotonic() + 120
-        while not _healthy(env):
-            if time.monotonic() > deadline:
-                raise SystemExit("bench_indexer: the running local stack is not healthy")
-            time.sleep(1)
-        os.environ.update(env)
-        return False
-    if cli.main(["up"]) != 0:
-        raise SystemExit("bench_indexer: could not start the local stack (pulse-stack up)")
-    os.environ.update(cli.read_stack_env())
-    return True
 
 
 def _fresh_names(prefix: str) -> None:
@@ -243,11 +207,11 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--baseline-items", type=int, default=2_000)
     args = parser.parse_args()
-    started_here = _ensure_stack()
     from pulse_common.logging import configure_logging
+    from pulse_devstack.session import running_stack
 
     configure_logging("bench-indexer", "WARNING")
-    try:
+    with running_stack(opensearch=True):  # reuses a running stack; stops only what it started
         figures = bench_stream(args.items)
         figures["indexer_bulk_docs_per_s"] = bench_bulk(args.items)
         figures["indexer_baseline_docs_per_s"] = bench_baseline(args.baseline_items)
@@ -260,11 +224,6 @@ def main() -> int:
             print(f"bench: {name} {figures[name]:.1f}", flush=True)
         ratio = figures["indexer_docs_per_s"] / figures["indexer_baseline_docs_per_s"]
         print(f"# indexer vs baseline: {ratio:.1f}x")
-    finally:
-        if started_here:
-            from pulse_devstack import cli
-
-            cli.main(["down"])
     return 0
 
 

@@ -28,41 +28,6 @@ import orjson
 _DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
-def _aws_healthy(env: dict[str, str]) -> bool:
-    """A cheap Kinesis call (moto's /moto-api/data.json dumps all state: slow on a busy emulator)."""
-    from pulse_common.aws import client
-    from pulse_common.settings import StackSettings
-
-    stack = StackSettings(aws_endpoint_url=env["PULSE_AWS_ENDPOINT_URL"])
-    try:
-        client("kinesis", stack, connect_timeout=2, read_timeout=10).list_streams(Limit=1)
-    except Exception:  # noqa: BLE001 - not up
-        return False
-    return True
-
-
-def _ensure_stack() -> bool:
-    """Make sure the emulator is up; True only if this script started it (then it stops only that).
-
-    A running emulator (anyone's) is reused and never stopped.
-    """
-    from pulse_devstack import cli, procs
-
-    if procs.read_pid(cli.AWS) is not None:
-        env = cli.read_stack_env() or cli.stack_env(cli.Ports())
-        deadline = time.monotonic() + 60
-        while not _aws_healthy(env):
-            if time.monotonic() > deadline:
-                raise SystemExit("bench_producer: the running AWS emulator is not healthy")
-            time.sleep(0.5)
-        os.environ.update(env)
-        return False
-    if cli.main(["up", "--no-opensearch"]) != 0:
-        raise SystemExit("bench_producer: could not start the local stack (pulse-stack up --no-opensearch)")
-    os.environ.update(cli.read_stack_env())
-    return True
-
-
 def _write_posts(path: Path, count: int) -> None:
     from pulse_producer.sample import generate
 
@@ -154,18 +119,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from pulse_common.aws import client
     from pulse_common.logging import configure_logging
-    from pulse_common.settings import StackSettings
-    from pulse_devstack import cli
-    from pulse_devstack.resources import ensure_queue, ensure_stream
+    from pulse_devstack.session import running_stack
 
     configure_logging("bench-producer", "WARNING")
     if args.endpoint:
         os.environ.update({"PULSE_AWS_ENDPOINT_URL": args.endpoint, **_DUMMY_CREDENTIALS})
-        started_here = False
-    else:
-        started_here = _ensure_stack()
+        return _run(args)
+    with running_stack(opensearch=False):  # reuses a running emulator; stops only what it started
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pulse_common.aws import client
+    from pulse_common.settings import StackSettings
+    from pulse_devstack.resources import ensure_queue, ensure_stream
+
     suffix = uuid.uuid4().hex[:8]
     # Each measurement gets its own fresh stream of the stack's shape (2 shards): moto's put path
     # slows down as a shard fills up, so sharing one stream would penalize whichever runs second.
@@ -202,10 +171,6 @@ def main(argv: list[str] | None = None) -> int:
             sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=batched_stack.dlq_name)["QueueUrl"])
         except Exception as exc:  # noqa: BLE001 - cleanup is best effort
             print(f"# cleanup failed: {exc}", file=sys.stderr)
-        if started_here and os.environ.get("PULSE_KEEP_STACK") != "1":
-            from pulse_devstack import procs
-
-            procs.stop_process(cli.AWS)  # only what this script started
     return 0
 
 
