@@ -9,7 +9,8 @@ Prints:
 
 The posts are generated here, deterministically: opinions about the tracked products and
 competitors (config/tracking.yaml) and their features, with hashtags, mentions, URLs,
-emojis, HTML entities, replies, ~10% retweets, ~3% non-English, some spam-like posts.
+emojis, HTML entities, replies, ~10% retweets, ~3% non-English, some spam-like posts;
+80% carry the network's language tag, as X and Bluesky posts usually do.
 The process is pinned to one CPU and numeric libraries to one thread. A duplicate
 tracker is passed, as the enricher service does.
 """
@@ -116,8 +117,10 @@ def make_posts(n: int, seed: int = 7) -> list[Post]:
     for i in range(n):
         r = rng.random()
         post_type = "original"
+        lang: str | None = "en"
         if r < 0.03:
             text = rng.choice(FOREIGN)
+            lang = None if rng.random() < 0.5 else "es"
         else:
             brand = rng.choice(BRANDS)
             parts = [f"{rng.choice(OPENERS)}{brand}: {clause(rng)}"]
@@ -161,6 +164,7 @@ def make_posts(n: int, seed: int = 7) -> list[Post]:
                 author=author,
                 post_type=post_type,
                 version=1_000_000 + i,
+                lang=lang if rng.random() < 0.8 else None,  # networks tag most posts; some come untagged
                 engagement=Engagement(
                     likes=rng.randrange(200), reposts=rng.randrange(30), replies=rng.randrange(20)
                 ),

@@ -58,7 +58,7 @@ class BrandMatcher:
                 self._hashtags.setdefault("".join(term.lower().split()), brand.id)
         self._strings = nlp.vocab.strings
 
-    def find(self, doc: Doc, hashtags: list[str]) -> list[BrandHit]:
+    def find(self, doc: Doc, hashtags: list[str], text: str | None = None) -> list[BrandHit]:
         matches = self._matcher(doc)
         excluded: dict[str, list[tuple[int, int]]] = {}
         if matches:
@@ -82,7 +82,8 @@ class BrandMatcher:
             if kept and hit.token_start < kept[-1].token_end:
                 continue
             kept.append(hit)
-        text = doc.text
+        if text is None:
+            text = doc.text
         low = text.lower()
         for tag in hashtags:
             brand_id = self._hashtags.get(tag.lower())

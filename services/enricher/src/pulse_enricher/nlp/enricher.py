@@ -132,7 +132,7 @@ class Enricher:
         if self.target_model is None:
             return _sentiment(rule.polarity, rule.score, abs(rule.score))
         label, score, confidence = self.target_model.predict(
-            words, valences, text, t_start, t_end, post_proba, toks, clauses, None, post_feats
+            words, valences, text, t_start, t_end, post_proba, toks, clauses, None, post_feats, rule
         )
         if several_targets and rule.opinions:
             score = _clip(rule.score + ASPECT_PRIOR_WITH_OPINIONS * score)
@@ -167,7 +167,9 @@ class Enricher:
             out.append(ScoredMention(round(score, 4), polarity_of(score), res.opinions))
         return out
 
-    def extract_aspects(self, doc: Doc, words: list[str], valences: list[float]) -> list[AspectHit]:
+    def extract_aspects(
+        self, doc: Doc, words: list[str], valences: list[float], text: str | None = None
+    ) -> list[AspectHit]:
         """Taxonomy matches plus open-vocabulary terms from the tagger (taxonomy wins overlaps)."""
         hits = self.taxonomy.find(doc)
         if self.tagger is None:
@@ -176,7 +178,7 @@ class Enricher:
         for h in hits:
             for i in range(h.token_start, h.token_end):
                 taken[i] = True
-        text = doc.text
+        text = doc.text if text is None else text
         added = False
         for start, end in self.tagger.tag_spans(words, valences):
             if any(taken[start:end]):
@@ -235,7 +237,7 @@ class Enricher:
         scored = post_type != "retweet"
 
         doc, words, valences = self.analyze(text)
-        brand_hits = self.brand_matcher.find(doc, hashtags)
+        brand_hits = self.brand_matcher.find(doc, hashtags, text)
 
         flags: list[str] = []
         influence = influence_of(post)
@@ -265,7 +267,7 @@ class Enricher:
                 sentiment = Sentiment(
                     label="negative", score=-abs(sentiment.score), confidence=sentiment.confidence * 0.5
                 )
-            aspect_hits = self.extract_aspects(doc, words, valences)
+            aspect_hits = self.extract_aspects(doc, words, valences, text)
             if aspect_hits:
                 scored_aspects = self.aspect_polarities(
                     words, valences, [(h.token_start, h.token_end) for h in aspect_hits], post_proba, clauses
@@ -275,7 +277,7 @@ class Enricher:
                     if sarcastic and polarity == "positive":
                         polarity, score = "negative", -score
                     aspects.append(
-                        AspectMention.model_construct(
+                        AspectMention(
                             aspect=hit.aspect,
                             term=hit.term,
                             start=hit.start,
@@ -320,7 +322,7 @@ class Enricher:
                         confidence=brand_sentiment.confidence * 0.5,
                     )
             brands.append(
-                BrandMention.model_construct(
+                BrandMention(
                     id=hit.brand_id,
                     kind=hit.kind,
                     term=hit.term,
@@ -351,7 +353,7 @@ class Enricher:
             ingested_at=ingested_at,
             enriched_at=enriched_at,
         )
-        return EnrichedPost.model_construct(**data)
+        return EnrichedPost(**data)
 
 
 def _attribute(hit: AspectHit, brand_hits: list[BrandHit]) -> str | None:
@@ -374,8 +376,7 @@ def _attribute(hit: AspectHit, brand_hits: list[BrandHit]) -> str | None:
 
 
 def _sentiment(label: str, score: float, confidence: float) -> Sentiment:
-    """A Sentiment without re-validation: label comes from LABELS/polarity_of, numbers are clipped."""
-    return Sentiment.model_construct(label=label, score=_clip(score), confidence=_clip01(confidence))
+    return Sentiment(label=label, score=_clip(score), confidence=_clip01(confidence))
 
 
 def _clip(x: float) -> float:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .features import fold_tokens, hash_features, lexicon_dense, mark_negation, word_ngrams
-from .lexicon import OpinionLexicon, clause_ids, score_mentions
+from .lexicon import OpinionLexicon, ScoredMention, clause_ids, score_mentions
 
 POST_MODEL = "post_sentiment.npz.gz"
 TARGET_MODEL = "target_sentiment.npz.gz"
@@ -149,6 +149,7 @@ def target_features(
     clauses: list[int] | None = None,
     dense: dict[int, float] | None = None,
     post_feats: dict[int, float] | None = None,
+    rule: ScoredMention | None = None,
 ) -> dict[int, float]:
     """Features for the sentiment toward tokens [t_start, t_end).
 
@@ -189,7 +190,8 @@ def target_features(
         else:
             rp, rn = (rp + w, rn) if w > 0 else (rp, rn - w)
     feats[22], feats[23], feats[24], feats[25] = lp / 4, ln / 4, rp / 4, rn / 4
-    rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
+    if rule is None:
+        rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
     c = clauses[t_start] if clauses[t_start] >= 0 else -2
     in_clause = [v for v, ci in zip(valences, clauses, strict=True) if ci == c and v]
     s_clause = sum(in_clause)
@@ -224,6 +226,7 @@ class TargetSentimentModel:
         clauses: list[int] | None = None,
         dense: dict[int, float] | None = None,
         post_feats: dict[int, float] | None = None,
+        rule: ScoredMention | None = None,
     ) -> tuple[str, float, float]:
         feats = target_features(
             words,
@@ -237,6 +240,7 @@ class TargetSentimentModel:
             clauses,
             dense,
             post_feats,
+            rule,
         )
         return _label_score(self.model.proba(feats))
 
