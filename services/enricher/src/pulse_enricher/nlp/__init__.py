@@ -1,4 +1,18 @@
-"""Pulse NLP core: `Enricher(tracking).enrich(post)` -> EnrichedPost (pure, no I/O)."""
+"""Pulse NLP core: a pure function from a normalized `Post` to an `EnrichedPost`.
+
+    from pulse_enricher.nlp import Enricher, DuplicateTracker
+    enricher = Enricher(tracking_config)                  # loads artifacts once (packaged models/)
+    enricher = Enricher(tracking_config, model_dir=path, spacy_model="blank:en")
+    enriched = enricher.enrich(post, ingested_at=None)    # pure: no I/O, no state
+    enriched = enricher.enrich(post, duplicates=tracker)  # + duplicate_text flag (explicit state)
+    enricher.version                                      # "pulse-nlp/2026.11.1+<artifact hash>"
+
+Modules: text (normalization, entities, emojis), lang (language guess), pipeline (spaCy
+blank + lemmatizer component), brands / aspects (PhraseMatchers from the tracking config),
+tagger (open-vocabulary aspect terms), lexicon (clause-scoped opinion rules), models
+(post- and target-level linear models), influence (score formula and spam flags),
+training / datasets (used by pulse-train and pulse-eval only).
+"""
 
 from .enricher import Enricher
 from .influence import DuplicateTracker, text_fingerprint

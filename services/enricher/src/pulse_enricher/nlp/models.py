@@ -45,9 +45,10 @@ class LinearModel:
 
     def proba(self, feats: dict[int, float]) -> np.ndarray:
         """One-vs-rest logistic outputs, normalized; in LABELS order (neg, neu, pos)."""
-        z = self.decision(feats)
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-        return p / p.sum()
+        z = self.decision(feats).tolist()  # 3 numbers: plain floats beat numpy's per-call overhead
+        p = [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z]
+        total = sum(p)
+        return np.array([v / total for v in p])
 
     def save(self, path: Path) -> None:
         buf = io.BytesIO()
