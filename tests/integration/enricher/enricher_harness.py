@@ -212,7 +212,10 @@ class Pipeline:
 
     # -- running --------------------------------------------------------------------------------
     def start_enricher(self, **extra_env: str) -> EnricherRun:
-        run = EnricherRun({**self.env, **extra_env}, self.tmp_path / f"enricher-{len(self.runs)}.log")
+        n = len(self.runs)
+        dirs = {"PULSE_ENRICHER_PROPERTIES_DIR": str(self.tmp_path / f"kcl-{n}"),
+                "PULSE_ENRICHER_METRICS_DIR": str(self.tmp_path / f"metrics-{n}")}
+        run = EnricherRun({**self.env, **dirs, **extra_env}, self.tmp_path / f"enricher-{n}.log")
         self.runs.append(run)
         return run.start()
 
