@@ -59,6 +59,7 @@ class Enricher:
         self.tracking = tracking
         self.model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
         self.nlp = build_nlp(spacy_model)
+        self._components = list(self.nlp.pipeline)  # called directly: skips Language.__call__ overhead
         self.brand_matcher = BrandMatcher(self.nlp, tracking)
         self.taxonomy = TaxonomyMatcher(self.nlp, tracking)
         self.vader = SentimentIntensityAnalyzer()
@@ -77,7 +78,9 @@ class Enricher:
 
     # -- building blocks (also used by pulse-eval, so it scores exactly what production does) --
     def analyze(self, text: str) -> tuple[Doc, list[str], list[float]]:
-        doc = self.nlp(text)
+        doc = self.nlp.make_doc(text)
+        for _name, component in self._components:
+            doc = component(doc)
         words = [t.text for t in doc]
         return doc, words, self.lexicon.token_valences(words)
 

@@ -38,16 +38,28 @@ def normalize_text(text: str) -> str:
 
 
 def extract_urls(text: str) -> list[str]:
+    if "://" not in text and "www." not in text.lower():
+        return []
     return [m.group(0).rstrip(".,;:!?)]}") for m in URL_RE.finditer(text)]
 
 
 def extract_mentions(text: str) -> list[str]:
-    return [m.group(1) for m in MENTION_RE.finditer(URL_RE.sub(" ", text))]
+    if "@" not in text:
+        return []
+    return [
+        m.group(1)
+        for m in MENTION_RE.finditer(URL_RE.sub(" ", text) if "://" in text or "www." in text else text)
+    ]
 
 
 def extract_hashtags(text: str) -> list[str]:
     """Hashtags without '#', lower-cased."""
-    return [m.group(1).lower() for m in HASHTAG_RE.finditer(URL_RE.sub(" ", text))]
+    if "#" not in text and "＃" not in text:
+        return []
+    return [
+        m.group(1).lower()
+        for m in HASHTAG_RE.finditer(URL_RE.sub(" ", text) if "://" in text or "www." in text else text)
+    ]
 
 
 _EMOJI_SET = frozenset(_emoji.EMOJI_DATA)
