@@ -137,6 +137,10 @@ def test_the_node_is_opensearch_2_19_with_the_module_plugins(node):
 
 def test_the_node_starts_from_the_class_data_sharing_archive_made_by_build(node):
     log = node.log_path.read_text()
+    if not opensearch._cds_enabled():
+        # PULSE_OPENSEARCH_CDS=0 (CI, where few node starts do not repay the archive's training).
+        assert "-XX:SharedArchiveFile=" not in log
+        return
     assert "-XX:SharedArchiveFile=" in log
     assert "Unable to use shared archive" not in log
 
