@@ -44,7 +44,7 @@ integration: setup ## integration tests against the real local stack
 
 test: setup ## ruff + the whole suite (unit + integration); starts what it needs
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/pytest -q
+	@$(VENV)/bin/pytest -q --durations=15
 
 # --- quality and speed (targets filled in by each area) ---
 eval: setup ## score the enrichment on the labelled dev data (prints eval: lines)
