@@ -581,6 +581,10 @@ class Options:
     soak_minutes: float = 20.0
     soak_rate: float = 300.0
     log_root: Path = LOG_DIR / "reliability"
+    # out_of_order: also send upserts older than an already applied delete (they must not resurrect
+    # the post); False keeps every delete after all of its id's upserts.
+    older_after_delete: bool = True
+    converge_timeout_s: float = 240.0  # how long the stores may take to reach the expected state
     base_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -914,7 +918,11 @@ def s7_out_of_order(opts: Options) -> Result:
             elif roll < 0.25:  # deleted, then an OLDER version arrives later (must not resurrect)
                 ops.append(("delete", v0 + 10_000))
                 resurrections += 1
-            if 0.15 <= roll < 0.25:  # the delete, then an older upsert after it
+            if not opts.older_after_delete and roll < 0.25:  # upserts shuffled, the delete last
+                ups = ops[:-1]
+                rng.shuffle(ups)
+                ops = [*ups, ops[-1]]
+            elif 0.15 <= roll < 0.25:  # the delete, then an older upsert after it
                 ups = ops[:-1]
                 rng.shuffle(ups)
                 ops = [*ups[:-1], ops[-1], ups[-1]]
@@ -956,7 +964,8 @@ def s7_out_of_order(opts: Options) -> Result:
             wait_until(applied, 180, "a round to be applied", step=1.0)
             time.sleep(1)
         done = time.monotonic()
-        verdict, recovered = wait_converged(ws, expected, since=done, alive=ws.check_alive)
+        verdict, recovered = wait_converged(ws, expected, since=done, alive=ws.check_alive,
+                                            timeout_s=opts.converge_timeout_s)
         deleted = {i for i, p in expected.posts.items() if p is None}
         resurrected = verdict.lost & deleted
         only_one = {i for i in expected.posts
