@@ -647,7 +647,11 @@ def s2_indexer_kill(opts: Options) -> Result:
         a = ws.start_indexer("indexer-a")
         b = ws.start_indexer("indexer-b")
         ws.start_enricher()
-        time.sleep(5)  # both workers hold a lease before the input starts
+        # The input starts once the enricher's KCL holds both shard leases: otherwise a backlog
+        # builds while the JVM starts and reaches the indexers in one burst, before any kill.
+        app = ws.env["PULSE_ENRICHER_APPLICATION_NAME"]
+        wait_until(lambda: len([o for o in _lease_owners(ws, app).values() if o]) >= 2, 180,
+                   "the enricher to hold its leases", step=1)
         # Slower input: the kills must land while posts are still flowing.
         producer = ws.start_producer("replay", str(replay), "--rate", str(opts.rate / 6))
         _wait_search_at_least(ws, opts.posts // 5)
