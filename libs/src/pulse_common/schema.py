@@ -23,6 +23,8 @@ Polarity = Literal["negative", "neutral", "positive"]
 
 # Kinesis records are at most 1 MiB; a post text far beyond any network's limit is poison.
 MAX_TEXT_CHARS = 25_000
+# Counts are stored as OpenSearch `long` (signed 64-bit): anything larger is poison, not data.
+MAX_COUNT = 2**63 - 1
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -39,10 +41,10 @@ class Author(_Model):
     id: str
     username: str | None = None
     name: str | None = None
-    followers: int = Field(default=0, ge=0)
-    following: int = Field(default=0, ge=0)
-    posts_count: int = Field(default=0, ge=0)
-    listed: int = Field(default=0, ge=0)
+    followers: int = Field(default=0, ge=0, le=MAX_COUNT)
+    following: int = Field(default=0, ge=0, le=MAX_COUNT)
+    posts_count: int = Field(default=0, ge=0, le=MAX_COUNT)
+    listed: int = Field(default=0, ge=0, le=MAX_COUNT)
     verified: bool = False
     created_at: datetime | None = None
 
@@ -53,10 +55,10 @@ class Author(_Model):
 
 
 class Engagement(_Model):
-    likes: int = Field(default=0, ge=0)
-    reposts: int = Field(default=0, ge=0)
-    replies: int = Field(default=0, ge=0)
-    quotes: int = Field(default=0, ge=0)
+    likes: int = Field(default=0, ge=0, le=MAX_COUNT)
+    reposts: int = Field(default=0, ge=0, le=MAX_COUNT)
+    replies: int = Field(default=0, ge=0, le=MAX_COUNT)
+    quotes: int = Field(default=0, ge=0, le=MAX_COUNT)
 
     @property
     def total(self) -> int:

@@ -117,6 +117,20 @@ def test_a_record_over_one_mebibyte_goes_to_the_dead_letter_queue_with_a_reason(
     assert len(letter["raw"]) > MAX_RECORD_BYTES
 
 
+def test_an_event_the_schema_refuses_is_dead_lettered_and_the_next_post_still_goes_out():
+    kinesis = FakeKinesis()
+    dead = FakeDeadLetter()
+    sink = _sink(kinesis, dead_letter=dead)
+    # A Jetstream delete whose DID makes the id longer than the schema's 512 characters.
+    sink.add(Item(event=Delete(id="bluesky:did:plc:" + "x" * 600 + "/rkey", version=9), source="test:long"))
+    sink.add(_items(1)[0])
+    sink.flush()
+    assert (sink.dead_lettered, sink.put, sink.failed) == (1, 1, 0)
+    (letter,) = dead.letters
+    assert letter["reason"] == "invalid_event" and letter["source"] == "test:long"
+    assert "512" in letter["error"] or "at most" in letter["error"]
+
+
 def test_deletes_travel_as_delete_envelopes_keyed_by_the_post_id():
     kinesis = FakeKinesis()
     sink = _sink(kinesis)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
 from pulse_common.retry import backoff_delays, is_retryable_aws_error
 
@@ -111,7 +112,15 @@ class KinesisSink:
 
     def add(self, item: Item) -> None:
         """Buffer one event; flush first if it would not fit in the current batch."""
-        data = record_bytes(item.event)
+        try:
+            data = record_bytes(item.event)
+        except ValidationError as exc:
+            # An event the schema refuses (e.g. an over-long id from a source) is poison: dead-letter
+            # it with what we have and go on; it must never stop the stream.
+            raw = repr(item.event).encode("utf-8", "replace")[:MAX_RECORD_BYTES // 2]
+            entry = _Entry(data=raw, key=partition_key(str(item.event.id)), item=item)
+            self._dead_letter(entry, "invalid_event", str(exc)[:2000])
+            return
         entry = _Entry(data=data, key=partition_key(item.event.id), item=item)
         if entry.size > MAX_RECORD_BYTES:
             self._dead_letter(entry, "record_too_large", f"{entry.size} bytes > {MAX_RECORD_BYTES}")
