@@ -62,28 +62,35 @@ class Service:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout_s: float = 30.0) -> int | None:
-        """SIGTERM the service's process group and wait; SIGKILL what is left after timeout."""
+        """SIGTERM the service's process group and wait; SIGKILL what is left after timeout.
+
+        Descendants in other process groups (the enricher's JVM and its per-shard children) are
+        collected first and killed if they outlive the service."""
         if self.proc is None:
             return None
+        tree = procs.descendants(self.proc.pid)
         if self.proc.poll() is None:
             procs._signal_group(self.proc.pid, 15)
             try:
                 self.proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                procs._signal_group(self.proc.pid, 9)
+                procs.kill_tree(self.proc.pid)
                 self.proc.wait(timeout=10)
-        # Children (the KCL's per-shard Python processes) share the group; make sure none survive.
         deadline = time.monotonic() + 10
-        while procs._group_alive(self.proc.pid) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and (
+            procs._group_alive(self.proc.pid) or any(procs.pid_alive(p) for p in tree)
+        ):
             time.sleep(0.1)
-        if procs._group_alive(self.proc.pid):
-            procs._signal_group(self.proc.pid, 9)
+        procs._signal_group(self.proc.pid, 9)
+        for orphan in tree:
+            if procs.pid_alive(orphan):
+                procs.kill_tree(orphan)
         return self.proc.returncode
 
     def kill(self) -> None:
-        """kill -9 the whole process group (a crash, for reliability tests)."""
+        """kill -9 the service and every descendant, whatever their process group (a crash)."""
         if self.proc is not None:
-            procs._signal_group(self.proc.pid, 9)
+            procs.kill_tree(self.proc.pid)
             self.proc.wait(timeout=10)
 
 

@@ -129,6 +129,40 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of pid (children, grandchildren, ...), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().split(")")[-1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return found
+
+
+def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal pid, its descendants and their process groups (a child may have its own group,
+    like the enricher's JVM)."""
+    for target in [pid, *descendants(pid)]:
+        try:
+            _signal_group(os.getpgid(target), sig)
+        except ProcessLookupError:
+            continue
+        try:
+            os.kill(target, sig)
+        except ProcessLookupError:
+            pass
+
+
 def tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
