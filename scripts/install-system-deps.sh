@@ -2,6 +2,7 @@
 # Install the Debian packages Pulse's local stack and tests need, only when they are missing:
 #   prometheus               /usr/bin/prometheus + /usr/bin/promtool (local metrics, alert-rule tests)
 #   chromium chromium-driver headless browser for the dashboard's Selenium test
+#   fonts-noto-color-emoji   so emoji in posts render in the browser test's screenshots
 # Idempotent: a second run with everything present installs nothing and exits 0.
 # The Debian prometheus package also installs a systemd unit; we never use it (pulse-stack runs the
 # binary itself with a generated config under .local/), so nothing here enables or starts a service.
@@ -12,12 +13,13 @@ declare -A PROBE=(
   [prometheus]=/usr/bin/prometheus
   [chromium]=/usr/bin/chromium
   [chromium-driver]=/usr/bin/chromedriver
+  [fonts-noto-color-emoji]=/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 )
-ORDER=(prometheus chromium chromium-driver)
+ORDER=(prometheus chromium chromium-driver fonts-noto-color-emoji)
 
 missing=()
 for pkg in "${ORDER[@]}"; do
-  if [ -x "${PROBE[$pkg]}" ] || dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+  if [ -e "${PROBE[$pkg]}" ] || dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     echo "install-system-deps: $pkg already installed"
   else
     missing+=("$pkg")
@@ -65,6 +67,6 @@ if [ "$status" -ne 0 ]; then
 fi
 
 for pkg in "${missing[@]}"; do
-  [ -x "${PROBE[$pkg]}" ] || { echo "install-system-deps: $pkg installed but ${PROBE[$pkg]} is missing" >&2; exit 1; }
+  [ -e "${PROBE[$pkg]}" ] || { echo "install-system-deps: $pkg installed but ${PROBE[$pkg]} is missing" >&2; exit 1; }
 done
 echo "install-system-deps: installed ${missing[*]}"
