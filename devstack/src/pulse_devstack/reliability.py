@@ -58,6 +58,7 @@ from typing import Any
 from pulse_devstack import procs
 from pulse_devstack.paths import CACHE_DIR, LOG_DIR
 from pulse_devstack.pipeline import Pipeline, Service, console_script, dead_letter_count
+from pulse_devstack.procs import descendants
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "sample" / "posts.jsonl.gz"
@@ -190,23 +191,6 @@ class Workspace:
     def start_producer(self, *args: str, name: str = "producer", **env: str) -> Service:
         env.setdefault("PULSE_PRODUCER_METRICS_PORT", "0")
         return self.pipeline.service(name, [console_script("pulse-producer"), *args], **env).start()
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def kill_tree(svc: Service) -> None:
