@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
@@ -57,21 +56,6 @@ FILTERS = [
     {"since": "30d", "product": "nova", "competitor": "orbit"},
     {"since": "7d", "network": "x"},
 ]
-
-
-def ensure_stack() -> tuple[str, bool]:
-    from pulse_devstack import cli
-
-    env = cli.read_stack_env()
-    url = env.get("PULSE_OPENSEARCH_URL") or os.environ.get("PULSE_OPENSEARCH_URL", "http://127.0.0.1:9200")
-    try:
-        with urllib.request.urlopen(url + "/_cluster/health", timeout=3):
-            return url, False
-    except OSError:
-        pass
-    if cli.main(["up"]) != 0:
-        raise SystemExit("pulse-stack up failed; see .local/logs/")
-    return cli.read_stack_env()["PULSE_OPENSEARCH_URL"], True
 
 
 def start_dashboard(index: SampleIndex, cache_ttl_s: float) -> tuple[subprocess.Popen, str]:
@@ -146,7 +130,13 @@ def main() -> int:
     parser.add_argument("--alias", help="measure this existing alias instead of indexing a new one")
     args = parser.parse_args()
 
-    url, started_stack = ensure_stack()
+    from pulse_devstack.session import running_stack
+
+    with running_stack(opensearch=True) as env:  # reuses a running stack; stops only what it started
+        return _bench(args, env["PULSE_OPENSEARCH_URL"])
+
+
+def _bench(args: argparse.Namespace, url: str) -> int:
     if args.alias:  # measure an alias indexed earlier (kept afterwards)
         from pulse_common.settings import StackSettings
         from pulse_dashboard.search import make_client
@@ -186,10 +176,6 @@ def main() -> int:
             stop(proc)
         if not args.alias:
             index.drop()
-        if started_stack:
-            from pulse_devstack import cli
-
-            cli.main(["down"])
     return 0
 
 

@@ -34,37 +34,6 @@ _DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def _aws_healthy(env: dict[str, str]) -> bool:
-    from pulse_common.aws import client
-    from pulse_common.settings import StackSettings
-
-    try:
-        client("kinesis", StackSettings(aws_endpoint_url=env["PULSE_AWS_ENDPOINT_URL"]),
-               connect_timeout=2, read_timeout=10).list_streams(Limit=1)
-    except Exception:  # noqa: BLE001 - not up
-        return False
-    return True
-
-
-def _ensure_stack() -> bool:
-    """True only if this script started the emulator (then it stops it at the end)."""
-    from pulse_devstack import cli, procs
-
-    if procs.read_pid(cli.AWS) is not None:
-        env = cli.read_stack_env() or cli.stack_env(cli.Ports())
-        deadline = time.monotonic() + 60
-        while not _aws_healthy(env):
-            if time.monotonic() > deadline:
-                raise SystemExit("bench_enricher: the running AWS emulator is not healthy")
-            time.sleep(0.5)
-        os.environ.update(env)
-        return False
-    if cli.main(["up", "--no-opensearch"]) != 0:
-        raise SystemExit("bench_enricher: could not start the local stack (pulse-stack up --no-opensearch)")
-    os.environ.update(cli.read_stack_env())
-    return True
-
-
 def _emulator_pid() -> int | None:
     from pulse_devstack import cli, procs
 
@@ -238,9 +207,10 @@ def main() -> int:
     args = parser.parse_args()
     for key, value in _DUMMY_CREDENTIALS.items():
         os.environ.setdefault(key, value)
-    started_here = _ensure_stack()
+    from pulse_devstack.session import running_stack
+
     logs = Path(tempfile.mkdtemp(prefix="bench-enricher-"))
-    try:
+    with running_stack(opensearch=False):  # reuses a running emulator; stops only what it started
         run = Run("main")
         try:
             figures = measure(run, args.posts, logs / "enricher.log", args.timeout_s)
@@ -261,11 +231,6 @@ def main() -> int:
                 base.cleanup()
             print(f"bench: enricher_baseline_posts_per_s {baseline['posts_per_s']:.1f}")
             print(f"# batched / per-item PutItem: {figures['posts_per_s'] / baseline['posts_per_s']:.1f}x")
-    finally:
-        if started_here:
-            from pulse_devstack import cli
-
-            cli.main(["down"])
     return 0
 
 
