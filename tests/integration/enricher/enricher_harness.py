@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from pulse_devstack.procs import descendants as _descendants
+from pulse_devstack.procs import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "enricher"
@@ -30,36 +30,13 @@ sys.path.insert(0, str(FIXTURES))
 ENRICHER = str(REPO / ".venv" / "bin" / "pulse-enricher")
 
 
-def _aws_healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/moto-api/", timeout=3):
-            return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
 @pytest.fixture(scope="session")
 def aws_emulator() -> Iterator[dict[str, str]]:
-    from pulse_devstack import cli, procs
+    """The emulator: reused when running (never stopped then); else started and stopped."""
+    from pulse_devstack.session import running_stack
 
-    env = cli.read_stack_env()
-    if env and _aws_healthy(env["PULSE_AWS_ENDPOINT_URL"]):
+    with running_stack(opensearch=False) as env:
         yield env
-        return
-    already_running = procs.read_pid(cli.AWS) is not None
-    assert cli.main(["up", "--no-opensearch"]) == 0, "pulse-stack up --no-opensearch failed; see .local/logs/"
-    env = cli.read_stack_env()
-    try:
-        yield env
-    finally:
-        if not already_running and os.environ.get("PULSE_KEEP_STACK") != "1":
-            cli.main(["down"])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -69,7 +46,7 @@ class EnricherRun:
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen | None = None
-    metrics_port: int = field(default_factory=_free_port)
+    metrics_port: int = field(default_factory=free_port)
 
     def start(self) -> EnricherRun:
         env = {**self.env, "PULSE_ENRICHER_METRICS_PORT": str(self.metrics_port)}
