@@ -3,7 +3,6 @@ per-test resource names so tests never see each other's data."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,10 +16,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 @dataclass(frozen=True)
 class LocalStack:
-    """A running local stack: its environment and whether this session started it."""
+    """A running local stack: its environment."""
 
     env: dict[str, str]
-    started_here: bool
 
     @property
     def aws_endpoint_url(self) -> str:
@@ -31,34 +29,14 @@ class LocalStack:
         return self.env["PULSE_OPENSEARCH_URL"]
 
 
-def _stack_is_healthy(env: dict[str, str]) -> bool:
-    import urllib.request
-
-    try:
-        for url in (
-            env["PULSE_AWS_ENDPOINT_URL"] + "/moto-api/",
-            env["PULSE_OPENSEARCH_URL"] + "/_cluster/health",
-        ):
-            with urllib.request.urlopen(url, timeout=2):
-                pass
-    except Exception:  # noqa: BLE001 - anything wrong means "start it"
-        return False
-    return True
-
-
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
-    """The real local stack (moto over h2c + OpenSearch): reused if up, else started and stopped."""
-    from pulse_devstack import cli
+    """The real local stack (moto over h2c + OpenSearch): what already runs is reused and left
+    running; what this session starts, it stops."""
     from pulse_devstack.session import running_stack
 
-    env = cli.read_stack_env()
-    if env and _stack_is_healthy(env):
-        os.environ.update(env)
-        yield LocalStack(env=env, started_here=False)
-        return
     with running_stack(opensearch=True) as env:
-        yield LocalStack(env=env, started_here=True)
+        yield LocalStack(env=env)
 
 
 def unique_name(prefix: str) -> str:
