@@ -123,3 +123,28 @@ def test_bad_records_and_rejected_documents_are_dead_lettered_and_the_batch_stil
 def test_a_consumer_whose_lease_was_taken_cannot_checkpoint():
     with pytest.raises(LeaseLost):
         consumer(leases=FakeLeases(lost=True)).process([rec(1, "INSERT", new=item(1, 1))])
+
+
+def tombstone(i, version):
+    return {"id": {"S": f"x:{i}"}, "version": {"N": str(version)}, "deleted": {"BOOL": True}}
+
+
+def test_tombstones_delete_what_was_indexed_and_are_skipped_and_counted_when_nothing_was():
+    from pulse_indexer import metrics as m
+
+    writer, leases = FakeWriter(), FakeLeases()
+    ttl_before, skipped_before = m.TTL_SKIPPED._value.get(), m.TOMBSTONES_SKIPPED._value.get()
+    consumer(writer, leases).process(
+        [
+            rec(1, "MODIFY", new=tombstone(1, 20), old=item(1, 11)),  # a live post deleted
+            rec(2, "INSERT", new=tombstone(2, 7)),  # deleted before it was ever stored
+            rec(3, "MODIFY", new=tombstone(3, 9), old=tombstone(3, 8)),  # deleted again
+            rec(4, "REMOVE", old=tombstone(3, 9), ttl=True),  # the tombstone expired
+        ]
+    )
+    assert [(a.id, a.op, a.version, a.version_type) for a in writer.batches[0]] == [
+        ("x:1", "delete", 20, "external_gte")
+    ]
+    assert m.TOMBSTONES_SKIPPED._value.get() - skipped_before == 2
+    assert m.TTL_SKIPPED._value.get() - ttl_before == 1
+    assert leases.checkpoints == [("label/shard-1", "4")]

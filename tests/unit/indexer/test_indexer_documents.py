@@ -119,6 +119,70 @@ def test_a_ttl_expiry_remove_is_skipped_so_the_post_stays_searchable():
     assert record_to_action(record("REMOVE", old=item(enriched()), identity=user), ALIAS).op == "delete"
 
 
+def tombstone(post_id="x:1", version=60):
+    return {
+        "id": {"S": post_id},
+        "version": {"N": str(version)},
+        "deleted": {"BOOL": True},
+        "expires_at": {"N": "1900000000"},
+    }
+
+
+def test_a_tombstone_over_an_indexed_post_deletes_it_with_the_delete_version():
+    old = item(enriched(version=41, created_at="2025-12-31T23:30:00Z"))
+    action = record_to_action(record("MODIFY", new=tombstone(version=60), old=old, seq="7"), ALIAS, "s-1")
+    assert action.op == "delete" and action.id == "x:1"
+    assert action.index == "pulse-posts-2025.12"  # where the OldImage's document lives
+    assert (action.version, action.version_type) == (60, "external_gte")
+    assert (action.shard_id, action.sequence_number) == ("s-1", "7")
+    assert orjson.loads(action.action_line()) == {
+        "delete": {
+            "_index": "pulse-posts-2025.12", "_id": "x:1", "version": 60, "version_type": "external_gte"
+        }
+    }
+
+
+def test_a_tombstone_without_an_old_image_is_skipped():
+    assert record_to_action(record("INSERT", new=tombstone()), ALIAS) is None
+
+
+def test_a_tombstone_over_an_older_tombstone_is_skipped():
+    old = tombstone(version=50)
+    assert record_to_action(record("MODIFY", new=tombstone(version=60), old=old), ALIAS) is None
+
+
+def test_a_newer_post_over_a_tombstone_is_indexed_again():
+    action = record_to_action(record("MODIFY", new=item(enriched(version=70)), old=tombstone()), ALIAS)
+    assert action.op == "index" and action.version == 70 and action.version_type == "external"
+
+
+def test_a_tombstone_over_a_post_whose_old_image_has_only_a_doc_created_at_uses_the_doc():
+    old = item(enriched(created_at="2024-07-04T12:00:00Z"))
+    old.pop("created_at")
+    action = record_to_action(record("MODIFY", new=tombstone(), old=old), ALIAS)
+    assert action.op == "delete" and action.index == "pulse-posts-2024.07"
+
+
+def test_a_tombstone_over_an_old_image_without_created_at_raises_bad_record():
+    old = {"id": {"S": "x:1"}, "version": {"N": "5"}}
+    with pytest.raises(BadRecord) as info:
+        record_to_action(record("MODIFY", new=tombstone(), old=old), ALIAS)
+    assert info.value.reason == "missing_created_at"
+
+
+def test_removing_a_tombstone_changes_nothing_in_opensearch():
+    ttl = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    assert record_to_action(record("REMOVE", old=tombstone(), identity=ttl), ALIAS) is None
+    assert record_to_action(record("REMOVE", old=tombstone()), ALIAS) is None
+
+
+def test_a_tombstone_is_recognised_only_by_deleted_true():
+    assert documents.is_tombstone(tombstone())
+    assert not documents.is_tombstone(item(enriched()))
+    assert not documents.is_tombstone({**tombstone(), "deleted": {"BOOL": False}})
+    assert not documents.is_tombstone(None)
+
+
 @pytest.mark.parametrize(
     ("mutate", "reason"),
     [

@@ -229,7 +229,7 @@ class ShardConsumer(threading.Thread):
                 m.DOCS_FAILED.labels(exc.reason).inc()
                 continue
             if action is None:
-                m.TTL_SKIPPED.inc()
+                (m.TTL_SKIPPED if ttl else m.TOMBSTONES_SKIPPED).inc()
                 continue
             action.meta["record"] = record
             by_id.pop(action.id, None)

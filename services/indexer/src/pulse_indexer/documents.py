@@ -9,6 +9,15 @@ mapping needs:
 - `location`: geo_point {lat, lon} from `geo`;
 - `engagement_total`: likes + reposts + replies + quotes.
 
+Deletes: the enricher replaces a deleted post's item with a tombstone `{id, version: <delete
+version>, deleted: true, expires_at}` (it keeps older upserts arriving later from resurrecting the
+post). An INSERT/MODIFY whose NewImage is a tombstone is therefore a delete: of the OldImage's
+document (its monthly index from the OldImage's `created_at`), with the tombstone's version and
+`version_type=external_gte`. When there is no OldImage (deleted before it was ever stored) or the
+OldImage is a tombstone too, nothing is in OpenSearch: the record is skipped. A plain REMOVE (an
+item deleted outright) is still a delete of its OldImage; a REMOVE by the TTL sweeper, of a post or
+of an expired tombstone, changes nothing. `is_tombstone` is for every reader of the table.
+
 Documents are not re-validated against the schema here: the enricher validated them, and a
 document OpenSearch cannot take goes to the dead-letter queue with OpenSearch's reason.
 """
@@ -25,6 +34,7 @@ import orjson
 from pulse_indexer import naming
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+TOMBSTONE_ATTR = "deleted"
 
 
 class BadRecord(ValueError):
@@ -81,6 +91,11 @@ def attr_value(attr: dict[str, Any] | None) -> Any:
     if "NULL" in attr:
         return None
     raise BadRecord("unsupported_attribute", f"unsupported attribute type {sorted(attr)}")
+
+
+def is_tombstone(item: dict[str, Any] | None) -> bool:
+    """True for the enricher's record of an applied delete (an item with `deleted` = true)."""
+    return bool(item) and (item.get(TOMBSTONE_ATTR) or {}).get("BOOL") is True
 
 
 def derive(doc: dict[str, Any]) -> dict[str, Any]:
@@ -153,20 +168,8 @@ def upsert_action(item: dict[str, Any], alias: str, *, version_type: str = "exte
     )
 
 
-def delete_action(old_item: dict[str, Any], keys: dict[str, Any], alias: str) -> Action:
-    """A versioned `delete` from a REMOVE record's OldImage.
-
-    `version_type=external_gte` with the removed item's own version: it deletes that version (or an
-    older one) and loses to any newer write of the same id, so a replayed REMOVE never deletes a
-    re-created post, and a later write with any newer version (even one just above the deleted one,
-    which the table accepts once the item is gone) is indexed again.
-    """
-    post_id = attr_value(old_item.get("id")) if old_item else None
-    post_id = post_id or attr_value(keys.get("id"))
-    if not isinstance(post_id, str) or not post_id:
-        raise BadRecord("missing_id", "REMOVE record has no id")
-    if not old_item:
-        raise BadRecord("missing_old_image", f"REMOVE of {post_id} has no OldImage (stream view type?)")
+def _old_image_target(old_item: dict[str, Any]) -> tuple[Any, str | None]:
+    """(version, created_at) of the document an OldImage put into OpenSearch (doc as fallback)."""
     version = attr_value(old_item.get("version"))
     created_at = _iso(attr_value(old_item.get("created_at")))
     if not isinstance(version, int) or created_at is None:
@@ -179,18 +182,69 @@ def delete_action(old_item: dict[str, Any], keys: dict[str, Any], alias: str) ->
             doc = {}
         version = version if isinstance(version, int) else doc.get("version")
         created_at = created_at or _iso(doc.get("created_at"))
+    return version, created_at
+
+
+def _index_of(alias: str, created_at: str, post_id: str, what: str) -> str:
+    try:
+        return naming.index_for(alias, created_at)
+    except (ValueError, TypeError) as exc:
+        raise BadRecord("invalid_created_at", f"{what} of {post_id}: created_at {created_at!r}") from exc
+
+
+def delete_action(old_item: dict[str, Any], keys: dict[str, Any], alias: str) -> Action | None:
+    """A versioned `delete` from a REMOVE record's OldImage; None when that was a tombstone.
+
+    `version_type=external_gte` with the removed item's own version: it deletes that version (or an
+    older one) and loses to any newer write of the same id, so a replayed REMOVE never deletes a
+    re-created post, and a later write with any newer version (even one just above the deleted one,
+    which the table accepts once the item is gone) is indexed again.
+    """
+    post_id = attr_value(old_item.get("id")) if old_item else None
+    post_id = post_id or attr_value(keys.get("id"))
+    if not isinstance(post_id, str) or not post_id:
+        raise BadRecord("missing_id", "REMOVE record has no id")
+    if not old_item:
+        raise BadRecord("missing_old_image", f"REMOVE of {post_id} has no OldImage (stream view type?)")
+    if is_tombstone(old_item):
+        return None  # the post was deleted from OpenSearch when the tombstone was written
+    version, created_at = _old_image_target(old_item)
     if not isinstance(version, int) or isinstance(version, bool):
         raise BadRecord("missing_version", f"REMOVE of {post_id}: OldImage has no version")
     if created_at is None:
         raise BadRecord("missing_created_at", f"REMOVE of {post_id}: OldImage has no created_at")
-    try:
-        index = naming.index_for(alias, created_at)
-    except (ValueError, TypeError) as exc:
-        raise BadRecord("invalid_created_at", f"REMOVE of {post_id}: created_at {created_at!r}") from exc
     return Action(
         op="delete",
         id=post_id,
-        index=index,
+        index=_index_of(alias, created_at, post_id, "REMOVE"),
+        version=version,
+        version_type="external_gte",
+        created_at=created_at,
+    )
+
+
+def tombstone_action(new_item: dict[str, Any], old_item: dict[str, Any] | None, alias: str) -> Action | None:
+    """The `delete` a tombstone (INSERT/MODIFY NewImage) means; None when nothing is indexed.
+
+    The tombstone's own version with `version_type=external_gte`: it deletes the OldImage's document
+    (always older) and loses to any newer version of the id, so a replay never deletes a re-created
+    post. No OldImage, or an OldImage that is a tombstone: the post is not in OpenSearch.
+    """
+    post_id = attr_value(new_item.get("id"))
+    if not isinstance(post_id, str) or not post_id:
+        raise BadRecord("missing_id", "tombstone has no string id")
+    version = attr_value(new_item.get("version"))
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise BadRecord("missing_version", f"tombstone of {post_id} has no integer version")
+    if not old_item or is_tombstone(old_item):
+        return None
+    _old_version, created_at = _old_image_target(old_item)
+    if created_at is None:
+        raise BadRecord("missing_created_at", f"tombstone of {post_id}: OldImage has no created_at")
+    return Action(
+        op="delete",
+        id=post_id,
+        index=_index_of(alias, created_at, post_id, "tombstone"),
         version=version,
         version_type="external_gte",
         created_at=created_at,
@@ -213,7 +267,8 @@ def record_json(record: dict[str, Any]) -> bytes:
 
 
 def record_to_action(record: dict[str, Any], alias: str, shard_id: str = "") -> Action | None:
-    """The action for one stream record; None for records that change nothing (TTL expiry).
+    """The action for one stream record; None for records that change nothing in OpenSearch (TTL
+    expiry: `is_ttl_remove`; tombstones with no indexed post behind them: any other None).
 
     Raises BadRecord for records that cannot be indexed (they go to the dead-letter queue).
     """
@@ -226,11 +281,16 @@ def record_to_action(record: dict[str, Any], alias: str, shard_id: str = "") -> 
         image = ddb.get("NewImage")
         if not image:
             raise BadRecord("missing_new_image", f"{event} record {seq} has no NewImage")
-        action = upsert_action(image, alias)
+        if is_tombstone(image):
+            action = tombstone_action(image, ddb.get("OldImage"), alias)
+        else:
+            action = upsert_action(image, alias)
     elif event == "REMOVE":
         action = delete_action(ddb.get("OldImage") or {}, ddb.get("Keys") or {}, alias)
     else:
         raise BadRecord("unknown_event", f"record {seq}: unknown eventName {event!r}")
+    if action is None:
+        return None
     action.shard_id = shard_id
     action.sequence_number = seq
     return action

@@ -23,6 +23,10 @@ DOCS_FAILED = Counter(
 TTL_SKIPPED = Counter(
     "pulse_indexer_ttl_removes_skipped_total", "TTL-expiry REMOVE records skipped (doc stays searchable)"
 )
+TOMBSTONES_SKIPPED = Counter(
+    "pulse_indexer_tombstones_skipped_total",
+    "Tombstone records with no indexed post behind them (no OldImage, or the OldImage a tombstone too)",
+)
 BULK_SECONDS = Histogram(
     "pulse_indexer_bulk_seconds", "Latency of one _bulk request", buckets=CALL_LATENCY_BUCKETS
 )

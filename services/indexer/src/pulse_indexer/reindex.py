@@ -4,7 +4,8 @@ For recovery (an index lost or restored from an old snapshot) and for mapping ch
 fields recomputed). Each of `segments` threads scans one segment of the table and bulk-writes its
 page of items with `version_type=external_gte` by default: the same version is rewritten (so a new
 mapping or derivation applies), an older one never overwrites a newer one the stream already wrote.
-Items that cannot be indexed go to the dead-letter queue, as in `run`.
+Items that cannot be indexed go to the dead-letter queue, as in `run`. Tombstones (the enricher's
+record of a delete, `deleted` = true) are skipped and counted: they have no document.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from pulse_common.aws import client as aws_client
 from pulse_indexer.bulk import BulkOutcome, BulkWriter, record_outcome
 from pulse_indexer.clients import DeadLetterQueue, opensearch_client
-from pulse_indexer.documents import BadRecord, dead_letter, record_json, upsert_action
+from pulse_indexer.documents import BadRecord, dead_letter, is_tombstone, record_json, upsert_action
 from pulse_indexer.settings import IndexerSettings
 
 log = logging.getLogger("pulse.indexer.reindex")
@@ -27,7 +28,8 @@ log = logging.getLogger("pulse.indexer.reindex")
 
 @dataclass
 class ReindexResult:
-    scanned: int = 0
+    scanned: int = 0  # every item read, tombstones included
+    tombstones: int = 0  # skipped: deleted posts
     indexed: int = 0
     conflicts: int = 0
     dead_lettered: int = 0
@@ -80,7 +82,11 @@ def reindex(
             page = dynamodb.scan(**kwargs)
             items = page.get("Items", [])
             actions, dead = [], []
+            tombstones = 0
             for item in items:
+                if is_tombstone(item):
+                    tombstones += 1
+                    continue
                 try:
                     action = upsert_action(item, alias, version_type=version_type)
                     action.meta["record"] = item
@@ -104,6 +110,7 @@ def reindex(
                 dlq.send(dead)
             with lock:
                 result.scanned += len(items)
+                result.tombstones += tombstones
                 result.indexed += outcome.indexed
                 result.conflicts += outcome.conflicts
                 result.dead_lettered += len(dead)
