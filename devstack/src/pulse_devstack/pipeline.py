@@ -157,10 +157,15 @@ class Pipeline:
                 )
 
 
+# The enricher's tombstones (a deleted post: `deleted` = true) are not posts.
+LIVE_ITEMS = {"FilterExpression": "attribute_not_exists(#d)", "ExpressionAttributeNames": {"#d": "deleted"}}
+
+
 def table_count(stack: StackSettings) -> int:
+    """Live posts in the table (tombstones not counted)."""
     dynamodb = client("dynamodb", stack)
     total = 0
-    kwargs: dict = {"TableName": stack.table_name, "Select": "COUNT"}
+    kwargs: dict = {"TableName": stack.table_name, "Select": "COUNT", **LIVE_ITEMS}
     while True:
         page = dynamodb.scan(**kwargs)
         total += page["Count"]

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from pulse_devstack.pipeline import LIVE_ITEMS
 from pulse_devstack.procs import descendants as _descendants
 from pulse_devstack.procs import free_port
+from pulse_enricher.store import is_tombstone
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "enricher"
@@ -205,19 +207,22 @@ class Pipeline:
             })
 
     # -- looking --------------------------------------------------------------------------------
-    def items(self) -> dict[str, dict]:
+    def items(self, *, tombstones: bool = False) -> dict[str, dict]:
+        """id -> item of the live posts (the delete tombstones instead with `tombstones=True`)."""
         found: dict[str, dict] = {}
         kwargs: dict = {"TableName": self.stack.table_name}
         while True:
             page = self.dynamodb.scan(**kwargs)
             for item in page["Items"]:
-                found[item["id"]["S"]] = item
+                if is_tombstone(item) == tombstones:
+                    found[item["id"]["S"]] = item
             if "LastEvaluatedKey" not in page:
                 return found
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def count(self) -> int:
-        total, kwargs = 0, {"TableName": self.stack.table_name, "Select": "COUNT"}
+        """Live posts (tombstones not counted)."""
+        total, kwargs = 0, {"TableName": self.stack.table_name, "Select": "COUNT", **LIVE_ITEMS}
         while True:
             page = self.dynamodb.scan(**kwargs)
             total += page["Count"]

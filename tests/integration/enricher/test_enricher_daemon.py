@@ -102,7 +102,7 @@ def test_sigterm_checkpoints_what_is_stored_and_a_restart_redelivers_at_most_one
     assert redelivered <= 2 * 200
 
 
-def test_an_older_version_never_overwrites_a_newer_one_and_a_delete_removes_the_item(pipeline: Pipeline):
+def test_an_older_version_never_overwrites_a_newer_one_and_a_delete_leaves_a_tombstone(pipeline: Pipeline):
     pipeline.seed_leases()
 
     def up(i: int, version: int, text: str) -> tuple[bytes, str]:
@@ -117,13 +117,21 @@ def test_an_older_version_never_overwrites_a_newer_one_and_a_delete_removes_the_
     wait_until(pipeline.caught_up, timeout_s=120, what="the first versions", pipeline=pipeline)
     pipeline.put([up(1, 1_000, "Nova 12 older text"), gone(2, 2_000), gone(3, 2_500)])
     wait_until(pipeline.caught_up, timeout_s=60, what="the out-of-order versions", pipeline=pipeline)
+    # an upsert older than the applied delete, arriving after it (a later batch): refused
+    pipeline.put([up(2, 1_500, "Nova 12 must stay deleted")])
+    wait_until(pipeline.caught_up, timeout_s=60, what="the upsert older than the delete", pipeline=pipeline)
 
     items = pipeline.items()
     assert set(items) == {"synthetic:1000001", "synthetic:1000003"}
     assert json.loads(items["synthetic:1000001"]["doc"]["S"])["text"] == "Nova 12 newer text"
     assert items["synthetic:1000001"]["version"]["N"] == "2000"
     assert items["synthetic:1000003"]["version"]["N"] == "3000"
+    tombstones = pipeline.items(tombstones=True)
+    assert set(tombstones) == {"synthetic:1000002"}
+    assert tombstones["synthetic:1000002"]["version"]["N"] == "2000"
+    assert tombstones["synthetic:1000002"]["deleted"] == {"BOOL": True}
+    assert pipeline.count() == 2
     metrics = run.metrics()
-    assert metrics['pulse_enricher_records_total{outcome="stale"}'] == 1
+    assert metrics['pulse_enricher_records_total{outcome="stale"}'] == 2
     assert metrics['pulse_enricher_records_total{outcome="deleted"}'] == 1
     assert metrics['pulse_enricher_records_total{outcome="delete_noop"}'] == 1

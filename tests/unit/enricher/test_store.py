@@ -16,6 +16,7 @@ from pulse_enricher.store import (
     Upsert,
     WriteResult,
     build_item,
+    is_tombstone,
     item_too_large,
     latest_per_id,
 )
@@ -70,13 +71,94 @@ def test_the_same_version_again_is_counted_as_already_stored(aws):
     assert result.already_stored == ["synthetic:1000001"] and result.written == []
 
 
-def test_a_delete_removes_the_item_but_an_older_delete_does_not(aws):
-    store = PostStore(client("dynamodb", aws), aws.table_name)
+def test_a_delete_leaves_a_tombstone_but_an_older_delete_changes_nothing(aws):
+    store = PostStore(client("dynamodb", aws), aws.table_name, clock=lambda: NOW,
+                      tombstone_ttl=timedelta(hours=48))
     store.apply([upsert_op(1, 100), upsert_op(2, 100)])
     result = store.apply([Delete("synthetic:1000001", 150), Delete("synthetic:1000002", 50)])
     assert result.deleted == ["synthetic:1000001"] and result.delete_noop == ["synthetic:1000002"]
-    assert stored(aws, 1) is None and stored(aws, 2) is not None
-    assert store.apply([Delete("synthetic:1000009", 1)]).delete_noop == ["synthetic:1000009"]
+    assert stored(aws, 1) == {
+        "id": {"S": "synthetic:1000001"},
+        "version": {"N": "150"},
+        "deleted": {"BOOL": True},
+        "expires_at": {"N": str(int((NOW + timedelta(hours=48)).timestamp()))},
+    }
+    assert is_tombstone(stored(aws, 1))
+    assert not is_tombstone(stored(aws, 2)) and stored(aws, 2)["version"]["N"] == "100"
+
+
+def test_a_delete_of_an_id_never_stored_still_writes_its_tombstone(aws):
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    assert store.apply([Delete("synthetic:1000009", 7)]).delete_noop == ["synthetic:1000009"]
+    assert is_tombstone(stored(aws, 9)) and stored(aws, 9)["version"]["N"] == "7"
+
+
+@pytest.mark.parametrize("mode", ["batch", "conditional"])
+def test_an_upsert_older_than_a_delete_is_refused_by_the_tombstone(aws, mode):
+    store = PostStore(client("dynamodb", aws), aws.table_name, mode=mode)
+    store.apply([upsert_op(1, 100)])
+    store.apply([Delete("synthetic:1000001", 200)])
+    store.apply([Delete("synthetic:1000002", 200)])  # deleted before any upsert arrived
+    result = store.apply([upsert_op(1, 150), upsert_op(2, 150)])
+    assert result.written == [] and sorted(result.stale) == ["synthetic:1000001", "synthetic:1000002"]
+    assert is_tombstone(stored(aws, 1)) and is_tombstone(stored(aws, 2))
+
+
+@pytest.mark.parametrize("mode", ["batch", "conditional"])
+def test_an_upsert_of_the_same_version_as_the_delete_loses_to_it(aws, mode):
+    store = PostStore(client("dynamodb", aws), aws.table_name, mode=mode)
+    store.apply([Delete("synthetic:1000001", 200)])
+    result = store.apply([upsert_op(1, 200)])
+    assert result.stale == ["synthetic:1000001"] and result.already_stored == []
+    assert is_tombstone(stored(aws, 1))
+
+
+@pytest.mark.parametrize("mode", ["batch", "conditional"])
+def test_a_newer_upsert_recreates_a_deleted_post(aws, mode):
+    store = PostStore(client("dynamodb", aws), aws.table_name, mode=mode)
+    store.apply([upsert_op(1, 100)])
+    store.apply([Delete("synthetic:1000001", 200)])
+    result = store.apply([upsert_op(1, 300, text="back again")])
+    assert result.written == ["synthetic:1000001"]
+    item = stored(aws, 1)
+    assert not is_tombstone(item) and "deleted" not in item and item["version"]["N"] == "300"
+    assert json.loads(item["doc"]["S"])["text"] == "back again"
+
+
+def test_a_delete_at_the_same_version_as_the_post_wins_the_tie(aws):
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    store.apply([upsert_op(1, 100)])
+    assert store.apply([Delete("synthetic:1000001", 100)]).deleted == ["synthetic:1000001"]
+    assert is_tombstone(stored(aws, 1))
+
+
+def test_the_same_delete_again_rewrites_nothing_and_a_newer_one_moves_the_tombstone_up(aws):
+    clock = iter([NOW, NOW + timedelta(hours=1), NOW + timedelta(hours=2)])
+    store = PostStore(client("dynamodb", aws), aws.table_name, clock=lambda: next(clock))
+    store.apply([upsert_op(1, 100)])
+    assert store.apply([Delete("synthetic:1000001", 200)]).deleted == ["synthetic:1000001"]
+    first = stored(aws, 1)
+    # a redelivery: the tombstone keeps its expiry (a replay changes nothing)
+    assert store.apply([Delete("synthetic:1000001", 200)]).delete_noop == ["synthetic:1000001"]
+    assert stored(aws, 1) == first
+    # a newer delete of the already deleted post: no live post replaced, the version moves up
+    assert store.apply([Delete("synthetic:1000001", 250)]).delete_noop == ["synthetic:1000001"]
+    assert stored(aws, 1)["version"]["N"] == "250" and is_tombstone(stored(aws, 1))
+
+
+def test_a_delete_older_than_a_recreated_post_leaves_it_alone(aws):
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    store.apply([Delete("synthetic:1000001", 200)])
+    store.apply([upsert_op(1, 300)])
+    assert store.apply([Delete("synthetic:1000001", 250)]).delete_noop == ["synthetic:1000001"]
+    assert not is_tombstone(stored(aws, 1)) and stored(aws, 1)["version"]["N"] == "300"
+
+
+def test_stored_versions_include_tombstones(aws):
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    store.apply([upsert_op(1, 100), Delete("synthetic:1000002", 200)])
+    assert store.stored_versions(["synthetic:1000001", "synthetic:1000002", "synthetic:1000003"]) == {
+        "synthetic:1000001": 100, "synthetic:1000002": 200}
 
 
 def test_within_one_batch_only_the_latest_version_of_an_id_counts_and_a_delete_wins_a_tie():

@@ -125,6 +125,7 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
                 concurrency=self.settings.write_concurrency,
                 retry_base_s=self.settings.retry_base_s,
                 retry_cap_s=self.settings.retry_cap_s,
+                tombstone_ttl=timedelta(hours=self.settings.tombstone_ttl_hours),
             )
         if self.dlq is None:
             self.dlq = DeadLetterQueue(

@@ -1,17 +1,30 @@
 """The posts table: versioned upserts and deletes that never let an older version win.
 
 Item format (docs/TEAM_NOTES.md): id, version (N), created_at, ingested_at, enriched_at (S, ISO),
-expires_at (N, TTL epoch s), doc (S: EnrichedPost JSON).
+expires_at (N, TTL epoch s), doc (S: EnrichedPost JSON). A deleted post is a tombstone item
+`{id, version: <delete version>, deleted: true (BOOL), expires_at: now + tombstone TTL}`: it keeps
+the delete's version, so an upsert older than the delete that arrives after it (out of order, a
+replay, a redrive) meets the tombstone and is refused instead of resurrecting the post. Readers of
+the table skip items with `deleted` (`is_tombstone`); the TTL sweeper removes tombstones once no
+older record can still arrive (EnricherSettings.tombstone_ttl_hours).
 
-Two write modes:
+Two write modes for upserts:
 - `batch` (default): one strongly consistent `batch_get_item` reads the stored versions of the
-  batch's ids, then `batch_write_item` (25 a request) puts only the newer posts. A post id is the
-  partition key, so all versions of an id are in one shard and one processor writes them in order;
-  the read-then-write gap matters only to a zombie processor that lost its lease mid-batch.
+  batch's ids (tombstones included), then `batch_write_item` (25 a request) puts only the newer
+  posts. A post id is the partition key, so all versions of an id are in one shard and one
+  processor writes them in order; the read-then-write gap matters only to a zombie processor that
+  lost its lease mid-batch.
 - `conditional`: one conditional `PutItem` per post (`attribute_not_exists(id) OR version < :v`)
   from a thread pool: strict even against zombies, ~5x the calls.
-Deletes are always conditional `DeleteItem` (`version <= :v`): an older delete never removes a
-newer post.
+Either way an upsert newer than a tombstone replaces it (the post is re-created); one at or below
+the tombstone's version is `stale`.
+
+Deletes are always a conditional `PutItem` of the tombstone (`attribute_not_exists(id) OR
+version < :v OR (version = :v AND the stored item is not a tombstone)`), written even when no item
+existed. An older delete never touches a newer post; a delete wins a tie with an upsert; the same
+delete again (a redelivery) writes nothing. Outcomes: `deleted` when the put replaced a live post
+(ReturnValues=ALL_OLD shows it), `delete_noop` otherwise (no item, an older tombstone refreshed
+with the newer delete version, or a newer or equal version already stored).
 
 Failures: `UnprocessedItems`, throttling, 5xx, connection errors and a missing table are retried
 with capped exponential backoff and full jitter, without limit: the caller must not checkpoint
@@ -46,7 +59,11 @@ ITEM_MARGIN_BYTES = 4 * 1024  # attribute names and the other attributes
 MAX_BATCH_WRITE_BYTES = 15 * 1024 * 1024  # the request limit is 16 MiB
 NON_RETRYABLE_CODES = frozenset({"ValidationException", "SerializationException"})
 CONDITION_NEWER = "attribute_not_exists(id) OR #v < :v"
-CONDITION_DELETE = "attribute_not_exists(id) OR #v <= :v"
+# A tombstone replaces an older item of any kind, or a live item of the same version (a delete wins
+# a tie); never a newer item, and never a tombstone of the same version (a redelivered delete).
+CONDITION_DELETE = "attribute_not_exists(id) OR #v < :v OR (#v = :v AND attribute_not_exists(#d))"
+TOMBSTONE_ATTR = "deleted"
+DEFAULT_TOMBSTONE_TTL = timedelta(days=15)
 
 
 class ItemRejected(Exception):
@@ -81,6 +98,21 @@ class WriteResult:
     deleted: list[str] = field(default_factory=list)
     delete_noop: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)  # id -> DynamoDB's reason
+
+
+def is_tombstone(item: dict[str, Any] | None) -> bool:
+    """True for a tombstone item (low-level attribute values): the record of an applied delete."""
+    return bool(item) and item.get(TOMBSTONE_ATTR, {}).get("BOOL") is True
+
+
+def build_tombstone(post_id: str, version: int, *, now: datetime, ttl: timedelta) -> dict[str, Any]:
+    """The tombstone item of a delete (low-level attribute values)."""
+    return {
+        "id": {"S": post_id},
+        "version": {"N": str(version)},
+        TOMBSTONE_ATTR: {"BOOL": True},
+        "expires_at": {"N": str(int((now + ttl).timestamp()))},
+    }
 
 
 def build_item(
@@ -140,6 +172,8 @@ class PostStore:
         retry_cap_s: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
+        tombstone_ttl: timedelta = DEFAULT_TOMBSTONE_TTL,
+        clock: Callable[[], datetime] = lambda: now_utc(),
     ) -> None:
         self.dynamodb = dynamodb
         self.table = table
@@ -149,6 +183,8 @@ class PostStore:
         self.retry_cap_s = retry_cap_s
         self.sleep = sleep
         self.should_stop = should_stop
+        self.tombstone_ttl = tombstone_ttl
+        self.clock = clock
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -164,29 +200,33 @@ class PostStore:
         if self.mode == "conditional":
             self._conditional_puts(upserts, result)
         else:
-            stored = self.stored_versions([op.id for op in upserts])
+            stored = self._stored([op.id for op in upserts])
             newer: list[Upsert] = []
             for op in upserts:
-                have = stored.get(op.id)
+                have, tombstone = stored.get(op.id, (None, False))
                 if have is None or have < op.version:
-                    newer.append(op)
-                elif have == op.version:
+                    newer.append(op)  # over a tombstone too: the post is re-created
+                elif have == op.version and not tombstone:
                     result.already_stored.append(op.id)
                 else:
-                    result.stale.append(op.id)
+                    result.stale.append(op.id)  # a newer version, or a delete of this version or newer
             self._batch_put(newer, result)
         self._conditional_deletes(deletes, result)
         return result
 
     def stored_versions(self, ids: list[str]) -> dict[str, int]:
-        """The stored version of each id that has an item (strongly consistent)."""
-        found: dict[str, int] = {}
+        """The stored version of each id that has an item, tombstones included (strongly consistent)."""
+        return {post_id: version for post_id, (version, _tombstone) in self._stored(ids).items()}
+
+    def _stored(self, ids: list[str]) -> dict[str, tuple[int, bool]]:
+        """id -> (stored version, whether the item is a tombstone), for each id that has an item."""
+        found: dict[str, tuple[int, bool]] = {}
         for start in range(0, len(ids), MAX_BATCH_GET):
             request: dict[str, Any] = {
                 self.table: {
                     "Keys": [{"id": {"S": i}} for i in ids[start : start + MAX_BATCH_GET]],
-                    "ProjectionExpression": "id, #v",
-                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ProjectionExpression": "id, #v, #d",
+                    "ExpressionAttributeNames": {"#v": "version", "#d": TOMBSTONE_ATTR},
                     "ConsistentRead": True,
                 }
             }
@@ -195,7 +235,7 @@ class PostStore:
                 response = self._call("batch_get_item", lambda r=request: self.dynamodb.batch_get_item(
                     RequestItems=r))
                 for item in response.get("Responses", {}).get(self.table, []):
-                    found[item["id"]["S"]] = int(item["version"]["N"])
+                    found[item["id"]["S"]] = (int(item["version"]["N"]), is_tombstone(item))
                 request = response.get("UnprocessedKeys") or {}
                 if request:
                     metrics.WRITE_RETRIES.labels("unprocessed").inc()
@@ -262,20 +302,27 @@ class PostStore:
                 result.rejected[post_id] = outcome
 
     def _conditional_deletes(self, deletes: list[Delete], result: WriteResult) -> None:
+        """Each delete as a conditional put of its tombstone (see the module docstring)."""
+        if not deletes:
+            return
+        now = self.clock()
+
         def delete(op: Delete) -> tuple[str, bool]:
+            tombstone = build_tombstone(op.id, op.version, now=now, ttl=self.tombstone_ttl)
             try:
                 response = self._call(
-                    "delete_item",
-                    lambda: self.dynamodb.delete_item(
+                    "put_item",
+                    lambda: self.dynamodb.put_item(
                         TableName=self.table,
-                        Key={"id": {"S": op.id}},
+                        Item=tombstone,
                         ConditionExpression=CONDITION_DELETE,
-                        ExpressionAttributeNames={"#v": "version"},
+                        ExpressionAttributeNames={"#v": "version", "#d": TOMBSTONE_ATTR},
                         ExpressionAttributeValues={":v": {"N": str(op.version)}},
                         ReturnValues="ALL_OLD",
                     ),
                 )
-                return op.id, bool(response.get("Attributes"))
+                old = response.get("Attributes")
+                return op.id, bool(old) and not is_tombstone(old)  # a live post was replaced
             except ClientError as exc:
                 if _error_code(exc) == "ConditionalCheckFailedException":
                     return op.id, False
