@@ -17,7 +17,8 @@ Definitions (what is counted, precisely):
 - **posts**: the number of distinct valid post ids in the input (poison records not included).
 - **lost**: ids whose expected state is "present" but that are missing from DynamoDB or from
   OpenSearch, plus ids whose expected state is "deleted" but that are still present in either
-  (each id counted once).
+  (each id counted once). A tombstone (the enricher's record of a delete: `deleted` = true) is not
+  a post: "deleted" means no live item, a tombstone is fine; "present" needs a live item.
 - **sink_duplicates**: ids stored in a state that a single, in-order delivery of the input could
   not give: (a) an `_id` found in more than one OpenSearch document (across the alias' monthly
   indices), (b) a DynamoDB item whose `version` is not the expected one, whose post fields (every
@@ -344,7 +345,8 @@ class Verdict:
     lost: set[str] = field(default_factory=set)
     duplicates: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
-    table_items: dict[str, dict] = field(default_factory=dict)
+    table_items: dict[str, dict] = field(default_factory=dict)  # live posts only
+    tombstones: dict[str, dict] = field(default_factory=dict)
     search_docs: dict[str, dict] = field(default_factory=dict)
 
     @property
@@ -352,7 +354,13 @@ class Verdict:
         return not self.lost and not self.duplicates
 
 
-def scan_table(stack) -> dict[str, dict]:
+def is_tombstone(item: dict | None) -> bool:
+    """The enricher's record of a delete (`deleted` = true), not a post."""
+    return bool(item) and (item.get("deleted") or {}).get("BOOL") is True
+
+
+def scan_table(stack, *, tombstones: bool = False) -> dict[str, dict]:
+    """id -> item of every live post (and of every tombstone too with `tombstones=True`)."""
     from pulse_common.aws import client
 
     dynamodb = client("dynamodb", stack)
@@ -361,7 +369,8 @@ def scan_table(stack) -> dict[str, dict]:
     while True:
         page = dynamodb.scan(**kwargs)
         for item in page["Items"]:
-            items[item["id"]["S"]] = item
+            if tombstones or not is_tombstone(item):
+                items[item["id"]["S"]] = item
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -415,9 +424,11 @@ def verify(ws: Workspace, expected: Expected, *, exact: Verdict | None = None) -
 
     stack = ws.stack
     verdict = Verdict()
-    items = scan_table(stack)
+    everything = scan_table(stack, tombstones=True)
+    items = {k: v for k, v in everything.items() if not is_tombstone(v)}
     hits = scan_search(stack)
     verdict.table_items = items
+    verdict.tombstones = {k: v for k, v in everything.items() if is_tombstone(v)}
     seen: dict[str, dict] = {}
     for hit in hits:
         if hit["_id"] in seen:
@@ -473,6 +484,10 @@ def verify(ws: Workspace, expected: Expected, *, exact: Verdict | None = None) -
             if items.get(post_id) != item:
                 verdict.duplicates.add(post_id)
                 verdict.notes.append(f"{post_id} dynamodb item changed by the replay")
+        for post_id, item in exact.tombstones.items():
+            if verdict.tombstones.get(post_id) != item:
+                verdict.duplicates.add(post_id)
+                verdict.notes.append(f"{post_id} dynamodb tombstone changed by the replay")
         for post_id, hit in exact.search_docs.items():
             now = seen.get(post_id)
             if now is None or now["_version"] != hit["_version"] or now["_source"] != hit["_source"]:
@@ -945,9 +960,12 @@ def s7_out_of_order(opts: Options) -> Result:
                     newest[post_id] = visible[post_id] = (env["version"], env["op"])
 
             def applied(visible=visible) -> bool:
-                stored = {k: int(v["version"]["N"]) for k, v in scan_table(ws.stack).items()}
-                return all((stored.get(i) == v) if op == "upsert" else (stored.get(i, -1) != v and (
-                    stored.get(i) is None or stored[i] > v)) for i, (v, op) in visible.items())
+                # upsert: that live version is stored; delete: its tombstone, or something newer
+                stored = {k: (int(item["version"]["N"]), is_tombstone(item))
+                          for k, item in scan_table(ws.stack, tombstones=True).items()}
+                return all(
+                    stored.get(i) == (v, op == "delete") or (op == "delete" and stored.get(i, (-1,))[0] > v)
+                    for i, (v, op) in visible.items())
 
             wait_until(applied, 180, "a round to be applied", step=1.0)
             time.sleep(1)

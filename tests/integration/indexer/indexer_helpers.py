@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pulse_indexer.documents import is_tombstone
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "indexer"))
 
 FAST = {
@@ -79,15 +81,17 @@ def wait_until(check: Callable[[], bool], timeout_s: float, what: str, interval_
 
 
 def table_state(stack) -> dict[str, int]:
+    """{id: version} of the live posts in the table (tombstones are deleted posts)."""
     from pulse_common.aws import client
 
     dynamodb = client("dynamodb", stack)
     state: dict[str, int] = {}
-    kwargs = {"TableName": stack.table_name, "ProjectionExpression": "id, version"}
+    kwargs = {"TableName": stack.table_name, "ProjectionExpression": "id, version, deleted"}
     while True:
         page = dynamodb.scan(**kwargs)
         for item in page["Items"]:
-            state[item["id"]["S"]] = int(item["version"]["N"])
+            if not is_tombstone(item):
+                state[item["id"]["S"]] = int(item["version"]["N"])
         if "LastEvaluatedKey" not in page:
             return state
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -131,12 +135,13 @@ def converged(stack, expected: dict[str, int]) -> Callable[[], bool]:
 
 
 def expected_state(ops) -> dict[str, int]:
+    """{id: version} the index must hold after `ops` (a tombstone put or a remove: not there)."""
     state: dict[str, int] = {}
     for op, value in ops:
-        if op == "put":
+        if op == "put" and not is_tombstone(value):
             state[value["id"]["S"]] = int(value["version"]["N"])
         else:
-            state.pop(value, None)
+            state.pop(value["id"]["S"] if op == "put" else value, None)
     return state
 
 

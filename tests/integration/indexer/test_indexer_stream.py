@@ -28,8 +28,8 @@ pytestmark = pytest.mark.integration
 
 def test_ten_thousand_writes_with_updates_and_deletes_leave_opensearch_equal_to_the_table(indexer_stack):
     stack = indexer_stack
-    ops = data.workload(10_000, seed=11)
-    assert sum(op == "delete" for op, _ in ops) > 1000
+    ops = data.workload(10_000, seed=11)  # deletes are tombstones, as the enricher writes them
+    assert sum(1 for op, value in ops if op == "put" and data.is_tombstone(value)) > 1000
     dynamodb = client("dynamodb", stack)
     settings = settings_for(stack)
     with running_worker(settings):
@@ -51,7 +51,7 @@ def test_ten_thousand_writes_with_updates_and_deletes_leave_opensearch_equal_to_
 
 def test_replaying_the_whole_stream_from_trim_horizon_changes_nothing(indexer_stack):
     stack = indexer_stack
-    ops = data.workload(2000, seed=12, update_share=0.35, delete_share=0.2)
+    ops = data.workload(2000, seed=12, update_share=0.35, delete_share=0.2, deletes="mixed")
     data.write_ops(client("dynamodb", stack), stack.table_name, ops)
     expected = expected_state(ops)
     with running_worker(settings_for(stack)):
@@ -139,7 +139,7 @@ def test_reindex_scans_the_table_into_opensearch(indexer_stack):
     apply_migrations(stack)
     result = reindex(settings_for(stack), segments=3, progress=False)
     expected = table_state(stack)
-    assert result.scanned == len(expected)
+    assert result.tombstones > 0 and result.scanned - result.tombstones == len(expected)
     assert index_state(stack) == expected
     # a second run rewrites the same versions (external_gte) and changes nothing
     again = reindex(settings_for(stack), segments=2, progress=False, version_type="external")
@@ -166,17 +166,25 @@ def test_writes_while_the_worker_runs_become_searchable_with_their_derived_field
     assert [a["name"] for a in source["aspects"]] == names
 
 
-def test_a_post_deleted_and_recreated_with_the_next_version_is_searchable_even_after_a_replay(indexer_stack):
+@pytest.mark.parametrize("delete", ["remove", "tombstone"])
+def test_a_post_deleted_and_recreated_with_the_next_version_is_searchable_even_after_a_replay(
+    indexer_stack, delete
+):
     stack = indexer_stack
     dynamodb = client("dynamodb", stack)
-    first, again = data.make_doc(7, 5_000), data.make_doc(7, 5_001)
+    # removed outright: the next version re-creates it; a tombstone has a version of its own
+    again_version = 5_001 if delete == "remove" else 5_002
+    first, again = data.make_doc(7, 5_000), data.make_doc(7, again_version)
+    gone = ("delete", "synthetic:7")
+    if delete == "tombstone":
+        gone = ("put", data.make_tombstone("synthetic:7", 5_001))
     with running_worker(settings_for(stack)):
         data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(first))])
         wait_until(lambda: index_state(stack) == {"synthetic:7": 5_000}, 60, "the first version")
-        data.write_ops(dynamodb, stack.table_name, [("delete", "synthetic:7")])
+        data.write_ops(dynamodb, stack.table_name, [gone])
         wait_until(lambda: index_state(stack) == {}, 60, "the delete")
         data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(again))])
-        wait_until(lambda: index_state(stack) == {"synthetic:7": 5_001}, 60, "the re-created post")
+        wait_until(lambda: index_state(stack) == {"synthetic:7": again_version}, 60, "the re-created post")
     from pulse_indexer.leases import LeaseTable
 
     ends = {
@@ -190,6 +198,6 @@ def test_a_post_deleted_and_recreated_with_the_next_version_is_searchable_even_a
                 60,
                 "the replay to reach the end of the stream",
             )
-        assert index_state(stack) == table_state(stack) == {"synthetic:7": 5_001}
+        assert index_state(stack) == table_state(stack) == {"synthetic:7": again_version}
     finally:
         dynamodb.delete_table(TableName=replay.lease_table_name)

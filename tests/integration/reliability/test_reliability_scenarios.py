@@ -24,9 +24,6 @@ def test_shuffled_versions_end_with_the_newest_version_in_both_stores(local_stac
     assert result.posts == 80
 
 
-@pytest.mark.xfail(reason="known bug: a delete leaves no tombstone in DynamoDB, so an upsert older than "
-                          "an applied delete resurrects the post (enricher store.py; see make reliability, "
-                          "scenario out_of_order)", strict=False)
 def test_an_upsert_older_than_an_applied_delete_never_resurrects_the_post(local_stack, tmp_path):
     result = reliability.s7_out_of_order(_options(tmp_path, 240, older_after_delete=True,
                                                    converge_timeout_s=40))
