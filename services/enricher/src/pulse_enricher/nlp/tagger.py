@@ -15,6 +15,7 @@ import gzip
 import json
 import re
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from zlib import crc32
 
@@ -149,6 +150,157 @@ def token_rows(
     return ((mat & _U(0xFFFFFFFFFFFF)) % span + _U(N_DENSE)).astype(np.int64)
 
 
+_WORD_COLS = frozenset({_W, _SUF, _PRE, _SHP, _LEM, _CL})
+_M48 = 0xFFFFFFFFFFFF
+_CACHE_CAP = 100_000  # entries per cache (words, bigrams); cleared when full, so memory stays bounded
+
+
+def _column(template: int, left: int, right: int, span: int) -> int:
+    """One hashed column exactly as `token_rows` computes it (uint64 arithmetic wraps mod 2**64,
+    and the low 48 bits of the wrapped value are the low 48 bits of the unbounded one)."""
+    return (((left * _P1 + right) * _P2 + template) & _M48) % span + N_DENSE
+
+
+def _pack(columns: list[int]) -> bytes:
+    return np.array(columns, dtype=np.int64).tobytes()
+
+
+class RowBuilder:
+    """`token_rows` from per-word, per-bigram and per-sign-pattern caches: the same matrix.
+
+    Every template reads either one token's word columns (cached per word), two adjacent
+    tokens' word columns (cached per bigram), opinion signs at -2..+2 (cached per pattern:
+    at most 4**5), or nothing (the bias). The cached rows hold final column numbers; a post's
+    rows are joined into one buffer and a per-length index (cached) gathers them back in
+    template order, so the model sums its weights in exactly the same order as before.
+    """
+
+    def __init__(self, bits: int = TAGGER_BITS, clusters: dict[str, int] | None = None) -> None:
+        self.bits = bits
+        self.clusters = clusters
+        templates = _TEMPLATES + (_CLUSTER_TEMPLATES if clusters is not None else [])
+        self.n_templates = len(templates)
+        self._span = ((1 << bits) - 1) - N_DENSE
+        # Per template: (kind, index inside its cached row, offset of the row's token).
+        self._singles: list[tuple[int, int]] = []  # (template, word column)
+        self._pairs: list[tuple[int, int, int]] = []  # (template, left column, right column)
+        self._ops: list[tuple[int, int | None, int | None]] = []  # (template, left off, right off)
+        self._const: list[int] = []
+        self._where: list[tuple[str, int, int]] = []
+        for tid, (a_off, a_col), (b_off, b_col) in templates:
+            if a_col == _ZERO and b_col == _ZERO:
+                self._where.append(("const", len(self._const), 0))
+                self._const.append(tid)
+            elif _OP in (a_col, b_col):
+                if {a_col, b_col} - {_OP, _ZERO}:
+                    raise ValueError(f"template {tid} mixes opinion signs with word columns")
+                self._where.append(("op", len(self._ops), 0))
+                self._ops.append((tid, a_off if a_col == _OP else None, b_off if b_col == _OP else None))
+            elif a_col == _ZERO and b_col in _WORD_COLS:
+                self._where.append(("single", len(self._singles), b_off))
+                self._singles.append((tid, b_col))
+            elif a_col in _WORD_COLS and b_col in _WORD_COLS and b_off == a_off + 1:
+                self._where.append(("pair", len(self._pairs), a_off))
+                self._pairs.append((tid, a_col, b_col))
+            else:
+                raise ValueError(f"template {tid} has no cached form")
+        self._index: dict[int, np.ndarray] = {}
+        self._base: dict[object, tuple[int, ...]] = {}
+        self._words: dict[str, bytes] = {}
+        self._bigrams: dict[tuple[object, object], bytes] = {}
+        self._signs: dict[bytes, bytes] = {}
+        self._const_row = _pack([_column(t, 0, 0, self._span) for t in self._const])
+        self._pad_keys = (0, 1, 2, 3)  # ints: never equal to a word (a str)
+        for key, w_hash in zip(self._pad_keys, (*_PAD.tolist(), *_END.tolist()), strict=True):
+            base = [0] * 8
+            base[_W] = int(w_hash)
+            self._base[key] = tuple(base)
+        self._start_rows = self._single_row(self._base[0]) + self._single_row(self._base[1])
+        self._end_rows = self._single_row(self._base[2]) + self._single_row(self._base[3])
+
+    def _word_base(self, word: str) -> tuple[int, ...]:
+        base = self._base.get(word)
+        if base is None:
+            if len(self._base) >= _CACHE_CAP:
+                self._base = {k: self._base[k] for k in self._pad_keys}
+            row = [0] * 8
+            row[_W], row[_SUF], row[_PRE], row[_SHP], row[_LEM] = _word_hashes(word)
+            if self.clusters is not None:
+                row[_CL] = self.clusters.get(word.lower(), -1) + 2
+            base = self._base[word] = tuple(row)
+        return base
+
+    def _single_row(self, base: tuple[int, ...]) -> bytes:
+        span = self._span
+        return _pack([_column(t, 0, base[c], span) for t, c in self._singles])
+
+    def _word_row(self, word: str) -> bytes:
+        if len(self._words) >= _CACHE_CAP:
+            self._words = {}
+        row = self._words[word] = self._single_row(self._word_base(word))
+        return row
+
+    def _bigram_row(self, key: tuple[object, object]) -> bytes:
+        if len(self._bigrams) >= _CACHE_CAP:
+            self._bigrams = {}
+        a = self._word_base(key[0])  # type: ignore[arg-type]
+        b = self._word_base(key[1])  # type: ignore[arg-type]
+        span = self._span
+        row = _pack([_column(t, a[ac], b[bc], span) for t, ac, bc in self._pairs])
+        self._bigrams[key] = row
+        return row
+
+    def _sign_row(self, pattern: bytes) -> bytes:
+        signs = dict(zip(range(-2, 3), pattern, strict=True))
+        cols = [
+            _column(t, signs[a] if a is not None else 0, signs[b] if b is not None else 0, self._span)
+            for t, a, b in self._ops
+        ]
+        row = self._signs[pattern] = _pack(cols)
+        return row
+
+    def _layout(self, n: int) -> np.ndarray:
+        """Where each (token, template) column sits in a post's joined buffer of n tokens."""
+        n_s, n_p, n_o = len(self._singles), len(self._pairs), len(self._ops)
+        pair_at = (n + 4) * n_s
+        sign_at = pair_at + (n + 3) * n_p
+        const_at = sign_at + n * n_o
+        index = np.empty((n, self.n_templates), dtype=np.intp)
+        tok = np.arange(n)
+        for j, (kind, k, off) in enumerate(self._where):
+            if kind == "single":
+                index[:, j] = (tok + 2 + off) * n_s + k
+            elif kind == "pair":
+                index[:, j] = pair_at + (tok + 2 + off) * n_p + k
+            elif kind == "op":
+                index[:, j] = sign_at + tok * n_o + k
+            else:
+                index[:, j] = const_at + k
+        if len(self._index) < 1_000:
+            self._index[n] = index
+        return index
+
+    def rows(self, words: list[str], valences: list[float]) -> np.ndarray:
+        """Exactly `token_rows(words, valences, bits, clusters)`."""
+        n = len(words)
+        if n == 0:
+            return np.zeros((0, 0), dtype=np.int64)
+        words_get, bigrams_get, signs_get = self._words.get, self._bigrams.get, self._signs.get
+        parts = [self._start_rows]
+        parts.extend([words_get(w) or self._word_row(w) for w in words])
+        parts.append(self._end_rows)
+        keys: list[object] = [0, 1, *words, 2, 3]
+        parts.extend([bigrams_get(k) or self._bigram_row(k) for k in pairwise(keys)])
+        signs = bytes([3, 3, *[1 if v > 0 else 2 if v < 0 else 0 for v in valences], 3, 3])
+        parts.extend([signs_get(p) or self._sign_row(p) for p in [signs[i : i + 5] for i in range(n)]])
+        parts.append(self._const_row)
+        buf = np.frombuffer(b"".join(parts), dtype=np.int64)
+        index = self._index.get(n)
+        if index is None:
+            index = self._layout(n)
+        return buf[index]
+
+
 def bio_spans(tags: list[int]) -> list[tuple[int, int]]:
     spans = []
     start = None
@@ -197,6 +349,11 @@ class AspectTagger:
         self._order = np.array([model.classes.index(t) for t in TAGS])
         # Log-odds added to B/I before decoding: trades precision for recall (tuned at train time).
         self.span_bias = float(model.meta.get("span_bias", 0.0))
+        self._rows = RowBuilder(model.bits, clusters)
+        # Weights with the classes already in TAGS order: each class sums its own column, so
+        # reordering before the sum gives the same numbers as reordering after it.
+        self._W = np.ascontiguousarray(model.W[:, self._order])
+        self._b = model.b[self._order]
 
     @classmethod
     def load(cls, model_dir: Path) -> AspectTagger | None:
@@ -213,9 +370,8 @@ class AspectTagger:
     def tag_spans(self, words: list[str], valences: list[float]) -> list[tuple[int, int]]:
         if not words:
             return []
-        idx = token_rows(words, valences, self.model.bits, self.clusters)  # (n, F)
-        z = self.model.W[idx].sum(axis=1) + self.model.b  # (n, C)
-        z = z[:, self._order]
+        idx = self._rows.rows(words, valences)  # (n, F): token_rows(words, valences, bits, clusters)
+        z = self._W[idx].sum(axis=1) + self._b  # (n, C), C in TAGS order
         logp = -np.logaddexp(0.0, -np.clip(z, -30, 30))  # log sigmoid, one-vs-rest
         if self.span_bias:
             logp[:, 1:] += self.span_bias
