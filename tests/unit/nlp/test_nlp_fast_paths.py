@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pulse_enricher.nlp.pipeline import lemmatize
 from pulse_enricher.nlp.tagger import TAGGER_BITS, RowBuilder, token_rows
 
 TEXTS = [
@@ -44,3 +45,12 @@ def test_cached_tagger_rows_stay_exact_after_the_caches_are_cleared(enricher, an
     for words, valences in analyzed * 2:
         expected = token_rows(words, valences, TAGGER_BITS, clusters)
         assert np.array_equal(builder.rows(words, valences), expected)
+
+
+def test_the_fused_analysis_gives_the_tokens_and_lemmas_of_the_plain_pipeline(enricher):
+    for text in [*TEXTS, "Batteries, batteries and more BATTERIES!!"]:
+        doc, words, valences = enricher.analyze(text)
+        plain = enricher.nlp(text)
+        assert words == [t.text for t in plain]
+        assert [t.lemma_ for t in doc] == [t.lemma_ for t in plain] == [lemmatize(w) for w in words]
+        assert valences == enricher.lexicon.token_valences(words)

@@ -26,7 +26,7 @@ from .influence import DuplicateTracker, influence_of, spam_flags
 from .lang import detect_language
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, score_mentions
 from .models import LABELS, PostSentimentModel, TargetSentimentModel
-from .pipeline import build_nlp, lemmatize
+from .pipeline import build_nlp, lemmatize, set_lemmas, token_texts
 from .tagger import AspectTagger
 from .text import (
     extract_emojis,
@@ -60,6 +60,9 @@ class Enricher:
         self.model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
         self.nlp = build_nlp(spacy_model)
         self._components = list(self.nlp.pipeline)  # called directly: skips Language.__call__ overhead
+        # The usual pipeline (tokenizer + pulse_lemmatizer) runs fused: one ORTH array gives the
+        # lemmas and the token texts.
+        self._fused = self.nlp.pipe_names == ["pulse_lemmatizer"]
         self.brand_matcher = BrandMatcher(self.nlp, tracking)
         self.taxonomy = TaxonomyMatcher(self.nlp, tracking)
         self.vader = SentimentIntensityAnalyzer()
@@ -79,9 +82,12 @@ class Enricher:
     # -- building blocks (also used by pulse-eval, so it scores exactly what production does) --
     def analyze(self, text: str) -> tuple[Doc, list[str], list[float]]:
         doc = self.nlp.make_doc(text)
-        for _name, component in self._components:
-            doc = component(doc)
-        words = [t.text for t in doc]
+        if self._fused:
+            words = token_texts(doc, set_lemmas(doc)) if len(doc) else []
+        else:
+            for _name, component in self._components:
+                doc = component(doc)
+            words = [t.text for t in doc]
         return doc, words, self.lexicon.token_valences(words)
 
     def post_sentiment(

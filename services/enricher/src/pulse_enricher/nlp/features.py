@@ -80,12 +80,31 @@ def feature_column(feature: str, bits: int) -> int:
     return N_DENSE + (crc32(feature.encode("utf-8")) & mask) % (mask - N_DENSE)
 
 
+_COLUMNS: dict[int, dict[str, int]] = {}  # bits -> {feature: column}; plain dicts beat lru_cache here
+_COLUMNS_CAP = 300_000
+
+
+def _columns_miss(cache: dict[str, int], feature: str, bits: int) -> int:
+    if len(cache) >= _COLUMNS_CAP:
+        cache.clear()
+    mask = (1 << bits) - 1
+    col = cache[feature] = N_DENSE + (crc32(feature.encode("utf-8")) & mask) % (mask - N_DENSE)
+    return col
+
+
 def hash_features(feats: list[str], bits: int, prefix: str = "") -> dict[int, float]:
-    """Hash feature strings into columns ≥ N_DENSE (binary: a repeated feature counts once)."""
-    col = feature_column
+    """Hash feature strings into columns ≥ N_DENSE (binary: a repeated feature counts once).
+
+    Same columns as `feature_column`, in the same order (columns are never 0, so `or` only
+    falls through on a cache miss).
+    """
+    cache = _COLUMNS.get(bits)
+    if cache is None:
+        cache = _COLUMNS[bits] = {}
+    get = cache.get
     if prefix:
-        return dict.fromkeys((col(prefix + f, bits) for f in feats), 1.0)
-    return dict.fromkeys((col(f, bits) for f in feats), 1.0)
+        feats = [prefix + f for f in feats]
+    return dict.fromkeys([get(f) or _columns_miss(cache, f, bits) for f in feats], 1.0)
 
 
 def word_ngrams(tokens: list[str], prefix: str = "") -> list[str]:

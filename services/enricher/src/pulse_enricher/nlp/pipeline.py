@@ -68,24 +68,50 @@ def lemmatize(word: str) -> str:
 
 
 _LEMMA_IDS: dict[int, int] = {}  # orth id -> lemma id (per process; bounded by the vocab)
+_TEXTS: dict[int, str] = {}  # orth id -> token text (per process; bounded like _LEMMA_IDS)
+_CACHE_CAP = 500_000
+
+
+def _lemma_id(strings, orth: int) -> int:
+    lemma = strings.add(lemmatize(strings[orth]))
+    if len(_LEMMA_IDS) < _CACHE_CAP:
+        _LEMMA_IDS[orth] = lemma
+    return lemma
+
+
+def set_lemmas(doc: Doc) -> list[int]:
+    """Set every token's LEMMA (see `lemmatize`); returns the tokens' ORTH ids."""
+    orths: list[int] = doc.to_array(ORTH).tolist()
+    strings = doc.vocab.strings
+    get = _LEMMA_IDS.get
+    lemmas = [get(orth) for orth in orths]
+    if None in lemmas:
+        lemmas = [
+            lemma if lemma is not None else _lemma_id(strings, o)
+            for o, lemma in zip(orths, lemmas, strict=True)
+        ]
+    doc.from_array([LEMMA], np.array(lemmas, dtype=np.uint64).reshape(-1, 1))
+    return orths
+
+
+def token_texts(doc: Doc, orths: list[int]) -> list[str]:
+    """`[t.text for t in doc]` from the ORTH ids, without building Token objects."""
+    get = _TEXTS.get
+    words = [get(orth) for orth in orths]
+    if None in words:
+        strings = doc.vocab.strings
+        for i, orth in enumerate(orths):
+            if words[i] is None:
+                words[i] = text = strings[orth]
+                if len(_TEXTS) < _CACHE_CAP:
+                    _TEXTS[orth] = text
+    return words  # type: ignore[return-value]
 
 
 @Language.component("pulse_lemmatizer")
 def pulse_lemmatizer(doc: Doc) -> Doc:
-    if not len(doc):
-        return doc
-    strings = doc.vocab.strings
-    orths = doc.to_array(ORTH)
-    lemmas = np.empty(len(orths), dtype=np.uint64)
-    cache = _LEMMA_IDS
-    for i, orth in enumerate(orths.tolist()):
-        lemma = cache.get(orth)
-        if lemma is None:
-            lemma = strings.add(lemmatize(strings[orth]))
-            if len(cache) < 500_000:
-                cache[orth] = lemma
-        lemmas[i] = lemma
-    doc.from_array([LEMMA], lemmas.reshape(-1, 1))
+    if len(doc):
+        set_lemmas(doc)
     return doc
 
 
