@@ -40,6 +40,7 @@ when where which while who whom why will with would you your rt amp https http c
     )
 )
 QUOTE_SOURCE = ["id", "text", "author.username", "created_at", "sentiment.label", "network"]
+SERIES_FILTER_PATH = "aggregations.**.key,aggregations.**.doc_count"
 
 
 def is_topic_term(term: str) -> bool:
@@ -180,15 +181,18 @@ class Insights:
     # -- volume and sentiment over time -------------------------------------------------------
 
     def _histogram(
-        self, f: Filters, interval: str | None, *, max_auto: int = 120
+        self, f: Filters, interval: str | None, *, max_auto: int = 120, sparse: bool = False
     ) -> tuple[dict[str, Any], str, int]:
+        """A date_histogram over the filter range. `sparse`: only non-empty buckets (the caller lays
+        them on `_bucket_keys`), for histograms nested under many terms buckets, where the empty
+        ones would be most of the response."""
         name, seconds = pick_interval(f, interval, max_auto=max_auto)
-        hist = {
-            "field": F.CREATED_AT,
-            "fixed_interval": INTERVALS[name][0],
-            "min_doc_count": 0,
-            "extended_bounds": {"min": iso(f.since), "max": iso(f.until - timedelta(milliseconds=1))},
-        }
+        hist: dict[str, Any] = {"field": F.CREATED_AT, "fixed_interval": INTERVALS[name][0]}
+        if sparse:
+            hist["min_doc_count"] = 1
+        else:
+            hist["min_doc_count"] = 0
+            hist["extended_bounds"] = {"min": iso(f.since), "max": iso(f.until - timedelta(milliseconds=1))}
         return hist, name, seconds
 
     def timeline(self, f: Filters, interval: str | None = None) -> dict[str, Any]:
@@ -305,7 +309,8 @@ class Insights:
         if trend:
             # nested first, then back to the posts per polarity: posts per day (not mentions), and
             # several times cheaper than a date_histogram with a nested aggregation in every bucket
-            hist, hist_name, _ = self._histogram(f, None, max_auto=40)  # a sparkline needs few points
+            # a sparkline needs few points
+            hist, hist_name, hist_seconds = self._histogram(f, None, max_auto=40, sparse=True)
             names_aggs = aggs["a"]["aggs"]["names"]["aggs"]
             names_aggs["trend"] = {
                 "filter": {"terms": {F.ASPECT_POLARITY: ["positive", "negative"]}},
@@ -341,12 +346,10 @@ class Insights:
             rows.append(row)
         out: dict[str, Any] = {"filters": f.as_params(), "aspects": rows}
         if trend:
-            times: list[int] = []
+            times = _bucket_keys(f, hist_seconds)
             out["trend"] = {"interval": hist_name, "times": [], "series": {}}
             for b in res["aggregations"]["a"]["names"]["buckets"]:
                 per_pol = {p["key"]: p["posts"]["t"]["buckets"] for p in b["trend"]["pol"]["buckets"]}
-                for buckets in per_pol.values():
-                    times = times or [x["key"] for x in buckets]
                 counts = {
                     pol: {x["key"]: x["doc_count"] for x in per_pol.get(pol, [])}
                     for pol in ("positive", "negative")
@@ -457,7 +460,6 @@ class Insights:
         many); the exact score is then computed for every candidate.
         """
         per_author = {
-            "net": {"sum": {"field": F.SENTIMENT_SCORE}},
             "stance": {"avg": {"field": F.SENTIMENT_SCORE}},
             "followers": {"max": {"field": F.AUTHOR_FOLLOWERS}},
             "engagement": {"sum": {"field": F.INFLUENCE_ENGAGEMENT}},
@@ -686,7 +688,7 @@ class Insights:
         once). Nested first, then back to the posts: several times cheaper than a date_histogram
         with a nested aggregation inside every time bucket.
         """
-        hist, name, seconds = self._histogram(f, interval)
+        hist, name, seconds = self._histogram(f, interval, sparse=True)
         per_series = {"posts": {"reverse_nested": {}, "aggs": {"t": {"date_histogram": hist}}}}
         body = {
             "size": 0,
@@ -722,15 +724,18 @@ class Insights:
                 }
             },
         }
-        res = self._search(body)
+        # Tens of thousands of histogram buckets: leave out what is not read (their formatted
+        # dates are half the response). filter_path also drops empty arrays, hence the .get()s.
+        res = self._search(body, filter_path=SERIES_FILTER_PATH)
         times = _bucket_keys(f, seconds)
         index_of = {t: i for i, t in enumerate(times)}
         series: dict[tuple[str, str, str], list[int]] = {}
-        for brand in res["aggregations"]["a"]["opinionated"]["brand"]["buckets"]:
-            for asp in brand["names"]["buckets"]:
-                for pol in asp["polarity"]["buckets"]:
+        brands = res.get("aggregations", {}).get("a", {}).get("opinionated", {}).get("brand", {})
+        for brand in brands.get("buckets", []):
+            for asp in brand["names"].get("buckets", []):
+                for pol in asp["polarity"].get("buckets", []):
                     values = [0] * len(times)
-                    for x in pol["posts"]["t"]["buckets"]:
+                    for x in pol["posts"]["t"].get("buckets", []):
                         if x["key"] in index_of:
                             values[index_of[x["key"]]] = x["doc_count"]
                     series[(brand["key"], asp["key"], pol["key"])] = values
@@ -812,7 +817,10 @@ class Insights:
                     "tags": {"significant_terms": {"field": F.HASHTAGS, "size": 3, "min_doc_count": 2}},
                 },
             }
-        res = self._search({"size": 0, "aggs": aggs})["aggregations"]
+        # The top-level query is the union of the windows: each filter bucket then only tests the
+        # posts of some alert's window, not every indexed post.
+        windows = {"bool": {"should": [a["filter"] for a in aggs.values()], "minimum_should_match": 1}}
+        res = self._search({"size": 0, "query": windows, "aggs": aggs})["aggregations"]
         for i, alert in enumerate(alerts):
             r = res[f"a{i}"]
             match = r["asp"]["match"]

@@ -71,12 +71,14 @@ def spikes(
 ) -> list[Spike]:
     out: list[Spike] = []
     for i in range(min_history, len(values)):
+        x = values[i]
+        if x < min_count:  # never a spike: skip the baseline (most buckets of a sparse series)
+            continue
         history = values[max(0, i - window) : i]
         mean = sum(history) / len(history)
         std = math.sqrt(sum((v - mean) ** 2 for v in history) / len(history))
-        x = values[i]
         z = (x - mean) / max(std, math.sqrt(mean), 1.0)
-        if z >= threshold and x >= min_count:
+        if z >= threshold:
             out.append(Spike(index=i, value=x, baseline=round(mean, 3), z=round(z, 3)))
     return out
 
