@@ -4,6 +4,10 @@ Starts the stack, the enricher (real KCL daemon), the indexer and the dashboard,
 data/sample through the producer, waits until every post is searchable, prints a summary,
 then serves the dashboard until Ctrl-C (or stops at once with DEMO_EXIT=1). The last line is
 `demo: produced=<n> enriched=<n> indexed=<n> dead_letter=<n> seconds=<s>`.
+
+By default it uses the stack's shared names and fixed ports (dashboard 8080). For a run next to
+others (the browser test): `--port 0` serves the dashboard on a free port and `--name <prefix>`
+gives the run its own stream, table, queue, index alias, KCL application, metrics ports and logs.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -19,7 +24,7 @@ from pathlib import Path
 
 from pulse_common.settings import StackSettings
 from pulse_devstack import cli, procs
-from pulse_devstack.paths import REPO_ROOT
+from pulse_devstack.paths import LOG_DIR, REPO_ROOT
 from pulse_devstack.pipeline import Pipeline, dead_letter_count, search_count, table_count
 from pulse_devstack.resources import reset_all
 
@@ -92,6 +97,20 @@ def print_insights(stack: StackSettings) -> None:
         )
 
 
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+def own_resources(prefix: str) -> dict[str, str]:
+    """The stack env overrides that give a demo run its own resources (see --name)."""
+    return {
+        "PULSE_STREAM_NAME": f"{prefix}-posts",
+        "PULSE_TABLE_NAME": f"{prefix}-posts",
+        "PULSE_DLQ_NAME": f"{prefix}-dead-letter",
+        "PULSE_OPENSEARCH_INDEX_ALIAS": f"{prefix}-posts",
+        "PULSE_ENRICHER_APPLICATION_NAME": f"{prefix}-enricher",
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pulse-demo",
@@ -105,26 +124,46 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the stream, table, checkpoints and indices of an earlier run (default: start clean)",
     )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="dashboard port (default 8080; 0 = any free port)"
+    )
+    parser.add_argument(
+        "--name",
+        metavar="PREFIX",
+        help="run on resources of its own: <PREFIX>-posts stream, table and index alias, "
+        "<PREFIX>-dead-letter queue, <PREFIX>-enricher KCL application, free metrics ports, logs under "
+        ".local/logs/<PREFIX>/ (default: the stack's shared names and ports)",
+    )
+    parser.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus")
     args = parser.parse_args(argv)
+    if args.name is not None and not _NAME.match(args.name):
+        parser.error("--name: lower-case letters, digits and '-', at most 40 characters")
     exit_after = os.environ.get("DEMO_EXIT", "") not in ("", "0")
     started = time.monotonic()
 
     already_up = bool(cli.read_stack_env())
-    if cli.main(["up", "--prometheus"]) != 0:
+    if cli.main(["up"] if args.no_prometheus else ["up", "--prometheus"]) != 0:
         return 1
     env = cli.read_stack_env()
+    if args.name:
+        env.update(own_resources(args.name))
     os.environ.update(env)
     stack = StackSettings()
     if not args.keep_data:
         print("demo: starting from a clean stream, table, queue and index")
         reset_all(stack, enricher_application=env.get("PULSE_ENRICHER_APPLICATION_NAME", "pulse-enricher"))
-    pipeline = Pipeline(stack_env=env)
+    pipeline = Pipeline(stack_env=env, log_dir=LOG_DIR / args.name if args.name else LOG_DIR)
+    port = args.port or procs.free_port()
     # SIGTERM ends the demo like Ctrl-C, so the services (and the KCL's children) are stopped.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+    def metrics_port(service: str) -> dict[str, str]:  # an own run: free ports, else the defaults
+        return {f"PULSE_{service}_METRICS_PORT": str(procs.free_port())} if args.name else {}
+
     try:
-        pipeline.start_indexer()
-        pipeline.start_enricher()
-        pipeline.start_dashboard()
+        pipeline.start_indexer(**metrics_port("INDEXER"))
+        pipeline.start_enricher(**metrics_port("ENRICHER"))
+        pipeline.start_dashboard(PULSE_DASHBOARD_PORT=str(port))
         sample = args.sample or find_sample()
         shown = sample.relative_to(REPO_ROOT) if sample.is_relative_to(REPO_ROOT) else sample
         print(f"demo: replaying {shown}")
