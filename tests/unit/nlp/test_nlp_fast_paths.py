@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from pulse_enricher.nlp.pipeline import lemmatize
-from pulse_enricher.nlp.tagger import TAGGER_BITS, RowBuilder, token_rows
+from pulse_enricher.nlp.tagger import TAGGER_BITS, RowBuilder, token_rows, viterbi
 
 TEXTS = [
     "The Nova 12 battery life is great but face id is flaky 😍",
@@ -54,3 +56,38 @@ def test_the_fused_analysis_gives_the_tokens_and_lemmas_of_the_plain_pipeline(en
         assert words == [t.text for t in plain]
         assert [t.lemma_ for t in doc] == [t.lemma_ for t in plain] == [lemmatize(w) for w in words]
         assert valences == enricher.lexicon.token_valences(words)
+
+
+def test_tagger_log_probs_equal_the_reference_weight_sum_bit_for_bit(enricher, analyzed):
+    tagger = enricher.tagger
+    model = tagger.model
+    for words, valences in analyzed:
+        if not words:
+            continue
+        z = model.W[token_rows(words, valences, model.bits, tagger.clusters)].sum(axis=1) + model.b
+        z = z[:, tagger._order]
+        expected = -np.logaddexp(0.0, -np.clip(z, -30, 30))
+        if tagger.span_bias:
+            expected[:, 1:] += tagger.span_bias
+        got = tagger.log_probs(words, valences)
+        assert got.dtype == expected.dtype
+        assert np.array_equal(got, expected)
+
+
+def _best_sequence_by_brute_force(logp: np.ndarray) -> list[int]:
+    best, best_score = None, None
+    for tags in itertools.product(range(3), repeat=len(logp)):
+        if any(t == 2 and (k == 0 or tags[k - 1] == 0) for k, t in enumerate(tags)):
+            continue  # I only after B or I
+        score = sum(float(logp[k, t]) for k, t in enumerate(tags))
+        if best_score is None or score > best_score:
+            best, best_score = list(tags), score
+    return best or []
+
+
+def test_viterbi_finds_the_best_tag_sequence_that_never_starts_a_span_with_i():
+    rng = np.random.default_rng(7)
+    for n in range(1, 7):
+        for _ in range(40):
+            logp = rng.normal(size=(n, 3)).astype(np.float32)
+            assert viterbi(logp) == _best_sequence_by_brute_force(logp)

@@ -260,31 +260,35 @@ class RowBuilder:
         return row
 
     def _layout(self, n: int) -> np.ndarray:
-        """Where each (token, template) column sits in a post's joined buffer of n tokens."""
+        """Where each (template, token) column sits in a post's joined buffer of n tokens."""
         n_s, n_p, n_o = len(self._singles), len(self._pairs), len(self._ops)
         pair_at = (n + 4) * n_s
         sign_at = pair_at + (n + 3) * n_p
         const_at = sign_at + n * n_o
-        index = np.empty((n, self.n_templates), dtype=np.intp)
+        index = np.empty((self.n_templates, n), dtype=np.intp)
         tok = np.arange(n)
         for j, (kind, k, off) in enumerate(self._where):
             if kind == "single":
-                index[:, j] = (tok + 2 + off) * n_s + k
+                index[j] = (tok + 2 + off) * n_s + k
             elif kind == "pair":
-                index[:, j] = pair_at + (tok + 2 + off) * n_p + k
+                index[j] = pair_at + (tok + 2 + off) * n_p + k
             elif kind == "op":
-                index[:, j] = sign_at + tok * n_o + k
+                index[j] = sign_at + tok * n_o + k
             else:
-                index[:, j] = const_at + k
+                index[j] = const_at + k
         if len(self._index) < 1_000:
             self._index[n] = index
         return index
 
     def rows(self, words: list[str], valences: list[float]) -> np.ndarray:
-        """Exactly `token_rows(words, valences, bits, clusters)`."""
-        n = len(words)
-        if n == 0:
+        """Exactly `token_rows(words, valences, bits, clusters)` (a transposed view of `columns`)."""
+        if not words:
             return np.zeros((0, 0), dtype=np.int64)
+        return self.columns(words, valences).T
+
+    def columns(self, words: list[str], valences: list[float]) -> np.ndarray:
+        """The (n_templates, n_tokens) transpose of `token_rows`, C-contiguous. Needs ≥ 1 word."""
+        n = len(words)
         words_get, bigrams_get, signs_get = self._words.get, self._bigrams.get, self._signs.get
         parts = [self._start_rows]
         parts.extend([words_get(w) or self._word_row(w) for w in words])
@@ -319,22 +323,29 @@ def bio_spans(tags: list[int]) -> list[tuple[int, int]]:
 
 
 def viterbi(logp: np.ndarray) -> list[int]:
-    """Best O/B/I sequence with O->I and start->I forbidden (pure Python: 3 tags, short posts)."""
+    """Best O/B/I sequence with O->I and start->I forbidden (pure Python: 3 tags, short posts).
+
+    Ties go to the lowest tag (O, then B), at every step and at the end.
+    """
     rows = logp.tolist()
     if not rows:
         return []
-    neg = -1e9
-    o, b, i_ = rows[0][0], rows[0][1], neg
+    o, b, i_ = rows[0][0], rows[0][1], -1e9
     back: list[tuple[int, int, int]] = []
+    append = back.append
     for lo, lb, li in rows[1:]:
         # O and B may follow anything; I follows B or I only.
-        best_prev = 0 if o >= b and o >= i_ else (1 if b >= i_ else 2)
-        top = (o, b, i_)[best_prev]
-        bi_prev = 1 if b >= i_ else 2
-        back.append((best_prev, best_prev, bi_prev))
-        o, b, i_ = top + lo, top + lb, max(b, i_) + li
-    last = (o, b, i_)
-    tag = max(range(3), key=last.__getitem__)
+        if b >= i_:
+            bi_prev, bi_top = 1, b
+        else:
+            bi_prev, bi_top = 2, i_
+        if o >= bi_top:
+            append((0, 0, bi_prev))
+            o, b, i_ = o + lo, o + lb, bi_top + li
+        else:
+            append((bi_prev, bi_prev, bi_prev))
+            o, b, i_ = bi_top + lo, bi_top + lb, bi_top + li
+    tag = 0 if o >= b and o >= i_ else (1 if b >= i_ else 2)
     tags = [tag]
     for ptr in reversed(back):
         tag = ptr[tag]
@@ -367,13 +378,19 @@ class AspectTagger:
                 clusters = json.load(fh)
         return cls(LinearModel.load(path), clusters)
 
+    def log_probs(self, words: list[str], valences: list[float]) -> np.ndarray:
+        """(n, 3) one-vs-rest log-probabilities in TAGS order (+ span_bias on B and I). Needs ≥ 1 word."""
+        cols = self._rows.columns(words, valences)  # (F, n): token_rows(...) transposed
+        # Summed over the templates in order, one (n, C) slice after another: the same float32
+        # additions, in the same order, as `W[token_rows(...)].sum(axis=1)`.
+        z = np.add.reduce(self._W.take(cols, axis=0), axis=0) + self._b  # (n, C), C in TAGS order
+        logp = -np.logaddexp(0.0, -z.clip(-30, 30))  # log sigmoid, one-vs-rest
+        if self.span_bias:
+            logp[:, 1:] += self.span_bias
+        return logp
+
     def tag_spans(self, words: list[str], valences: list[float]) -> list[tuple[int, int]]:
         if not words:
             return []
-        idx = self._rows.rows(words, valences)  # (n, F): token_rows(words, valences, bits, clusters)
-        z = self._W[idx].sum(axis=1) + self._b  # (n, C), C in TAGS order
-        logp = -np.logaddexp(0.0, -np.clip(z, -30, 30))  # log sigmoid, one-vs-rest
-        if self.span_bias:
-            logp[:, 1:] += self.span_bias
-        spans = bio_spans(viterbi(logp))
+        spans = bio_spans(viterbi(self.log_probs(words, valences)))
         return [(s, e) for s, e in spans if any(w[:1].isalnum() for w in words[s:e])]
