@@ -91,3 +91,21 @@ def test_viterbi_finds_the_best_tag_sequence_that_never_starts_a_span_with_i():
         for _ in range(40):
             logp = rng.normal(size=(n, 3)).astype(np.float32)
             assert viterbi(logp) == _best_sequence_by_brute_force(logp)
+
+
+def test_the_enriched_posts_nested_parts_are_validated_models(enricher, make_post):
+    from pulse_common.schema import AspectMention, BrandMention, EnrichedPost, Influence, Sentiment
+
+    out = enricher.enrich(make_post("I love my Orbit S5 but the Lumen Pro battery is garbage"))
+    assert isinstance(out.sentiment, Sentiment) and isinstance(out.influence, Influence)
+    assert out.brands and all(isinstance(b, BrandMention) for b in out.brands)
+    assert all(isinstance(b.sentiment, Sentiment) for b in out.brands)
+    assert out.aspects and all(isinstance(a, AspectMention) for a in out.aspects)
+    assert EnrichedPost.model_validate_json(out.model_dump_json()) == out
+
+
+def test_influence_fields_are_what_influence_of_reports(make_post):
+    from pulse_enricher.nlp.influence import influence_fields, influence_of
+
+    post = make_post("anything")
+    assert influence_of(post).model_dump() == influence_fields(post)

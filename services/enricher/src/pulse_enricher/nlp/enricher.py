@@ -15,14 +15,14 @@ import numpy as np
 from spacy.tokens import Doc
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from pulse_common.schema import AspectMention, BrandMention, EnrichedPost, Post, Sentiment
+from pulse_common.schema import EnrichedPost, Post, Sentiment
 from pulse_common.tracking import TrackingConfig
 
 from .artifacts import DEFAULT_MODEL_DIR, version_string
 from .aspects import AspectHit, TaxonomyMatcher
 from .brands import BrandHit, BrandMatcher
 from .features import fold_tokens, lexicon_dense
-from .influence import DuplicateTracker, influence_of, spam_flags
+from .influence import DuplicateTracker, flags_for, influence_fields
 from .lang import detect_language
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, score_mentions
 from .models import LABELS, PostSentimentModel, TargetSentimentModel
@@ -42,7 +42,8 @@ SUPPORTED_LANGUAGES = frozenset({"en"})
 ASPECT_PRIOR_WITH_OPINIONS = 0.3
 ASPECT_PRIOR_ALONE = 1.0
 _SARCASM_RE = re.compile(r"#sarcas(?:m|tic)\b|(?:^|\s)/s\s*$|\byeah,? right\b|#not\s*$", re.IGNORECASE)
-_NEUTRAL = Sentiment(label="neutral", score=0.0, confidence=0.0)
+_Scores = tuple[str, float, float]  # a Sentiment's (label, score, confidence)
+_NEUTRAL_SCORES: _Scores = ("neutral", 0.0, 0.0)
 
 
 class Enricher:
@@ -99,21 +100,22 @@ class Enricher:
         """Post-level sentiment of a normalized English text (and the class probabilities)."""
         if words is None or valences is None:
             _doc, words, valences = self.analyze(text)
-        sentiment, proba, _feats = self._post_scores(text, words, valences, fold_tokens(words))
-        return sentiment, proba
+        scores, proba, _feats = self._post_scores(text, words, valences, fold_tokens(words))
+        return Sentiment(label=scores[0], score=scores[1], confidence=scores[2]), proba
 
     def _post_scores(
         self, text: str, words: list[str], valences: list[float], toks: list[str]
-    ) -> tuple[Sentiment, np.ndarray | None, dict[int, float] | None]:
+    ) -> tuple[_Scores, np.ndarray | None, dict[int, float] | None]:
+        """(label, score, confidence) — clipped, as `Sentiment` wants them — probabilities, features."""
         if not words:
-            return _NEUTRAL, None, None
+            return _NEUTRAL_SCORES, None, None
         if self.post_model is None:
             compound = self.vader.polarity_scores(text)["compound"]
-            return _sentiment(polarity_of(compound, 0.05), compound, abs(compound)), None, None
+            return _scores(polarity_of(compound, 0.05), compound, abs(compound)), None, None
         feats = self.post_model.features(words, valences, text, toks, lexicon_dense(valences, toks, text))
         proba = self.post_model.model.proba(feats)
         k = int(proba.argmax())
-        return _sentiment(LABELS[k], float(proba[2] - proba[0]), float(proba[k])), proba, feats
+        return _scores(LABELS[k], float(proba[2] - proba[0]), float(proba[k])), proba, feats
 
     def target_sentiment(
         self,
@@ -135,18 +137,36 @@ class Enricher:
         Orbit S5 but the Lumen Pro is garbage") the clause-scoped rules lead instead, with
         the model's signed score as a 0.3-weight prior, as for aspects.
         """
+        label, score, confidence = self._target_scores(
+            text, words, valences, t_start, t_end, post_proba, several_targets, toks, clauses, post_feats
+        )
+        return Sentiment(label=label, score=score, confidence=confidence)
+
+    def _target_scores(
+        self,
+        text: str,
+        words: list[str],
+        valences: list[float],
+        t_start: int,
+        t_end: int,
+        post_proba: np.ndarray | None,
+        several_targets: bool,
+        toks: list[str] | None,
+        clauses: list[int] | None,
+        post_feats: dict[int, float] | None,
+    ) -> _Scores:
         if clauses is None:
             clauses = clause_ids(words)
         rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
         if self.target_model is None:
-            return _sentiment(rule.polarity, rule.score, abs(rule.score))
+            return _scores(rule.polarity, rule.score, abs(rule.score))
         label, score, confidence = self.target_model.predict(
             words, valences, text, t_start, t_end, post_proba, toks, clauses, None, post_feats, rule
         )
         if several_targets and rule.opinions:
             score = _clip(rule.score + ASPECT_PRIOR_WITH_OPINIONS * score)
             label, confidence = polarity_of(score), abs(score)
-        return _sentiment(label, score, confidence)
+        return _scores(label, score, confidence)
 
     def aspect_polarities(
         self,
@@ -212,18 +232,6 @@ class Enricher:
         if added:
             hits.sort(key=lambda h: h.token_start)
         return hits
-        taken = [False] * len(words)
-        for h in hits:
-            for i in range(h.token_start, h.token_end):
-                taken[i] = True
-        for start, end in self.tagger.tag_spans(words, valences):
-            if any(taken[start:end]):
-                continue
-            span = doc[start:end]
-            name = " ".join(t.lemma_ for t in span if not t.is_punct or t.text == "-") or span.text.lower()
-            hits.append(AspectHit(name, span.text, start, end, span.start_char, span.end_char, None, False))
-        hits.sort(key=lambda h: h.token_start)
-        return hits
 
     # -- the pure function -----------------------------------------------------------------
     def enrich(
@@ -248,17 +256,18 @@ class Enricher:
         doc, words, valences = self.analyze(text)
         brand_hits = self.brand_matcher.find(doc, hashtags, text)
 
-        flags: list[str] = []
-        influence = influence_of(post)
-        flags.extend(spam_flags(post, hashtags, len(words), influence))
+        influence = influence_fields(post)
+        flags = flags_for(post, hashtags, len(words), influence["account_age_days"])
         if duplicates is not None and duplicates.seen_before(post.id, text):
             flags.append("duplicate_text")
 
-        sentiment = _NEUTRAL
-        aspects: list[AspectMention] = []
-        brands: list[BrandMention] = []
+        # The nested parts are plain dicts: `EnrichedPost.model_validate` below checks and builds
+        # them in one call (cheaper than one pydantic model per part, same result).
+        sentiment = _NEUTRAL_SCORES
+        aspects: list[dict] = []
+        brands: list[dict] = []
         english = lang in self.languages or lang == "und"
-        if lang not in self.languages and lang != "und":
+        if not english:
             flags.append("unsupported_language")
         sarcastic = bool(_SARCASM_RE.search(text))
         if sarcastic:
@@ -268,14 +277,13 @@ class Enricher:
         toks: list[str] | None = None
         clauses: list[int] | None = None
         post_feats: dict[int, float] | None = None
-        if scored and english and words:
+        analyzed = scored and english and bool(words)
+        if analyzed:
             toks = fold_tokens(words)
             clauses = clause_ids(words)
             sentiment, post_proba, post_feats = self._post_scores(text, words, valences, toks)
-            if sarcastic and sentiment.label == "positive":
-                sentiment = Sentiment(
-                    label="negative", score=-abs(sentiment.score), confidence=sentiment.confidence * 0.5
-                )
+            if sarcastic and sentiment[0] == "positive":
+                sentiment = ("negative", -abs(sentiment[1]), sentiment[2] * 0.5)
             aspect_hits = self.extract_aspects(doc, words, valences, text)
             if aspect_hits:
                 scored_aspects = self.aspect_polarities(
@@ -286,23 +294,24 @@ class Enricher:
                     if sarcastic and polarity == "positive":
                         polarity, score = "negative", -score
                     aspects.append(
-                        AspectMention(
-                            aspect=hit.aspect,
-                            term=hit.term,
-                            start=hit.start,
-                            end=hit.end,
-                            category=hit.category,
-                            in_taxonomy=hit.in_taxonomy,
-                            polarity=polarity,
-                            score=_clip(score),
-                            opinions=res.opinions,
-                            product=_attribute(hit, brand_hits),
-                        )
+                        {
+                            "aspect": hit.aspect,
+                            "term": hit.term,
+                            "start": hit.start,
+                            "end": hit.end,
+                            "category": hit.category,
+                            "in_taxonomy": hit.in_taxonomy,
+                            "polarity": polarity,
+                            "score": _clip(score),
+                            "opinions": res.opinions,
+                            "product": _attribute(hit, brand_hits),
+                        }
                     )
         several_brands = len({h.brand_id for h in brand_hits}) > 1
+        share = post_feats if self._share_post_feats else None
         for hit in brand_hits:
             brand_sentiment = None
-            if scored and english and words:
+            if analyzed:
                 if hit.token_start >= 0:
                     t_start, t_end = hit.token_start, hit.token_end
                 else:  # a hashtag: its tokens are '#' + the tag
@@ -312,35 +321,23 @@ class Enricher:
                         else None
                     )
                     t_start, t_end = (span.start, span.end) if span is not None else (0, len(words))
-                brand_sentiment = self.target_sentiment(
-                    text,
-                    words,
-                    valences,
-                    t_start,
-                    t_end,
-                    post_proba,
-                    several_targets=several_brands,
-                    toks=toks,
-                    clauses=clauses,
-                    post_feats=post_feats if self._share_post_feats else None,
+                label, score, confidence = self._target_scores(
+                    text, words, valences, t_start, t_end, post_proba, several_brands, toks, clauses, share
                 )
-                if sarcastic and brand_sentiment.label == "positive":
-                    brand_sentiment = Sentiment(
-                        label="negative",
-                        score=-brand_sentiment.score,
-                        confidence=brand_sentiment.confidence * 0.5,
-                    )
+                if sarcastic and label == "positive":
+                    label, score, confidence = "negative", -score, confidence * 0.5
+                brand_sentiment = {"label": label, "score": score, "confidence": confidence}
             brands.append(
-                BrandMention(
-                    id=hit.brand_id,
-                    kind=hit.kind,
-                    term=hit.term,
-                    start=hit.start,
-                    end=hit.end,
-                    sentiment=brand_sentiment,
-                )
+                {
+                    "id": hit.brand_id,
+                    "kind": hit.kind,
+                    "term": hit.term,
+                    "start": hit.start,
+                    "end": hit.end,
+                    "sentiment": brand_sentiment,
+                }
             )
-        products = merge_unique([b.id for b in brands])
+        products = merge_unique([hit.brand_id for hit in brand_hits])
 
         data = dict(post.__dict__)
         data.update(
@@ -353,7 +350,7 @@ class Enricher:
             emojis=emojis,
             brands=brands,
             products=products,
-            sentiment=sentiment,
+            sentiment={"label": sentiment[0], "score": sentiment[1], "confidence": sentiment[2]},
             aspects=aspects,
             influence=influence,
             flags=flags,
@@ -362,7 +359,7 @@ class Enricher:
             ingested_at=ingested_at,
             enriched_at=enriched_at,
         )
-        return EnrichedPost(**data)
+        return EnrichedPost.model_validate(data)
 
 
 def _attribute(hit: AspectHit, brand_hits: list[BrandHit]) -> str | None:
@@ -384,8 +381,8 @@ def _attribute(hit: AspectHit, brand_hits: list[BrandHit]) -> str | None:
     return best
 
 
-def _sentiment(label: str, score: float, confidence: float) -> Sentiment:
-    return Sentiment(label=label, score=_clip(score), confidence=_clip01(confidence))
+def _scores(label: str, score: float, confidence: float) -> _Scores:
+    return label, _clip(score), _clip01(confidence)
 
 
 def _clip(x: float) -> float:

@@ -38,7 +38,8 @@ NEW_ACCOUNT_DAYS = 30
 STUFFING_MIN_TAGS = 6
 
 
-def influence_of(post: Post) -> Influence:
+def influence_fields(post: Post) -> dict:
+    """The `Influence` fields of a post, as a plain dict (the enricher validates them with the post)."""
     author = post.author
     e = post.engagement
     age_days: int | None = None
@@ -50,22 +51,30 @@ def influence_of(post: Post) -> Influence:
     maturity = 0.75 if age_days is None else 0.5 + 0.5 * min(1.0, age_days / 365)
     balance = 1.0 if author.following <= 10 * author.followers + 100 else 0.8
     score = round(trust * maturity * balance * (reach + 0.5 * engagement), 3)
-    return Influence(
-        score=score,
-        followers=author.followers,
-        following=author.following,
-        verified=author.verified,
-        account_age_days=age_days,
-        engagement=e.total,
-    )
+    return {
+        "score": score,
+        "followers": author.followers,
+        "following": author.following,
+        "verified": author.verified,
+        "account_age_days": age_days,
+        "engagement": e.total,
+    }
+
+
+def influence_of(post: Post) -> Influence:
+    return Influence(**influence_fields(post))
 
 
 def spam_flags(post: Post, hashtags: list[str], n_words: int, influence: Influence) -> list[str]:
+    return flags_for(post, hashtags, n_words, influence.account_age_days)
+
+
+def flags_for(post: Post, hashtags: list[str], n_words: int, age: int | None) -> list[str]:
+    """Spam / bot flags; `age` is the account age in days when it posted (None: unknown)."""
     flags: list[str] = []
     n_tags = len(hashtags)
     if n_tags >= STUFFING_MIN_TAGS or (n_tags >= 4 and n_tags * 2 > max(n_words, 1)):
         flags.append("hashtag_stuffing")
-    age = influence.account_age_days
     if age is not None and age < NEW_ACCOUNT_DAYS:
         flags.append("new_account")
     a = post.author
@@ -83,7 +92,12 @@ _FINGERPRINT_STRIP = re.compile(r"[^\w]+")
 
 def text_fingerprint(text: str) -> str:
     """Hash of the text with URLs and mentions masked, case and punctuation folded."""
-    masked = MENTION_RE.sub(" ", URL_RE.sub(" ", text)).lower()
+    masked = text
+    if "://" in masked or "www." in masked.lower():  # URL_RE can only match with one of these
+        masked = URL_RE.sub(" ", masked)
+    if "@" in masked:  # MENTION_RE needs an '@'
+        masked = MENTION_RE.sub(" ", masked)
+    masked = masked.lower()
     folded = _FINGERPRINT_STRIP.sub(" ", masked).strip()
     return hashlib.blake2b(folded.encode("utf-8"), digest_size=12).hexdigest()
 
