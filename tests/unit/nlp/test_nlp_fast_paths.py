@@ -109,3 +109,15 @@ def test_influence_fields_are_what_influence_of_reports(make_post):
 
     post = make_post("anything")
     assert influence_of(post).model_dump() == influence_fields(post)
+
+
+@pytest.mark.parametrize("prefix", ["", "l:"])
+def test_ngram_columns_equal_hashing_the_ngram_strings_in_the_same_order(prefix):
+    from pulse_enricher.nlp.features import hash_features, ngram_columns, word_ngrams
+
+    tokens = ["the", "camera", "is", "not_NEG", "good_NEG", "the", "camera", "is", "x y", "z", "x", "y z"]
+    for _round in range(2):  # cold caches, then warm ones
+        expected = hash_features(word_ngrams(tokens, prefix), 18)
+        got = ngram_columns(tokens, 18, prefix)
+        assert list(got.items()) == list(expected.items())
+    assert ngram_columns([], 18, prefix) == {}

@@ -107,6 +107,35 @@ def hash_features(feats: list[str], bits: int, prefix: str = "") -> dict[int, fl
     return dict.fromkeys([get(f) or _columns_miss(cache, f, bits) for f in feats], 1.0)
 
 
+_PAIR_COLUMNS: dict[tuple[int, str], dict[tuple[str, str], int]] = {}  # (bits, prefix) -> {(a, b): col}
+
+
+def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, float]:
+    """`hash_features(word_ngrams(tokens, prefix), bits)`, without building the bigram strings
+    (their columns are cached per token pair)."""
+    cache = _COLUMNS.get(bits)
+    if cache is None:
+        cache = _COLUMNS[bits] = {}
+    get = cache.get
+    if prefix:
+        cols = [get(f) or _columns_miss(cache, f, bits) for f in [prefix + t for t in tokens]]
+    else:
+        cols = [get(t) or _columns_miss(cache, t, bits) for t in tokens]
+    pairs = _PAIR_COLUMNS.get((bits, prefix))
+    if pairs is None:
+        pairs = _PAIR_COLUMNS[(bits, prefix)] = {}
+    pair_get = pairs.get
+    for pair in pairwise(tokens):
+        col = pair_get(pair)
+        if col is None:
+            if len(pairs) >= _COLUMNS_CAP:
+                pairs.clear()
+            feature = f"{prefix}{pair[0]} {pair[1]}"
+            col = pairs[pair] = get(feature) or _columns_miss(cache, feature, bits)
+        cols.append(col)
+    return dict.fromkeys(cols, 1.0)
+
+
 def word_ngrams(tokens: list[str], prefix: str = "") -> list[str]:
     feats = [prefix + t for t in tokens]
     feats.extend(f"{prefix}{a} {b}" for a, b in pairwise(tokens))

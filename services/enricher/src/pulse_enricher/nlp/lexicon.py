@@ -65,6 +65,7 @@ CLAUSE_PUNCT = frozenset({".", "!", "?", ";", ",", "...", "..", "…", "!!", "?!
 COORDINATORS = frozenset({"and", "&", ",", "or", "/", "the", "its", "it's", "plus", "+", "my", "both", "n"})
 BOOSTERS = {k.lower(): v for k, v in _vader.BOOSTER_DICT.items()}
 NEUTRAL_BAND = 0.15
+_UNSEEN = float("nan")  # cache-miss marker: `in` finds it by identity, no valence is ever it
 
 
 @dataclass(slots=True)
@@ -111,6 +112,7 @@ class OpinionLexicon:
             score = sum(words)
             if abs(score) >= 0.5:
                 self.emoji_valence[emo] = max(-3.0, min(3.0, score))
+        self._base: dict[str, float | None] = {}  # token text -> lexicon valence or None (a cache)
 
     def word_valence(self, text: str) -> float:
         v = self.valence.get(text.lower())
@@ -118,17 +120,30 @@ class OpinionLexicon:
             return v
         return self.emoji_valence.get(text, 0.0)
 
+    def _base_valence(self, word: str) -> float | None:
+        """Lexicon valence of a token before context rules: the word (any case), else the emoji."""
+        v = self.valence.get(word.lower())
+        if v is None:
+            v = self.emoji_valence.get(word)
+        if len(self._base) >= 200_000:
+            self._base.clear()
+        self._base[word] = v
+        return v
+
     def token_valences(self, words: list[str]) -> list[float]:
         """Valence per token after negation, boosters and caps; 0.0 for non-opinion tokens."""
         n = len(words)
-        lows = [w.lower() for w in words]
         out = [0.0] * n
-        for i, low in enumerate(lows):
-            v = self.valence.get(low)
+        get = self._base.get
+        base = [get(w, _UNSEEN) for w in words]
+        if _UNSEEN in base:
+            base = [self._base_valence(w) if b is _UNSEEN else b for w, b in zip(words, base, strict=True)]
+        lows: list[str] | None = None
+        for i, v in enumerate(base):
             if v is None:
-                v = self.emoji_valence.get(words[i])
-                if v is None:
-                    continue
+                continue
+            if lows is None:
+                lows = [w.lower() for w in words]
             w = words[i]
             if w.isupper() and len(w) > 1 and w.isalpha():
                 v += 0.733 if v > 0 else -0.733

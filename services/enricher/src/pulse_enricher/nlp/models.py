@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import fold_tokens, hash_features, lexicon_dense, mark_negation, word_ngrams
+from .features import fold_tokens, hash_features, lexicon_dense, mark_negation, ngram_columns
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, score_mentions
 
 POST_MODEL = "post_sentiment.npz.gz"
@@ -100,7 +100,7 @@ def post_features(
     """Word uni+bigrams with negation scope marking, plus VADER-lexicon dense features."""
     if toks is None:
         toks = fold_tokens(words)
-    feats = hash_features(word_ngrams(mark_negation(toks)), bits)
+    feats = ngram_columns(mark_negation(toks), bits)  # = hash_features(word_ngrams(...), bits)
     feats.update(dense if dense is not None else lexicon_dense(valences, toks, text))
     return feats
 
@@ -169,8 +169,7 @@ def target_features(
     n_left = min(t_start, 8)
     left = neg[:n_left]
     right = neg[n_left + 1 :]
-    feats_s = word_ngrams(left, "l:")
-    feats_s.extend(word_ngrams(right[:8], "r:"))
+    feats_s: list[str] = []
     for d in range(1, WINDOW + 1):
         if t_start - d >= 0:
             feats_s.append(f"wl{d}:{left[-d]}")
@@ -180,6 +179,10 @@ def target_features(
             feats_s.append(f"w:{right[d - 1]}")
     feats_s.append("tgt:" + " ".join(toks[t_start:t_end]))
     feats = dict(post_feats)
+    # Context n-grams ("l:" left, "r:" right), then the window and target features: the
+    # columns in this order (the order `hash_features` over all those strings would give).
+    feats.update(ngram_columns(left, bits, "l:"))
+    feats.update(ngram_columns(right[:8], bits, "r:"))
     feats.update(hash_features(feats_s, bits))
     lp = ln = rp = rn = 0.0
     for i, v in enumerate(valences):
