@@ -121,3 +121,22 @@ def test_ngram_columns_equal_hashing_the_ngram_strings_in_the_same_order(prefix)
         got = ngram_columns(tokens, 18, prefix)
         assert list(got.items()) == list(expected.items())
     assert ngram_columns([], 18, prefix) == {}
+
+
+def test_normalize_text_collapses_whitespace_and_composes_unicode_as_the_plain_rules_do():
+    import html
+    import random
+    import re
+    import unicodedata
+
+    from pulse_enricher.nlp.text import normalize_text
+
+    def reference(text: str) -> str:
+        out = html.unescape(html.unescape(text)) if "&" in text else text
+        return re.sub(r"\s+", " ", unicodedata.normalize("NFC", out)).strip()
+
+    alphabet = ["a", "B", " ", "  ", "\t", "\n", "\u00a0", "\u2003", "e\u0301", "é", "&amp;", "😍", "\r\n"]
+    rng = random.Random(3)
+    for _ in range(2_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+        assert normalize_text(text) == reference(text)

@@ -296,7 +296,7 @@ class RowBuilder:
         keys: list[object] = [0, 1, *words, 2, 3]
         parts.extend([bigrams_get(k) or self._bigram_row(k) for k in pairwise(keys)])
         signs = bytes([3, 3, *[1 if v > 0 else 2 if v < 0 else 0 for v in valences], 3, 3])
-        parts.extend([signs_get(p) or self._sign_row(p) for p in [signs[i : i + 5] for i in range(n)]])
+        parts.extend([signs_get(signs[i : i + 5]) or self._sign_row(signs[i : i + 5]) for i in range(n)])
         parts.append(self._const_row)
         buf = np.frombuffer(b"".join(parts), dtype=np.int64)
         index = self._index.get(n)
@@ -384,7 +384,9 @@ class AspectTagger:
         # Summed over the templates in order, one (n, C) slice after another: the same float32
         # additions, in the same order, as `W[token_rows(...)].sum(axis=1)`.
         z = np.add.reduce(self._W.take(cols, axis=0), axis=0) + self._b  # (n, C), C in TAGS order
-        logp = -np.logaddexp(0.0, -z.clip(-30, 30))  # log sigmoid, one-vs-rest
+        np.maximum(z, -30, out=z)  # = np.clip(z, -30, 30), without clip's Python wrappers
+        np.minimum(z, 30, out=z)
+        logp = -np.logaddexp(0.0, -z)  # log sigmoid, one-vs-rest
         if self.span_bias:
             logp[:, 1:] += self.span_bias
         return logp
