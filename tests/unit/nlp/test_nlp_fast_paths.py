@@ -140,3 +140,17 @@ def test_normalize_text_collapses_whitespace_and_composes_unicode_as_the_plain_r
     for _ in range(2_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
         assert normalize_text(text) == reference(text)
+
+
+def test_first_argmax_breaks_ties_like_numpy():
+    from pulse_enricher.nlp.models import first_argmax
+
+    for p in ([0.2, 0.5, 0.3], [0.4, 0.4, 0.2], [0.1, 0.45, 0.45], [1 / 3, 1 / 3, 1 / 3], [0.0, 0.0, 1.0]):
+        assert first_argmax(p) == int(np.argmax(p))
+
+
+def test_linear_model_plain_float_probabilities_equal_the_array_ones(enricher):
+    model = enricher.post_model.model
+    feats = {0: 0.3, 5: 0.09, 10: 1.0, 1234: 1.0, 99_999: 1.0}
+    assert model.probs(feats) == model.proba(feats).tolist()
+    assert model.decision(feats).dtype == np.float32

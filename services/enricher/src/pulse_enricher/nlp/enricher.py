@@ -8,6 +8,7 @@ stateful signal, duplicate text, needs an explicit `DuplicateTracker` passed in.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from .features import fold_tokens, lexicon_dense
 from .influence import DuplicateTracker, flags_for, influence_fields
 from .lang import detect_language
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, score_mentions
-from .models import LABELS, PostSentimentModel, TargetSentimentModel
+from .models import LABELS, PostSentimentModel, TargetSentimentModel, first_argmax
 from .pipeline import build_nlp, lemmatize, set_lemmas, token_texts
 from .tagger import AspectTagger
 from .text import (
@@ -101,11 +102,12 @@ class Enricher:
         if words is None or valences is None:
             _doc, words, valences = self.analyze(text)
         scores, proba, _feats = self._post_scores(text, words, valences, fold_tokens(words))
-        return Sentiment(label=scores[0], score=scores[1], confidence=scores[2]), proba
+        sentiment = Sentiment(label=scores[0], score=scores[1], confidence=scores[2])
+        return sentiment, (np.array(proba) if proba is not None else None)
 
     def _post_scores(
         self, text: str, words: list[str], valences: list[float], toks: list[str]
-    ) -> tuple[_Scores, np.ndarray | None, dict[int, float] | None]:
+    ) -> tuple[_Scores, list[float] | None, dict[int, float] | None]:
         """(label, score, confidence) — clipped, as `Sentiment` wants them — probabilities, features."""
         if not words:
             return _NEUTRAL_SCORES, None, None
@@ -113,8 +115,8 @@ class Enricher:
             compound = self.vader.polarity_scores(text)["compound"]
             return _scores(polarity_of(compound, 0.05), compound, abs(compound)), None, None
         feats = self.post_model.features(words, valences, text, toks, lexicon_dense(valences, toks, text))
-        proba = self.post_model.model.proba(feats)
-        k = int(proba.argmax())
+        proba = self.post_model.model.probs(feats)
+        k = first_argmax(proba)
         return _scores(LABELS[k], float(proba[2] - proba[0]), float(proba[k])), proba, feats
 
     def target_sentiment(
@@ -124,7 +126,7 @@ class Enricher:
         valences: list[float],
         t_start: int,
         t_end: int,
-        post_proba: np.ndarray | None,
+        post_proba: Sequence[float] | None,
         *,
         several_targets: bool = False,
         toks: list[str] | None = None,
@@ -149,7 +151,7 @@ class Enricher:
         valences: list[float],
         t_start: int,
         t_end: int,
-        post_proba: np.ndarray | None,
+        post_proba: Sequence[float] | None,
         several_targets: bool,
         toks: list[str] | None,
         clauses: list[int] | None,
@@ -173,7 +175,7 @@ class Enricher:
         words: list[str],
         valences: list[float],
         spans: list[tuple[int, int]],
-        post_proba: np.ndarray | None = None,
+        post_proba: Sequence[float] | None = None,
         clauses: list[int] | None = None,
     ) -> list[ScoredMention]:
         """Polarity of each aspect span.
