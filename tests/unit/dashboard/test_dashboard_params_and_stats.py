@@ -104,6 +104,31 @@ def test_a_quiet_series_does_not_alert_on_a_handful_of_posts():
     assert stats.spikes([0, 0, 0, 0, 0, 0, 6]) != []  # the Poisson floor of 1 lets a real burst through
 
 
+def test_the_spike_detector_finds_exactly_what_its_documented_definition_finds():
+    import math
+    import random
+
+    def by_definition(values, threshold, min_count):  # every bucket scored, as the docstring says
+        out = []
+        for i in range(stats.MIN_HISTORY, len(values)):
+            history = values[max(0, i - stats.WINDOW) : i]
+            mean = sum(history) / len(history)
+            std = math.sqrt(sum((v - mean) ** 2 for v in history) / len(history))
+            z = (values[i] - mean) / max(std, math.sqrt(mean), 1.0)
+            if z >= threshold and values[i] >= min_count:
+                out.append((i, values[i], round(mean, 3), round(z, 3)))
+        return out
+
+    rng = random.Random(7)
+    for _ in range(300):
+        scale = rng.choice([0.5, 3, 20])
+        values = [int(rng.expovariate(1 / scale)) for _ in range(rng.randint(0, 60))]
+        threshold, min_count = rng.choice([(3.0, 5), (2.5, 3), (1.0, 1)])
+        got = stats.spikes(values, threshold=threshold, min_count=min_count)
+        expected = by_definition(values, threshold, min_count)
+        assert [(s.index, s.value, s.baseline, s.z) for s in got] == expected
+
+
 def test_influence_is_not_follower_count_alone():
     celebrity_lukewarm = stats.influencer_score(
         stance=0.05, followers=2_000_000, engagement=50, posts=1, flagged_posts=0
