@@ -154,3 +154,16 @@ def test_linear_model_plain_float_probabilities_equal_the_array_ones(enricher):
     feats = {0: 0.3, 5: 0.09, 10: 1.0, 1234: 1.0, 99_999: 1.0}
     assert model.probs(feats) == model.proba(feats).tolist()
     assert model.decision(feats).dtype == np.float32
+
+
+def test_linear_model_scores_equal_the_reference_matmul_bit_for_bit(enricher):
+    rng = np.random.default_rng(11)
+    for model in (enricher.post_model.model, enricher.target_model.model):
+        for _ in range(300):
+            k = int(rng.integers(1, 120))
+            feats = {int(c): 1.0 for c in rng.integers(32, 1 << model.bits, k)}
+            feats.update({int(c): float(rng.normal()) for c in rng.integers(0, 32, 8)})
+            idx = np.array(list(feats), dtype=np.int64)
+            val = np.array(list(feats.values()), dtype=np.float32)
+            expected = (val @ model.W[idx] + model.b)[model._order]
+            assert np.array_equal(model.decision(feats), expected)

@@ -77,13 +77,14 @@ def detect_language(text: str, hint: str | None = None) -> str:
     if not words:
         return "und"
     letters = "".join(words)
-    for code, pattern in _SCRIPTS:
-        hits = len(pattern.findall(letters))
-        if hits and hits * 2 >= len(letters):
-            return code
-    ascii_letters = sum(ch.isascii() for ch in letters)
-    if ascii_letters * 2 < len(letters):
-        return "und"
+    if not letters.isascii():  # every script range above is non-ASCII
+        for code, pattern in _SCRIPTS:
+            hits = len(pattern.findall(letters))
+            if hits and hits * 2 >= len(letters):
+                return code
+        ascii_letters = sum(ch.isascii() for ch in letters)
+        if ascii_letters * 2 < len(letters):
+            return "und"
     english = _STOPWORDS["en"]
     n_en = sum(1 for w in words if w in english)
     if n_en >= 2 and n_en * 4 >= len(words):

@@ -45,9 +45,10 @@ class LinearModel:
     def _decision(self, feats: dict[int, float]) -> list[float]:
         """`decision` as plain floats (the float32 values, reordered in Python: one numpy call less)."""
         n = len(feats)
-        idx = np.fromiter(feats.keys(), dtype=np.int64, count=n)
+        idx = np.fromiter(feats, dtype=np.int64, count=n)
         val = np.fromiter(feats.values(), dtype=np.float32, count=n)
-        z = (val @ self.W.take(idx, axis=0) + self.b).tolist()  # take: W[idx], faster
+        # take = W[idx]; val.dot = val @ (the same BLAS gemv, same result), with less overhead.
+        z = (val.dot(self.W.take(idx, axis=0)) + self.b).tolist()
         return [z[k] for k in self._order_list]
 
     def proba(self, feats: dict[int, float]) -> np.ndarray:
