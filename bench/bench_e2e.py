@@ -27,7 +27,7 @@ import os
 import sys
 import time
 
-from pulse_devstack import cli
+from pulse_devstack import cli, procs
 from pulse_devstack.reliability import (
     FreshnessProbe,
     Options,
@@ -86,6 +86,7 @@ def main() -> int:
     parser.add_argument("--down-rates", type=float, nargs="*", default=[400, 300, 200, 100],
                         help="when the first step is not sustained: lower rates, tried in order")
     args = parser.parse_args()
+    procs.exit_on_sigterm()
     env = cli.read_stack_env()
     if not env:
         print("bench_e2e: no local stack (.local/stack.env); run `make stack-up`", file=sys.stderr)

@@ -47,7 +47,9 @@ def run_fuzz(count: int) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pulse_devstack import reliability
+    from pulse_devstack import procs, reliability
+
+    procs.exit_on_sigterm()
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=list(reliability.SCENARIOS), help="scenarios to run")

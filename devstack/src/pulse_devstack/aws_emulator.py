@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,6 +38,35 @@ class SerializedWrites:
             with self.lock:
                 return list(self.app(environ, start_response))
         return self.app(environ, start_response)
+
+
+class RequestStats:
+    """WSGI middleware for profiling the emulator: calls and handler CPU seconds per operation,
+    written as JSON to `path` every few seconds (PULSE_EMULATOR_STATS=<path>)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], path: str) -> None:
+        self.app = app
+        self.path = path
+        self.stats: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+        self.last_dump = time.monotonic()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        op = environ.get("HTTP_X_AMZ_TARGET") or f"{environ.get('REQUEST_METHOD')} {environ.get('HTTP_HOST')}"
+        agent = environ.get("HTTP_USER_AGENT", "").split(" ", 1)[0].split("/", 1)[0]
+        op = f"{op} {agent}"
+        started = time.thread_time()
+        body = list(self.app(environ, start_response))
+        spent = time.thread_time() - started
+        with self.lock:
+            entry = self.stats.setdefault(op, [0, 0.0])
+            entry[0] += 1
+            entry[1] += spent
+            if time.monotonic() - self.last_dump > 2:
+                self.last_dump = time.monotonic()
+                with open(self.path, "w") as out:
+                    json.dump(self.stats, out, indent=1, sort_keys=True)
+        return body
 
 
 def install_moto_kinesis_speedups() -> None:
@@ -76,7 +108,6 @@ def install_moto_dynamodb_streams_speedup() -> None:
     """moto serializes GetRecords through its generic response model, ~1.5 ms per stream record;
     the records are already in DynamoDB's JSON shape, so dump them directly (3-4x faster).
     Timestamps become epoch seconds, as the DynamoDB Streams JSON protocol sends them."""
-    import json
 
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
@@ -93,7 +124,9 @@ def build_app():
 
     install_moto_kinesis_speedups()
     install_moto_dynamodb_streams_speedup()
-    return SerializedWrites(DomainDispatcherApplication(create_backend_app))
+    app = SerializedWrites(DomainDispatcherApplication(create_backend_app))
+    stats_path = os.environ.get("PULSE_EMULATOR_STATS")
+    return RequestStats(app, stats_path) if stats_path else app
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -188,3 +189,10 @@ def wait_for(
             pass
         time.sleep(0.25)
     raise StackError(f"{what} not healthy after {timeout_s:.0f}s; see {log_path}:\n{tail(log_path)}")
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM (`timeout`, CI cancelling a job) end the program like Ctrl-C does: as SystemExit
+    in the main thread, so `finally:` blocks stop the services a bench or scenario started instead
+    of leaving them running against the stack."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
