@@ -35,6 +35,7 @@ from pulse_devstack.reliability import (
     counts,
     replay_lines,
     sample_docs,
+    stage_summary,
     wait_producer,
     wait_until,
     write_lines,
@@ -74,6 +75,7 @@ def step(ws: Workspace, rate: float, seconds: float, tag: str, docs: list[dict])
         "p50_s": pct(0.5), "p95_s": pct(0.95), "p99_s": pct(0.99),
         "max_s": latencies[-1] if latencies else -1,
         "table_new": table - base_table, "search_new": search - base_search,
+        "stages": stage_summary(probe.stages),
     }
 
 
@@ -115,7 +117,7 @@ def main() -> int:
             print(f"# step {rate:.0f}/s offered {res['offered_per_s']:.0f}/s for {res['produced_s']:.0f}s: "
                   f"p50 {res['p50_s']:.2f}s p95 {res['p95_s']:.2f}s p99 {res['p99_s']:.2f}s "
                   f"max {res['max_s']:.2f}s, sampled {res['sampled']} missing {res['missing']}, "
-                  f"searchable {res['search_new']}/{res['posts']} -> {verdict}",
+                  f"searchable {res['search_new']}/{res['posts']} -> {verdict}; {res['stages']}",
                   file=sys.stderr, flush=True)
             results.append(res)
             if i == 0:

@@ -1041,6 +1041,24 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def _epoch(iso_time: str) -> float:
+    return datetime.fromisoformat(iso_time.replace("Z", "+00:00")).timestamp()
+
+
+def stage_summary(stages: list[tuple[float, float]]) -> str:
+    """'ingested->enriched p50 a p95 b; enriched->searchable p50 c p95 d' (seconds)."""
+    if not stages:
+        return "no stage timings"
+
+    def pct(values: list[float], q: float) -> float:
+        values = sorted(values)
+        return values[min(len(values) - 1, int(q * len(values)))]
+
+    first, second = [s[0] for s in stages], [s[1] for s in stages]
+    return (f"ingested->enriched p50 {pct(first, 0.5):.2f}s p95 {pct(first, 0.95):.2f}s; "
+            f"enriched->searchable p50 {pct(second, 0.5):.2f}s p95 {pct(second, 0.95):.2f}s")
+
+
 class FreshnessProbe(threading.Thread):
     """Polls OpenSearch for sampled ids (in input order); latency = first seen - ingested_at.
 
@@ -1054,6 +1072,8 @@ class FreshnessProbe(threading.Thread):
         self.url, self.alias, self.interval_s = url, alias, interval_s
         self.pending = list(ids)
         self.latencies: list[tuple[float, float]] = []  # (seen at, latency s)
+        # Where the time went, per found id: ingested -> enriched, enriched -> seen in a search.
+        self.stages: list[tuple[float, float]] = []
         self.stop_event = threading.Event()
 
     def run(self) -> None:
@@ -1064,13 +1084,17 @@ class FreshnessProbe(threading.Thread):
             window = self.pending[:300]
             try:
                 res = search.search(index=f"{self.alias}-*", body={
-                    "query": {"ids": {"values": window}}, "size": len(window), "_source": ["ingested_at"]},
+                    "query": {"ids": {"values": window}}, "size": len(window),
+                    "_source": ["ingested_at", "enriched_at"]},
                     ignore_unavailable=True, allow_no_indices=True)
                 now = time.time()
                 found = {}
                 for hit in res["hits"]["hits"]:
-                    at = datetime.fromisoformat(hit["_source"]["ingested_at"].replace("Z", "+00:00"))
-                    found[hit["_id"]] = now - at.timestamp()
+                    ingested = _epoch(hit["_source"]["ingested_at"])
+                    found[hit["_id"]] = now - ingested
+                    enriched = hit["_source"].get("enriched_at")
+                    if enriched:
+                        self.stages.append((_epoch(enriched) - ingested, now - _epoch(enriched)))
                 if found:
                     self.latencies += [(now, lat) for lat in found.values()]
                     self.pending = [i for i in self.pending if i not in found]
