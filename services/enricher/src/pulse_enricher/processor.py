@@ -119,7 +119,8 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
             self.enricher = load_enricher(self.settings)
         if self.store is None:
             self.store = PostStore(
-                client("dynamodb", stack, max_pool_connections=max(10, self.settings.write_concurrency)),
+                client("dynamodb", stack, max_pool_connections=max(10, self.settings.write_concurrency),
+                       parameter_validation=False),
                 stack.table_name,
                 mode=self.settings.write_mode,
                 concurrency=self.settings.write_concurrency,

@@ -113,7 +113,7 @@ class Worker:
         self.me = settings.worker_id
         self.dynamodb = dynamodb or aws_client("dynamodb", stack)
         self.streams = streams or fast_stream_records(
-            aws_client("dynamodbstreams", stack, max_pool_connections=10)
+            aws_client("dynamodbstreams", stack, max_pool_connections=10, parameter_validation=False)
         )
         self.search = search or opensearch_client(
             stack, timeout_s=settings.request_timeout_s, pool_size=settings.bulk_concurrency * 4

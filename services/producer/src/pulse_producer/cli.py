@@ -192,7 +192,7 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
 
     log = configure_logging("producer", settings.log_level)
     stack = settings.stack
-    kinesis = client("kinesis", stack)
+    kinesis = client("kinesis", stack, parameter_validation=False)
     _check_stream(kinesis, stack.stream_name)
     source = build_source(args, settings)
     server = None
