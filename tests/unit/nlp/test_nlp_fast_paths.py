@@ -167,3 +167,33 @@ def test_linear_model_scores_equal_the_reference_matmul_bit_for_bit(enricher):
             val = np.array(list(feats.values()), dtype=np.float32)
             expected = (val @ model.W[idx] + model.b)[model._order]
             assert np.array_equal(model.decision(feats), expected)
+
+
+def test_the_sarcasm_check_agrees_with_the_single_sarcasm_regex():
+    import random
+
+    from pulse_enricher.nlp.enricher import _SARCASM_RE, is_sarcastic
+
+    pieces = ["#sarcasm", "#SARCASTIC", "#not", " /s", "/s ", "yeah right", "YEAH, RIGHT", "Yeah,right",
+              "yeahright", "great", " ", "!", "#notbad", "ſ", "rıght", "\n", "😍", "a/b"]  # fmt: skip
+    rng = random.Random(5)
+    for _ in range(3_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 6)))
+        assert is_sarcastic(text) == (_SARCASM_RE.search(text) is not None), text
+
+
+def test_the_duplicate_fingerprint_folds_text_as_the_plain_rules_do():
+    import hashlib
+    import re
+
+    from pulse_enricher.nlp.influence import text_fingerprint
+    from pulse_enricher.nlp.text import MENTION_RE, URL_RE
+
+    def reference(text: str) -> str:
+        masked = MENTION_RE.sub(" ", URL_RE.sub(" ", text)).lower()
+        folded = re.sub(r"[^\w]+", " ", masked).strip()
+        return hashlib.blake2b(folded.encode("utf-8"), digest_size=12).hexdigest()
+
+    extra = ["  ..Hello, @bob!! see WWW.EX.COM/x -- ok?? ", "", "!!!", "a\tb\nc", "Ünïcødé wörds 😍"]
+    for text in [*TEXTS, *extra]:
+        assert text_fingerprint(text) == reference(text)

@@ -87,7 +87,7 @@ def flags_for(post: Post, hashtags: list[str], n_words: int, age: int | None) ->
     return flags
 
 
-_FINGERPRINT_STRIP = re.compile(r"[^\w]+")
+_WORD_RUN = re.compile(r"\w+")
 
 
 def text_fingerprint(text: str) -> str:
@@ -97,8 +97,8 @@ def text_fingerprint(text: str) -> str:
         masked = URL_RE.sub(" ", masked)
     if "@" in masked:  # MENTION_RE needs an '@'
         masked = MENTION_RE.sub(" ", masked)
-    masked = masked.lower()
-    folded = _FINGERPRINT_STRIP.sub(" ", masked).strip()
+    # Runs of non-word characters folded to one space, ends stripped: the word runs, space-joined.
+    folded = " ".join(_WORD_RUN.findall(masked.lower()))
     return hashlib.blake2b(folded.encode("utf-8"), digest_size=12).hexdigest()
 
 

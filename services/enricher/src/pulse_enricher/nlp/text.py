@@ -17,7 +17,6 @@ MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,62}[A-Za-
 HASHTAG_RE = re.compile(r"(?<![\w#&])[#＃](\w*[^\W\d_]\w*)")
 RETWEET_PREFIX_RE = re.compile(r"^\s*RT\s+@\w+\s*:", re.IGNORECASE)
 _WS_RE = re.compile(r"\s+")
-_WS_RUN_RE = re.compile(r"[^\S ]|  ")  # whitespace that `_WS_RE.sub(" ", ...)` would change
 # Cheap pre-check: any code point in the usual emoji / symbol blocks. Only then is the
 # (slower, exact) `emoji` library asked for the grapheme clusters.
 _EMOJI_HINT_RE = re.compile(
@@ -36,7 +35,9 @@ def normalize_text(text: str) -> str:
         out = html.unescape(html.unescape(out))
     if not out.isascii():  # ASCII text is already NFC
         out = unicodedata.normalize("NFC", out)
-    if _WS_RUN_RE.search(out) is None:  # nothing to collapse: only single plain spaces
+    # Nothing to collapse when no space is doubled and the text is printable (the only
+    # whitespace character a printable string can hold is ' ').
+    if "  " not in out and out.isprintable():
         return out.strip()
     return _WS_RE.sub(" ", out).strip()
 
