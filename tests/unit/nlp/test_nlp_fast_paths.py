@@ -197,3 +197,34 @@ def test_the_duplicate_fingerprint_folds_text_as_the_plain_rules_do():
     extra = ["  ..Hello, @bob!! see WWW.EX.COM/x -- ok?? ", "", "!!!", "a\tb\nc", "Ünïcødé wörds 😍"]
     for text in [*TEXTS, *extra]:
         assert text_fingerprint(text) == reference(text)
+
+
+def test_lexicon_dense_features_equal_the_plain_sums():
+    import math
+    import random
+
+    from pulse_enricher.nlp.features import lexicon_dense
+
+    def reference(valences, tokens, text):
+        pos = sum(v for v in valences if v > 0)
+        neg = -sum(v for v in valences if v < 0)
+        s = pos - neg
+        compound = s / math.sqrt(s * s + 15.0)
+        n_tok = max(len(tokens), 1)
+        excl = sum(t.startswith("!") for t in tokens)
+        quest = sum(t.startswith("?") for t in tokens)
+        caps = sum(1 for w in text.split() if len(w) > 2 and w.isupper() and w.isalpha())
+        return compound, pos, neg, n_tok, excl, quest, caps
+
+    rng = random.Random(9)
+    for _ in range(500):
+        n = rng.randrange(0, 12)
+        valences = [rng.choice([0.0, 0.0, 1.9, -2.5, 0.733, -0.74]) for _ in range(n)]
+        tokens = [rng.choice(["!!", "?", "?!", "good", "<url>", "!"]) for _ in range(n)]
+        text = " ".join(rng.choice(["GREAT", "ok", "NOT", "A1B", "wow!"]) for _ in range(n))
+        got = lexicon_dense(valences, tokens, text)
+        compound, pos, neg, n_tok, excl, quest, caps = reference(valences, tokens, text)
+        total = pos + neg + n_tok
+        assert (got[0], got[1], got[2]) == (compound, pos / total, neg / total)
+        assert (got[6], got[7], got[8]) == (min(excl, 3) / 3.0, min(quest, 3) / 3.0, min(caps, 3) / 3.0)
+        assert (got[12], got[13]) == (min(pos, 8.0) / 8.0, min(neg, 8.0) / 8.0)

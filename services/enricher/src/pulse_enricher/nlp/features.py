@@ -108,6 +108,17 @@ def hash_features(feats: list[str], bits: int, prefix: str = "") -> dict[int, fl
 
 
 _PAIR_COLUMNS: dict[tuple[int, str], dict[tuple[str, str], int]] = {}  # (bits, prefix) -> {(a, b): col}
+_PREFIXED_COLUMNS: dict[tuple[int, str], dict[str, int]] = {}  # (bits, prefix) -> {token: prefix+token's col}
+
+
+def _prefixed_miss(
+    prefixed: dict[str, int], cache: dict[str, int], prefix: str, token: str, bits: int
+) -> int:
+    if len(prefixed) >= _COLUMNS_CAP:
+        prefixed.clear()
+    feature = prefix + token
+    col = prefixed[token] = cache.get(feature) or _columns_miss(cache, feature, bits)
+    return col
 
 
 def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, float]:
@@ -118,7 +129,11 @@ def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, f
         cache = _COLUMNS[bits] = {}
     get = cache.get
     if prefix:
-        cols = [get(f) or _columns_miss(cache, f, bits) for f in [prefix + t for t in tokens]]
+        prefixed = _PREFIXED_COLUMNS.get((bits, prefix))
+        if prefixed is None:
+            prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
+        one_get = prefixed.get
+        cols = [one_get(t) or _prefixed_miss(prefixed, cache, prefix, t, bits) for t in tokens]
     else:
         cols = [get(t) or _columns_miss(cache, t, bits) for t in tokens]
     pairs = _PAIR_COLUMNS.get((bits, prefix))
@@ -164,14 +179,16 @@ def lexicon_dense(valences: list[float], tokens: list[str], text: str) -> dict[i
     (`OpinionLexicon.token_valences`), so VADER's lexicon is the feature without a second
     pass of VADER itself.
     """
-    pos = sum(v for v in valences if v > 0)
-    neg = -sum(v for v in valences if v < 0)
+    opinions = [v for v in valences if v]  # usually a handful: the sums below add them in order
+    pos = sum([v for v in opinions if v > 0])
+    neg = -sum([v for v in opinions if v < 0])
     s = pos - neg
     compound = s / math.sqrt(s * s + 15.0)
     n_tok = max(len(tokens), 1)
-    excl = sum(t.startswith("!") for t in tokens)
-    quest = sum(t.startswith("?") for t in tokens)
-    caps = sum(1 for w in text.split() if len(w) > 2 and w.isupper() and w.isalpha())
+    heads = "".join([t[:1] for t in tokens])
+    excl = heads.count("!")  # tokens starting with '!'
+    quest = heads.count("?")
+    caps = len([w for w in text.split() if len(w) > 2 and w.isupper() and w.isalpha()])
     last = 0.0
     for v in reversed(valences):
         if v:
