@@ -228,3 +228,12 @@ def test_lexicon_dense_features_equal_the_plain_sums():
         assert (got[0], got[1], got[2]) == (compound, pos / total, neg / total)
         assert (got[6], got[7], got[8]) == (min(excl, 3) / 3.0, min(quest, 3) / 3.0, min(caps, 3) / 3.0)
         assert (got[12], got[13]) == (min(pos, 8.0) / 8.0, min(neg, 8.0) / 8.0)
+
+
+def test_brand_and_aspect_hits_carry_the_offsets_and_text_of_their_token_span(enricher):
+    texts = [*TEXTS, "The Nova 12 Lite and the Nova-12 both have face unlock; #Nova12 battery-life"]
+    for text in texts:
+        doc = enricher.analyze(text)[0]
+        for hit in [*enricher.brand_matcher.find(doc, [], text), *enricher.taxonomy.find(doc)]:
+            span = doc[hit.token_start : hit.token_end]
+            assert (hit.term, hit.start, hit.end) == (span.text, span.start_char, span.end_char)

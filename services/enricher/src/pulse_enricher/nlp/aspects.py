@@ -45,23 +45,29 @@ class TaxonomyMatcher:
             self._matcher.add(aspect.id, patterns)
         self._strings = nlp.vocab.strings
 
-    def find(self, doc: Doc) -> list[AspectHit]:
+    def find(self, doc: Doc, text: str | None = None) -> list[AspectHit]:
+        """Taxonomy matches, longest first where they overlap; `text` is `doc.text` when known."""
         matches = sorted(self._matcher(doc), key=lambda m: (m[1], -(m[2] - m[1])))
+        if matches and text is None:
+            text = doc.text
         hits: list[AspectHit] = []
         last_end = -1
         for match_id, start, end in matches:
             if start < last_end:
                 continue  # longest match wins ("battery life" over "battery")
-            span = doc[start:end]
             aspect_id = self._strings[match_id]
+            # = doc[start:end].text / .start_char / .end_char, without building a Span
+            s_char = doc[start].idx
+            last = doc[end - 1]
+            e_char = last.idx + len(last.text)
             hits.append(
                 AspectHit(
                     aspect_id,
-                    span.text,
+                    text[s_char:e_char],  # type: ignore[index]
                     start,
                     end,
-                    span.start_char,
-                    span.end_char,
+                    s_char,
+                    e_char,
                     self._category[aspect_id],
                     True,
                 )

@@ -43,6 +43,7 @@ class BrandMatcher:
         self._exclude = PhraseMatcher(nlp.vocab, attr="LEMMA")
         self._kind: dict[str, str] = {}
         self._hashtags: dict[str, str] = {}
+        self._has_exclude: set[int] = set()
         for brand in tracking.brands:
             kind = tracking.brand_kind(brand.id)
             self._kind[brand.id] = kind
@@ -50,6 +51,7 @@ class BrandMatcher:
             self._matcher.add(brand.id, patterns)
             if brand.exclude:
                 self._exclude.add(brand.id, [nlp(v) for term in brand.exclude for v in _variants(term)])
+                self._has_exclude.add(nlp.vocab.strings.add(brand.id))  # match ids are the key hashes
             for tag in brand.hashtags:
                 self._hashtags.setdefault(tag.lower(), brand.id)
             # A hashtag spelling of a one-token alias ("#Nova12") is the same mention.
@@ -58,9 +60,11 @@ class BrandMatcher:
         self._strings = nlp.vocab.strings
 
     def find(self, doc: Doc, hashtags: list[str], text: str | None = None) -> list[BrandHit]:
+        if text is None:
+            text = doc.text
         matches = self._matcher(doc)
         excluded: dict[str, list[tuple[int, int]]] = {}
-        if matches:
+        if matches and any(m[0] in self._has_exclude for m in matches):
             for match_id, start, end in self._exclude(doc):
                 excluded.setdefault(self._strings[match_id], []).append((start, end))
         hits: list[BrandHit] = []
@@ -68,11 +72,12 @@ class BrandMatcher:
             brand_id = self._strings[match_id]
             if any(s <= start and end <= e for s, e in excluded.get(brand_id, ())):
                 continue
-            span = doc[start:end]
+            # = doc[start:end].text / .start_char / .end_char, without building a Span
+            s_char = doc[start].idx
+            last = doc[end - 1]
+            e_char = last.idx + len(last.text)
             hits.append(
-                BrandHit(
-                    brand_id, self._kind[brand_id], span.text, span.start_char, span.end_char, start, end
-                )
+                BrandHit(brand_id, self._kind[brand_id], text[s_char:e_char], s_char, e_char, start, end)
             )
         # Keep the longest match where spans of the same brand overlap.
         hits.sort(key=lambda h: (h.token_start, -(h.token_end - h.token_start)))
@@ -81,8 +86,6 @@ class BrandMatcher:
             if kept and hit.token_start < kept[-1].token_end:
                 continue
             kept.append(hit)
-        if text is None:
-            text = doc.text
         low = text.lower()
         for tag in hashtags:
             brand_id = self._hashtags.get(tag.lower())

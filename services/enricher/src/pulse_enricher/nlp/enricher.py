@@ -218,14 +218,15 @@ class Enricher:
         self, doc: Doc, words: list[str], valences: list[float], text: str | None = None
     ) -> list[AspectHit]:
         """Taxonomy matches plus open-vocabulary terms from the tagger (taxonomy wins overlaps)."""
-        hits = self.taxonomy.find(doc)
+        if text is None:
+            text = doc.text
+        hits = self.taxonomy.find(doc, text)
         if self.tagger is None:
             return hits
         taken = [False] * len(words)
         for h in hits:
             for i in range(h.token_start, h.token_end):
                 taken[i] = True
-        text = doc.text if text is None else text
         added = False
         for start, end in self.tagger.tag_spans(words, valences):
             if any(taken[start:end]):
