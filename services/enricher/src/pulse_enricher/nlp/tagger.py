@@ -166,11 +166,12 @@ def _pack(columns: list[int]) -> bytes:
 
 
 class RowBuilder:
-    """`token_rows` from per-word, per-bigram and per-sign-pattern caches: the same matrix.
+    """`token_rows` from per-bigram and per-sign-pattern caches: the same matrix.
 
-    Every template reads either one token's word columns (cached per word), two adjacent
-    tokens' word columns (cached per bigram), opinion signs at -2..+2 (cached per pattern:
-    at most 4**5), or nothing (the bias). The cached rows hold final column numbers; a post's
+    Every template reads either one token's word columns, two adjacent tokens' word columns
+    (both cached per bigram: the pair's columns and the right token's own), opinion signs at
+    -2..+2 (cached per pattern: at most 4**5), or nothing (the bias). The cached rows hold
+    final column numbers; a post's
     rows are joined into one buffer and a per-length index (cached) gathers them back in
     template order, so the model sums its weights in exactly the same order as before.
     """
@@ -206,7 +207,6 @@ class RowBuilder:
                 raise ValueError(f"template {tid} has no cached form")
         self._index: dict[int, np.ndarray] = {}
         self._base: dict[object, tuple[int, ...]] = {}
-        self._words: dict[str, bytes] = {}
         self._bigrams: dict[tuple[object, object], bytes] = {}
         self._signs: dict[bytes, bytes] = {}
         self._const_row = _pack([_column(t, 0, 0, self._span) for t in self._const])
@@ -215,8 +215,7 @@ class RowBuilder:
             base = [0] * 8
             base[_W] = int(w_hash)
             self._base[key] = tuple(base)
-        self._start_rows = self._single_row(self._base[0]) + self._single_row(self._base[1])
-        self._end_rows = self._single_row(self._base[2]) + self._single_row(self._base[3])
+        self._first_row = self._single_row(self._base[0])  # the first padding token's own columns
 
     def _word_base(self, word: str) -> tuple[int, ...]:
         base = self._base.get(word)
@@ -234,19 +233,14 @@ class RowBuilder:
         span = self._span
         return _pack([_column(t, 0, base[c], span) for t, c in self._singles])
 
-    def _word_row(self, word: str) -> bytes:
-        if len(self._words) >= _CACHE_CAP:
-            self._words = {}
-        row = self._words[word] = self._single_row(self._word_base(word))
-        return row
-
     def _bigram_row(self, key: tuple[object, object]) -> bytes:
+        """The pair templates' columns for (left, right), then the right token's own columns."""
         if len(self._bigrams) >= _CACHE_CAP:
             self._bigrams = {}
         a = self._word_base(key[0])  # type: ignore[arg-type]
         b = self._word_base(key[1])  # type: ignore[arg-type]
         span = self._span
-        row = _pack([_column(t, a[ac], b[bc], span) for t, ac, bc in self._pairs])
+        row = _pack([_column(t, a[ac], b[bc], span) for t, ac, bc in self._pairs]) + self._single_row(b)
         self._bigrams[key] = row
         return row
 
@@ -260,18 +254,24 @@ class RowBuilder:
         return row
 
     def _layout(self, n: int) -> np.ndarray:
-        """Where each (template, token) column sits in a post's joined buffer of n tokens."""
+        """Where each (template, token) column sits in a post's joined buffer of n tokens.
+
+        Buffer: the first padding token's own columns, then for each adjacent pair of padded
+        positions (p, p+1), p = 0..n+2, the pair columns and position p+1's own columns; then
+        the sign-pattern columns per token; then the constant columns.
+        """
         n_s, n_p, n_o = len(self._singles), len(self._pairs), len(self._ops)
-        pair_at = (n + 4) * n_s
-        sign_at = pair_at + (n + 3) * n_p
+        stride = n_p + n_s
+        sign_at = n_s + (n + 3) * stride
         const_at = sign_at + n * n_o
         index = np.empty((self.n_templates, n), dtype=np.intp)
         tok = np.arange(n)
         for j, (kind, k, off) in enumerate(self._where):
             if kind == "single":
-                index[j] = (tok + 2 + off) * n_s + k
+                pos = tok + 2 + off  # padded position
+                index[j] = np.where(pos == 0, k, n_s + (pos - 1) * stride + n_p + k)
             elif kind == "pair":
-                index[j] = pair_at + (tok + 2 + off) * n_p + k
+                index[j] = n_s + (tok + 2 + off) * stride + k
             elif kind == "op":
                 index[j] = sign_at + tok * n_o + k
             else:
@@ -289,10 +289,8 @@ class RowBuilder:
     def columns(self, words: list[str], valences: list[float]) -> np.ndarray:
         """The (n_templates, n_tokens) transpose of `token_rows`, C-contiguous. Needs ≥ 1 word."""
         n = len(words)
-        words_get, bigrams_get, signs_get = self._words.get, self._bigrams.get, self._signs.get
-        parts = [self._start_rows]
-        parts.extend([words_get(w) or self._word_row(w) for w in words])
-        parts.append(self._end_rows)
+        bigrams_get, signs_get = self._bigrams.get, self._signs.get
+        parts = [self._first_row]
         keys: list[object] = [0, 1, *words, 2, 3]
         parts.extend([bigrams_get(k) or self._bigram_row(k) for k in pairwise(keys)])
         signs = bytes([3, 3, *[1 if v > 0 else 2 if v < 0 else 0 for v in valences], 3, 3])
