@@ -237,3 +237,29 @@ def test_brand_and_aspect_hits_carry_the_offsets_and_text_of_their_token_span(en
         for hit in [*enricher.brand_matcher.find(doc, [], text), *enricher.taxonomy.find(doc)]:
             span = doc[hit.token_start : hit.token_end]
             assert (hit.term, hit.start, hit.end) == (span.text, span.start_char, span.end_char)
+
+
+def test_target_features_equal_hashing_the_feature_strings_in_order(enricher, analyzed):
+    from pulse_enricher.nlp.features import fold_tokens, hash_features, mark_negation, word_ngrams
+    from pulse_enricher.nlp.models import WINDOW, post_features, target_features
+
+    for words, valences in analyzed:
+        toks = fold_tokens(words)
+        for t_start in range(len(words)):
+            t_end = min(len(words), t_start + 2)
+            got = target_features(words, valences, "", t_start, t_end, [0.2, 0.3, 0.5], 18, toks)
+            # the string features, hashed in their original order, right after the post's columns
+            neg = mark_negation([*toks[max(0, t_start - 8) : t_start], "<t>", *toks[t_end : t_end + 8]])
+            left, right = neg[: min(t_start, 8)], neg[min(t_start, 8) + 1 :]
+            strings = word_ngrams(left, "l:") + word_ngrams(right[:8], "r:")
+            for d in range(1, WINDOW + 1):
+                if t_start - d >= 0:
+                    strings += [f"wl{d}:{left[-d]}", f"w:{left[-d]}"]
+                if d - 1 < len(right):
+                    strings += [f"wr{d}:{right[d - 1]}", f"w:{right[d - 1]}"]
+            strings.append("tgt:" + " ".join(toks[t_start:t_end]))
+            expected = post_features(words, valences, "", 18, toks)
+            expected.update(hash_features(strings, 18))
+            dense = [22, 23, 24, 25, 14, 15, 16, 17, 18, 19, 20, 21]  # set afterwards, in this order
+            assert list(got) == [*expected, *dense]
+            assert all(got[k] == v for k, v in expected.items() if k >= 32)

@@ -158,6 +158,28 @@ TARGET_BITS = 18
 WINDOW = 4
 
 
+_WINDOW_COLUMNS: dict[int, dict[tuple[int, str], tuple[int, ...]]] = {}  # bits -> {(±d, tok): cols}
+
+
+def _window_columns(bits: int) -> dict[tuple[int, str], tuple[int, ...]]:
+    cache = _WINDOW_COLUMNS.get(bits)
+    if cache is None:
+        cache = _WINDOW_COLUMNS[bits] = {}
+    return cache
+
+
+def _window_miss(
+    cache: dict[tuple[int, str], tuple[int, ...]], key: tuple[int, str], bits: int
+) -> tuple[int, ...]:
+    """Columns of "wl{d}:<tok>" (d > 0) or "wr{-d}:<tok>" (d < 0), then of "w:<tok>" (deduplicated)."""
+    if len(cache) >= 300_000:
+        cache.clear()
+    d, tok = key
+    name = f"wl{d}:{tok}" if d > 0 else f"wr{-d}:{tok}"
+    cols = cache[key] = tuple(hash_features([name, f"w:{tok}"], bits))
+    return cols
+
+
 def target_features(
     words: list[str],
     valences: list[float],
@@ -189,21 +211,24 @@ def target_features(
     n_left = min(t_start, 8)
     left = neg[:n_left]
     right = neg[n_left + 1 :]
-    feats_s: list[str] = []
+    # Window features "wl{d}:<tok>" / "wr{d}:<tok>" and "w:<tok>", nearest first, then the target.
+    window = _window_columns(bits)
+    window_get = window.get
+    cols: list[int] = []
     for d in range(1, WINDOW + 1):
         if t_start - d >= 0:
-            feats_s.append(f"wl{d}:{left[-d]}")
-            feats_s.append(f"w:{left[-d]}")
+            key = (d, left[-d])
+            cols.extend(window_get(key) or _window_miss(window, key, bits))
         if d - 1 < len(right):
-            feats_s.append(f"wr{d}:{right[d - 1]}")
-            feats_s.append(f"w:{right[d - 1]}")
-    feats_s.append("tgt:" + " ".join(toks[t_start:t_end]))
+            key = (-d, right[d - 1])
+            cols.extend(window_get(key) or _window_miss(window, key, bits))
     feats = dict(post_feats)
     # Context n-grams ("l:" left, "r:" right), then the window and target features: the
     # columns in this order (the order `hash_features` over all those strings would give).
     feats.update(ngram_columns(left, bits, "l:"))
     feats.update(ngram_columns(right[:8], bits, "r:"))
-    feats.update(hash_features(feats_s, bits))
+    feats.update(dict.fromkeys(cols, 1.0))
+    feats.update(hash_features(["tgt:" + " ".join(toks[t_start:t_end])], bits))
     lp = ln = rp = rn = 0.0
     for i, v in enumerate(valences):
         if not v or t_start <= i < t_end:
