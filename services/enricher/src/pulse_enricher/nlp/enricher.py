@@ -81,6 +81,7 @@ class Enricher:
         # The usual pipeline (tokenizer + pulse_lemmatizer) runs fused: one ORTH array gives the
         # lemmas and the token texts.
         self._fused = self.nlp.pipe_names == ["pulse_lemmatizer"]
+        self._tokenizer = self.nlp.tokenizer
         self.brand_matcher = BrandMatcher(self.nlp, tracking)
         self.taxonomy = TaxonomyMatcher(self.nlp, tracking)
         self.vader = SentimentIntensityAnalyzer()
@@ -99,7 +100,8 @@ class Enricher:
 
     # -- building blocks (also used by pulse-eval, so it scores exactly what production does) --
     def analyze(self, text: str) -> tuple[Doc, list[str], list[float]]:
-        doc = self.nlp.make_doc(text)
+        # = self.nlp.make_doc(text) (which only adds this length check), one call less
+        doc = self._tokenizer(text) if len(text) <= self.nlp.max_length else self.nlp.make_doc(text)
         if self._fused:
             words = token_texts(doc, set_lemmas(doc)) if len(doc) else []
         else:
