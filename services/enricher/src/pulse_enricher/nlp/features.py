@@ -81,7 +81,8 @@ def feature_column(feature: str, bits: int) -> int:
 
 
 _COLUMNS: dict[int, dict[str, int]] = {}  # bits -> {feature: column}; plain dicts beat lru_cache here
-_COLUMNS_CAP = 300_000
+_COLUMNS_CAP = 300_000  # like the lru_cache above; the caches below hold 100k each (cleared when full)
+_DERIVED_CAP = 100_000
 
 
 def _columns_miss(cache: dict[str, int], feature: str, bits: int) -> int:
@@ -114,7 +115,7 @@ _PREFIXED_COLUMNS: dict[tuple[int, str], dict[str, int]] = {}  # (bits, prefix) 
 def _prefixed_miss(
     prefixed: dict[str, int], cache: dict[str, int], prefix: str, token: str, bits: int
 ) -> int:
-    if len(prefixed) >= _COLUMNS_CAP:
+    if len(prefixed) >= _DERIVED_CAP:
         prefixed.clear()
     feature = prefix + token
     col = prefixed[token] = cache.get(feature) or _columns_miss(cache, feature, bits)
@@ -143,7 +144,7 @@ def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, f
     for pair in pairwise(tokens):
         col = pair_get(pair)
         if col is None:
-            if len(pairs) >= _COLUMNS_CAP:
+            if len(pairs) >= _DERIVED_CAP:
                 pairs.clear()
             feature = f"{prefix}{pair[0]} {pair[1]}"
             col = pairs[pair] = get(feature) or _columns_miss(cache, feature, bits)

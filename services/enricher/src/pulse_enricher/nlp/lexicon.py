@@ -125,7 +125,7 @@ class OpinionLexicon:
         v = self.valence.get(word.lower())
         if v is None:
             v = self.emoji_valence.get(word)
-        if len(self._base) >= 200_000:
+        if len(self._base) >= 100_000:
             self._base.clear()
         self._base[word] = v
         return v

@@ -172,7 +172,7 @@ def _window_miss(
     cache: dict[tuple[int, str], tuple[int, ...]], key: tuple[int, str], bits: int
 ) -> tuple[int, ...]:
     """Columns of "wl{d}:<tok>" (d > 0) or "wr{-d}:<tok>" (d < 0), then of "w:<tok>" (deduplicated)."""
-    if len(cache) >= 300_000:
+    if len(cache) >= 100_000:
         cache.clear()
     d, tok = key
     name = f"wl{d}:{tok}" if d > 0 else f"wr{-d}:{tok}"
