@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import calendar
 import json
 import os
 import signal
@@ -119,11 +120,96 @@ def install_moto_dynamodb_streams_speedup() -> None:
     DynamoDBStreamsHandler.get_records = get_records
 
 
+def install_moto_request_routing_speedup() -> None:
+    """moto's dispatcher lists its own package directory (about 180 stat calls) on every request to
+    route it; the list never changes while the server runs, so compute it once."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
+def _epoch_millis(value) -> int | float:
+    """A datetime as epoch seconds truncated to milliseconds: what moto's serializer sends."""
+    base = calendar.timegm(value.timetuple())
+    return base + (value.microsecond // 1000) / 1000.0 if value.microsecond else base
+
+
+def _base64_text(data: str | bytes) -> str:
+    return data if isinstance(data, str) else data.decode("ascii")
+
+
+def install_moto_kinesis_response_speedups() -> None:
+    """PutRecords and GetRecords go through moto's generic response serializer, which walks the
+    service model for every field of every record (most of the call's cost). Their shapes are
+    flat: write the same JSON directly. moto keeps each record's data as the base64 text it was
+    put with, which is exactly what the JSON protocol sends back (tests/unit/devstack)."""
+    from moto.kinesis.responses import KinesisResponse
+
+    def get_records(self):
+        next_iterator, records, behind = self.kinesis_backend.get_records(
+            self._get_param("StreamARN"), self._get_param("ShardIterator"), self._get_param("Limit")
+        )
+        return json.dumps({
+            "NextShardIterator": next_iterator,
+            "Records": [
+                {
+                    "Data": _base64_text(record.data),
+                    "PartitionKey": record.partition_key,
+                    "SequenceNumber": str(record.sequence_number),
+                    "ApproximateArrivalTimestamp": _epoch_millis(record.created_at_datetime),
+                }
+                for record in records
+            ],
+            "MillisBehindLatest": behind,
+        })
+
+    def put_records(self):
+        response = self.kinesis_backend.put_records(
+            self._get_param("StreamARN"), self._get_param("StreamName"), self._get_param("Records")
+        )
+        return json.dumps({
+            "FailedRecordCount": response["FailedRecordCount"],
+            "Records": [
+                {"SequenceNumber": str(entry["SequenceNumber"]), "ShardId": entry["ShardId"]}
+                for entry in response["Records"]
+            ],
+        })
+
+    KinesisResponse.get_records = get_records
+    KinesisResponse.put_records = put_records
+
+
+def install_moto_dynamodb_item_speedup() -> None:
+    """moto checks the 400 KB item limit on every attribute set by re-measuring the whole item
+    (`LimitedSizeDict.__setitem__`), so building an item of n attributes measures it n times: about
+    half of a PutItem / BatchWriteItem. `Item.__init__` builds a new item: measure it once, with
+    the same rule (the last attribute set is the largest total, so the check is on the total).
+    Later updates keep moto's own checked path."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type as dt
+    from moto.dynamodb.models.utilities import bytesize
+
+    def item_init(self, hash_key, range_key, attrs) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        values = {key: dt.DynamoType(value) for key, value in attrs.items()}
+        if sum(bytesize(key) + value.size() for key, value in values.items()) > 405000:
+            raise ItemSizeTooLarge
+        self.attrs = dt.LimitedSizeDict()
+        dict.update(self.attrs, values)
+
+    dt.Item.__init__ = item_init
+
+
 def build_app():
     from moto.server import DomainDispatcherApplication, create_backend_app
 
     install_moto_kinesis_speedups()
     install_moto_dynamodb_streams_speedup()
+    install_moto_dynamodb_item_speedup()
+    install_moto_kinesis_response_speedups()
+    install_moto_request_routing_speedup()
     app = SerializedWrites(DomainDispatcherApplication(create_backend_app))
     stats_path = os.environ.get("PULSE_EMULATOR_STATS")
     return RequestStats(app, stats_path) if stats_path else app
