@@ -231,6 +231,10 @@ def main(argv: list[str] | None = None) -> None:
     config.keep_alive_timeout = 75
     # The KCL and the producer send many requests per connection; raise hypercorn's stream limits.
     config.h2_max_concurrent_streams = 200
+    # hypercorn closes a connection after 1,000 requests by default; the KCL's HTTP/2 connection
+    # passes that every couple of minutes and its in-flight GetRecords then fail and back off
+    # (seconds of added latency). Real AWS endpoints keep connections open: so does the emulator.
+    config.keep_alive_max_requests = 2**62
     config.wsgi_max_body_size = 64 * 1024 * 1024
 
     shutdown = asyncio.Event()
