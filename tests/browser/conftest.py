@@ -5,10 +5,8 @@ bundled sample indexed into a throw-away alias of the local OpenSearch."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,20 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from pulse_dashboard.browser_testing import chromium_driver, require_chromium
 from pulse_dashboard.testing import SampleIndex
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    reason = "Chromium is not installed: apt-get install -y chromium chromium-driver"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason} (CI must run the browser test)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +32,7 @@ def browser_index(local_stack) -> Iterator[SampleIndex]:
 @pytest.fixture(scope="session")
 def dashboard_url(browser_index: SampleIndex) -> Iterator[str]:
     """`pulse-dashboard --port 0` as a real process; its URL comes from its first stdout line."""
-    _need_chromium()
+    require_chromium()
     script = Path(sys.executable).with_name("pulse-dashboard")
     env = {**os.environ, **browser_index.env(), "PULSE_DASHBOARD_LIVE_POLL_MS": "1000"}
     proc = subprocess.Popen(
@@ -74,26 +62,8 @@ def dashboard_url(browser_index: SampleIndex) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def driver(dashboard_url: str):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="pulse-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--window-size=1440,1000", "--lang=en-US",
-    ):  # fmt: skip
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    drv.set_page_load_timeout(60)
-    try:
+    with chromium_driver() as drv:
         yield drv
-    finally:
-        drv.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,93 +4,29 @@ Screenshots go to tests/artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
-import json
-import time
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
-CARDS = (
-    "overview",
-    "timeline",
-    "alerts",
-    "aspects",
-    "share-of-voice",
-    "influencers",
-    "emerging",
-    "posts",
-    "live",
+from pulse_dashboard.browser_testing import (
+    CARDS,
+    api_json,
+    card_states,
+    click,
+    full_page_screenshot,
+    open_page,
+    severe_console_errors,
+    show,
+    wait,
 )
 
-
-def wait(driver, condition, timeout=45, what="condition"):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(
-        condition, message=f"timed out waiting for {what}"
-    )
-
-
-def card_states(driver) -> dict[str, str]:
-    from selenium.webdriver.common.by import By
-
-    return {
-        e.get_attribute("data-card"): e.get_attribute("data-state")
-        for e in driver.find_elements(By.CSS_SELECTOR, "[data-card]")
-    }
-
-
-def full_page_screenshot(driver, path) -> None:
-    height = driver.execute_script(
-        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"
-    )
-    driver.set_window_size(1440, min(max(height, 900), 6000))
-    time.sleep(0.3)
-    driver.save_screenshot(str(path))
-    driver.set_window_size(1440, 1000)
-
-
-def click(driver, element) -> None:
-    """Scroll the element to the middle of the viewport (clear of the sticky filter bar), then click."""
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    time.sleep(0.2)
-    element.click()
-
-
-def show(driver, element_id: str) -> None:
-    """Scroll a card to just below the sticky filter bar, for its screenshot."""
-    driver.execute_script(
-        "const e = document.getElementById(arguments[0]);"
-        "window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 70);",
-        element_id,
-    )
-    time.sleep(0.3)
-
-
-def severe_console_errors(driver) -> list[dict]:
-    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
-
-
-def api_json(url: str, path: str, params: dict) -> dict:
-    with urllib.request.urlopen(
-        f"{url}{path}?{urllib.parse.urlencode(params, doseq=True)}", timeout=30
-    ) as res:
-        return json.loads(res.read())
-
+pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def page(driver, dashboard_url):
-    driver.get(dashboard_url)
-    wait(
-        driver,
-        lambda d: all(card_states(d).get(c) in ("ready", "empty", "error") for c in CARDS),
-        what="every card to load",
-    )
-    return driver
+    return open_page(driver, dashboard_url)
 
 
 def test_every_chart_renders_with_data(page, artifacts):

@@ -11,15 +11,12 @@ and its stream, tables, queue and indices are deleted afterwards.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -31,34 +28,26 @@ from pathlib import Path
 
 import pytest
 
+from pulse_dashboard.browser_testing import (
+    CARDS,
+    api_json,
+    card_states,
+    chromium_driver,
+    click,
+    full_page_screenshot,
+    open_page,
+    require_chromium,
+    severe_console_errors,
+    show,
+    wait,
+)
+
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 # The stack is up already (local_stack); the replay itself takes ~40 s on a quiet machine.
 DEMO_TIMEOUT_S = 480
-CARDS = (
-    "overview",
-    "timeline",
-    "alerts",
-    "aspects",
-    "share-of-voice",
-    "influencers",
-    "emerging",
-    "posts",
-    "live",
-)
 SUMMARY = re.compile(r"^demo: produced=(\d+) enriched=(\d+) indexed=(\d+) dead_letter=(\d+)")
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    reason = "Chromium is not installed: apt-get install -y chromium chromium-driver"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason} (CI must run the browser test)")
-    pytest.skip(reason)
 
 
 @dataclass
@@ -166,7 +155,7 @@ def _delete_resources(env: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def demo(local_stack) -> Iterator[Demo]:
     """`pulse-demo --port 0 --name <unique> --no-prometheus`, until its dashboard URL and summary."""
-    _need_chromium()
+    require_chromium()
     from pulse_devstack import demo as demo_module
 
     name = f"t-demo-{uuid.uuid4().hex[:8]}"
@@ -196,26 +185,8 @@ def demo(local_stack) -> Iterator[Demo]:
 
 @pytest.fixture(scope="module")
 def driver(demo: Demo):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="pulse-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--window-size=1440,1000", "--lang=en-US",
-    ):  # fmt: skip
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    drv.set_page_load_timeout(60)
-    try:
+    with chromium_driver() as drv:
         yield drv
-    finally:
-        drv.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -224,70 +195,9 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def wait(driver, condition, timeout=60, what="condition"):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(
-        condition, message=f"timed out waiting for {what}"
-    )
-
-
-def card_states(driver) -> dict[str, str]:
-    from selenium.webdriver.common.by import By
-
-    return {
-        e.get_attribute("data-card"): e.get_attribute("data-state")
-        for e in driver.find_elements(By.CSS_SELECTOR, "[data-card]")
-    }
-
-
-def click(driver, element) -> None:
-    """Scroll the element to the middle of the viewport (clear of the sticky filter bar), then click."""
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    time.sleep(0.2)
-    element.click()
-
-
-def show(driver, element_id: str) -> None:
-    """Scroll a card to just below the sticky filter bar, for its screenshot."""
-    driver.execute_script(
-        "const e = document.getElementById(arguments[0]);"
-        "window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 70);",
-        element_id,
-    )
-    time.sleep(0.3)
-
-
-def full_page_screenshot(driver, path: Path) -> None:
-    height = driver.execute_script(
-        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"
-    )
-    driver.set_window_size(1440, min(max(height, 900), 6000))
-    time.sleep(0.3)
-    driver.save_screenshot(str(path))
-    driver.set_window_size(1440, 1000)
-
-
-def severe_console_errors(driver) -> list[dict]:
-    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
-
-
-def api_json(url: str, path: str, params: dict) -> dict:
-    with urllib.request.urlopen(
-        f"{url}{path}?{urllib.parse.urlencode(params, doseq=True)}", timeout=30
-    ) as res:
-        return json.loads(res.read())
-
-
 @pytest.fixture(scope="module")
 def page(driver, demo: Demo):
-    driver.get(demo.url)
-    wait(
-        driver,
-        lambda d: all(card_states(d).get(c) in ("ready", "empty", "error") for c in CARDS),
-        what="every card to load",
-    )
-    return driver
+    return open_page(driver, demo.url)
 
 
 def test_the_demo_indexed_the_whole_sample_before_printing_its_dashboard(demo):
