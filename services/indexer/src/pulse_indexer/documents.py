@@ -213,10 +213,15 @@ def delete_action(old_item: dict[str, Any], keys: dict[str, Any], alias: str) ->
         raise BadRecord("missing_version", f"REMOVE of {post_id}: OldImage has no version")
     if created_at is None:
         raise BadRecord("missing_created_at", f"REMOVE of {post_id}: OldImage has no created_at")
+    return _versioned_delete(post_id, version, created_at, alias, "REMOVE")
+
+
+def _versioned_delete(post_id: str, version: int, created_at: str, alias: str, what: str) -> Action:
+    """Delete `post_id` at `version` or older (external_gte): a newer write of the id always wins."""
     return Action(
         op="delete",
         id=post_id,
-        index=_index_of(alias, created_at, post_id, "REMOVE"),
+        index=_index_of(alias, created_at, post_id, what),
         version=version,
         version_type="external_gte",
         created_at=created_at,
@@ -241,14 +246,7 @@ def tombstone_action(new_item: dict[str, Any], old_item: dict[str, Any] | None, 
     _old_version, created_at = _old_image_target(old_item)
     if created_at is None:
         raise BadRecord("missing_created_at", f"tombstone of {post_id}: OldImage has no created_at")
-    return Action(
-        op="delete",
-        id=post_id,
-        index=_index_of(alias, created_at, post_id, "tombstone"),
-        version=version,
-        version_type="external_gte",
-        created_at=created_at,
-    )
+    return _versioned_delete(post_id, version, created_at, alias, "tombstone")
 
 
 def is_ttl_remove(record: dict[str, Any]) -> bool:
