@@ -25,6 +25,7 @@ Polarity = Literal["negative", "neutral", "positive"]
 MAX_TEXT_CHARS = 25_000
 # Counts are stored as OpenSearch `long` (signed 64-bit): anything larger is poison, not data.
 MAX_COUNT = 2**63 - 1
+MAX_ID_CHARS = 512  # a post id, "<network>:<native id>"
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -71,7 +72,7 @@ class GeoPoint(_Model):
 
 
 class Post(_Model):
-    id: str = Field(min_length=3, max_length=512)
+    id: str = Field(min_length=3, max_length=MAX_ID_CHARS)
     network: Network
     native_id: str
     created_at: datetime
@@ -99,7 +100,7 @@ class RecordEnvelope(_Model):
     """What one Kinesis record carries: an upsert of a post, or a delete of an id."""
 
     op: Literal["upsert", "delete"]
-    id: str = Field(min_length=3, max_length=512)
+    id: str = Field(min_length=3, max_length=MAX_ID_CHARS)
     version: int = Field(ge=0)
     ingested_at: datetime
     post: Post | None = None

@@ -137,6 +137,22 @@ def test_jetstream_likes_and_identity_events_yield_nothing():
     assert parse_line(lines[4]) == [] and parse_line(lines[5]) == []
 
 
+@pytest.mark.parametrize("operation", ["delete", "create"])
+def test_a_jetstream_event_whose_id_is_longer_than_a_post_id_may_be_is_refused(operation):
+    # Found by fuzzing: a delete carries no schema check, so an over-long DID reached record_bytes.
+    import json
+
+    did = "did:plc:" + "x" * 600
+    line = json.dumps({
+        "did": did, "time_us": 1_790_000_000_000_000, "kind": "commit",
+        "commit": {"operation": operation, "collection": "app.bsky.feed.post", "rkey": "3lbxaaa111",
+                   "record": {"text": "hi", "createdAt": "2026-11-20T10:00:00Z"}},
+    }).encode()
+    with pytest.raises(ParseError) as caught:
+        parse_line(line)
+    assert caught.value.reason == "bad_id"
+
+
 def test_every_malformed_line_raises_a_parse_error_with_a_reason():
     reasons = []
     for line in (FIXTURES / "malformed.jsonl").read_bytes().splitlines():

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from pulse_common.schema import MAX_TEXT_CHARS, Author, Engagement, GeoPoint, Post
+from pulse_common.schema import MAX_ID_CHARS, MAX_TEXT_CHARS, Author, Engagement, GeoPoint, Post
 
 from .events import Delete, Event, Upsert, ms_of, now_ms
 
@@ -370,6 +370,8 @@ def parse_jetstream(doc: dict[str, Any], received_ms: int | None) -> list[Event]
     if not isinstance(did, str) or not did.startswith("did:") or not isinstance(rkey, str) or not rkey:
         raise ParseError("bad_id", f"did={did!r} rkey={rkey!r}")
     post_id = f"bluesky:{did}/{rkey}"
+    if len(post_id) > MAX_ID_CHARS:  # refused here, for deletes too (a Delete carries no schema check)
+        raise ParseError("bad_id", f"id of {len(post_id)} characters > {MAX_ID_CHARS}: {post_id[:80]!r}")
     # Replayed files: a create is versioned by its createdAt (idempotent replays), an update or a
     # delete by Jetstream's time_us (when it happened). Live: the receive time.
     time_ms = _int(doc.get("time_us")) // 1000 or now_ms()
