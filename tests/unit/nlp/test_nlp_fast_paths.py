@@ -49,6 +49,17 @@ def test_cached_tagger_rows_stay_exact_after_the_caches_are_cleared(enricher, an
         assert np.array_equal(builder.rows(words, valences), expected)
 
 
+def test_lemmas_read_back_in_a_second_pipeline_with_its_own_vocab():
+    # The lemma cache once was one per process: a second pipeline got lemma ids whose text its
+    # StringStore never saw, and token.lemma_ raised KeyError E018 (a fresh-clone CI run found it).
+    from pulse_enricher.nlp.pipeline import build_nlp
+
+    first, second = build_nlp(), build_nlp()
+    text = "Batteries and cameras everywhere: zzyzxes"
+    assert [t.lemma_ for t in first(text)] == [lemmatize(t.text) for t in first(text)]
+    assert [t.lemma_ for t in second(text)] == [lemmatize(t.text) for t in second(text)]
+
+
 def test_the_fused_analysis_gives_the_tokens_and_lemmas_of_the_plain_pipeline(enricher):
     for text in [*TEXTS, "Batteries, batteries and more BATTERIES!!"]:
         doc, words, valences = enricher.analyze(text)

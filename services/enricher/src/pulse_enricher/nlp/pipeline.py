@@ -67,15 +67,25 @@ def lemmatize(word: str) -> str:
     return low[:-1]
 
 
-_LEMMA_IDS: dict[int, int] = {}  # orth id -> lemma id (per process; bounded by the vocab)
-_TEXTS: dict[int, str] = {}  # orth id -> token text (per process; bounded like _LEMMA_IDS)
+# orth id -> lemma id, one map per StringStore: a lemma id is only usable (`token.lemma_`) in a
+# vocab whose StringStore holds the lemma's text, and each pipeline has its own (pulse-eval and
+# the tests build several). Keyed by id() with the store kept alive next to its map.
+_LEMMA_IDS: dict[int, tuple[object, dict[int, int]]] = {}
+_TEXTS: dict[int, str] = {}  # orth id -> token text (a hash is the same in every vocab)
 _CACHE_CAP = 500_000
 
 
-def _lemma_id(strings, orth: int) -> int:
+def _lemma_ids(strings) -> dict[int, int]:
+    entry = _LEMMA_IDS.get(id(strings))
+    if entry is None or entry[0] is not strings:
+        entry = _LEMMA_IDS[id(strings)] = (strings, {})
+    return entry[1]
+
+
+def _lemma_id(strings, cache: dict[int, int], orth: int) -> int:
     lemma = strings.add(lemmatize(strings[orth]))
-    if len(_LEMMA_IDS) < _CACHE_CAP:
-        _LEMMA_IDS[orth] = lemma
+    if len(cache) < _CACHE_CAP:
+        cache[orth] = lemma
     return lemma
 
 
@@ -83,11 +93,12 @@ def set_lemmas(doc: Doc) -> list[int]:
     """Set every token's LEMMA (see `lemmatize`); returns the tokens' ORTH ids."""
     orths: list[int] = doc.to_array(ORTH).tolist()
     strings = doc.vocab.strings
-    get = _LEMMA_IDS.get
+    cache = _lemma_ids(strings)
+    get = cache.get
     lemmas = [get(orth) for orth in orths]
     if None in lemmas:
         lemmas = [
-            lemma if lemma is not None else _lemma_id(strings, o)
+            lemma if lemma is not None else _lemma_id(strings, cache, o)
             for o, lemma in zip(orths, lemmas, strict=True)
         ]
     doc.from_array([LEMMA], np.array(lemmas, dtype=np.uint64).reshape(-1, 1))
