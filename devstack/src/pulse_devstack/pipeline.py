@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pulse_common.aws import client
+from pulse_common.items import LIVE_ITEMS
 from pulse_common.settings import StackSettings
 from pulse_devstack import procs
 from pulse_devstack.paths import LOG_DIR
@@ -155,10 +156,6 @@ class Pipeline:
                     f"{svc.name} exited with {svc.proc.returncode}; see {svc.log_path}:\n"
                     + procs.tail(svc.log_path)
                 )
-
-
-# The enricher's tombstones (a deleted post: `deleted` = true) are not posts.
-LIVE_ITEMS = {"FilterExpression": "attribute_not_exists(#d)", "ExpressionAttributeNames": {"#d": "deleted"}}
 
 
 def table_count(stack: StackSettings) -> int:

@@ -56,6 +56,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pulse_common.items import is_tombstone
 from pulse_devstack import procs
 from pulse_devstack.paths import CACHE_DIR, LOG_DIR
 from pulse_devstack.pipeline import Pipeline, Service, console_script, dead_letter_count
@@ -352,11 +353,6 @@ class Verdict:
     @property
     def clean(self) -> bool:
         return not self.lost and not self.duplicates
-
-
-def is_tombstone(item: dict | None) -> bool:
-    """The enricher's record of a delete (`deleted` = true), not a post."""
-    return bool(item) and (item.get("deleted") or {}).get("BOOL") is True
 
 
 def scan_table(stack, *, tombstones: bool = False) -> dict[str, dict]:

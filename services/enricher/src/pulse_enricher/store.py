@@ -46,6 +46,7 @@ from typing import Any
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from pulse_common.items import TOMBSTONE_ATTR, is_tombstone
 from pulse_common.retry import backoff_delays, is_retryable_aws_error
 from pulse_common.schema import EnrichedPost, RecordEnvelope
 from pulse_enricher import metrics
@@ -62,7 +63,6 @@ CONDITION_NEWER = "attribute_not_exists(id) OR #v < :v"
 # A tombstone replaces an older item of any kind, or a live item of the same version (a delete wins
 # a tie); never a newer item, and never a tombstone of the same version (a redelivered delete).
 CONDITION_DELETE = "attribute_not_exists(id) OR #v < :v OR (#v = :v AND attribute_not_exists(#d))"
-TOMBSTONE_ATTR = "deleted"
 DEFAULT_TOMBSTONE_TTL = timedelta(days=15)
 
 
@@ -98,11 +98,6 @@ class WriteResult:
     deleted: list[str] = field(default_factory=list)
     delete_noop: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)  # id -> DynamoDB's reason
-
-
-def is_tombstone(item: dict[str, Any] | None) -> bool:
-    """True for a tombstone item (low-level attribute values): the record of an applied delete."""
-    return bool(item) and item.get(TOMBSTONE_ATTR, {}).get("BOOL") is True
 
 
 def build_tombstone(post_id: str, version: int, *, now: datetime, ttl: timedelta) -> dict[str, Any]:

@@ -31,10 +31,10 @@ from typing import Any
 
 import orjson
 
+from pulse_common.items import is_tombstone
 from pulse_indexer import naming
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
-TOMBSTONE_ATTR = "deleted"
 
 
 class BadRecord(ValueError):
@@ -91,11 +91,6 @@ def attr_value(attr: dict[str, Any] | None) -> Any:
     if "NULL" in attr:
         return None
     raise BadRecord("unsupported_attribute", f"unsupported attribute type {sorted(attr)}")
-
-
-def is_tombstone(item: dict[str, Any] | None) -> bool:
-    """True for the enricher's record of an applied delete (an item with `deleted` = true)."""
-    return bool(item) and (item.get(TOMBSTONE_ATTR) or {}).get("BOOL") is True
 
 
 def derive(doc: dict[str, Any]) -> dict[str, Any]:
