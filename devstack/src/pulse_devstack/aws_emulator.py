@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import calendar
+import itertools
 import json
 import os
 import signal
@@ -202,12 +204,78 @@ def install_moto_dynamodb_item_speedup() -> None:
     dt.Item.__init__ = item_init
 
 
+def install_moto_dynamodb_scan_speedup() -> None:
+    """moto answers every Scan page by sorting the whole table and walking it from the first item
+    to the page's start key, so reading a table page by page is quadratic: a full scan of 360,000
+    posts (about 700 pages) did not finish in 8 minutes. For tables keyed by a hash key only (all of
+    Pulse's), keep the sorted keys between calls (rebuilt only after a key was added or removed)
+    and start each page at its start key by bisection; moto's own loop then does the rest
+    (filters, limits, copies), so the pages are the ones moto returns (tests/unit/devstack)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original_scan, original_all_items = Table.scan, Table.all_items
+    original_put, original_delete = Table.put_item, Table.delete_item
+
+    def sorted_keys(table) -> tuple[list[Any], list[Any]]:
+        signature = (id(table.items), len(table.items))
+        cached = table.__dict__.get("_pulse_sorted_keys")
+        if cached is None or cached[0] != signature:
+            keys = sorted(table.items, key=lambda key: key.cast_value)
+            cached = (signature, keys, [key.cast_value for key in keys])
+            table._pulse_sorted_keys = cached
+        return cached[1], cached[2]
+
+    def forget_keys_if_changed(table, size_before: int) -> None:
+        if len(table.items) != size_before:
+            table.__dict__.pop("_pulse_sorted_keys", None)
+
+    def put_item(self, *args, **kwargs):
+        size_before = len(self.items)
+        try:
+            return original_put(self, *args, **kwargs)
+        finally:
+            forget_keys_if_changed(self, size_before)
+
+    def delete_item(self, *args, **kwargs):
+        size_before = len(self.items)
+        try:
+            return original_delete(self, *args, **kwargs)
+        finally:
+            forget_keys_if_changed(self, size_before)
+
+    def all_items(self):
+        pending = self.__dict__.pop("_pulse_scan_items", None)
+        return pending if pending is not None else original_all_items(self)
+
+    def scan(self, filters, limit, exclusive_start_key, filter_expression=None, index_name=None,
+             consistent_read=False, projection_expression=None, segments=(None, None)):
+        start_key = (exclusive_start_key or {}).get(self.hash_key_attr)
+        if index_name or self.range_key_attr or (exclusive_start_key and start_key is None):
+            return original_scan(self, filters, limit, exclusive_start_key, filter_expression, index_name,
+                                 consistent_read, projection_expression, segments)
+        keys, values = sorted_keys(self)
+        # moto skips every item up to and including the start key.
+        first = bisect.bisect_right(values, DynamoType(start_key).cast_value) if start_key else 0
+        items = self.items
+        self._pulse_scan_items = (items[key] for key in itertools.islice(keys, first, None))
+        try:
+            return original_scan(self, filters, limit, None, filter_expression, index_name,
+                                 consistent_read, projection_expression, segments)
+        finally:
+            self.__dict__.pop("_pulse_scan_items", None)
+
+    Table.put_item, Table.delete_item = put_item, delete_item
+    Table.all_items, Table.scan = all_items, scan
+
+
 def build_app():
     from moto.server import DomainDispatcherApplication, create_backend_app
 
     install_moto_kinesis_speedups()
     install_moto_dynamodb_streams_speedup()
     install_moto_dynamodb_item_speedup()
+    install_moto_dynamodb_scan_speedup()
     install_moto_kinesis_response_speedups()
     install_moto_request_routing_speedup()
     app = SerializedWrites(DomainDispatcherApplication(create_backend_app))

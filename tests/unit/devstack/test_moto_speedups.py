@@ -131,3 +131,48 @@ def test_request_routing_lists_moto_modules_once(monkeypatch):
     aws_emulator.install_moto_request_routing_speedup()
     assert list(backends.list_of_moto_modules()) == expected
     assert "kinesis" in expected and "dynamodb" in expected
+
+
+def _scan_pages(scan_table, **kwargs) -> list[list[dict]]:
+    pages, start = [], None
+    while True:
+        items, _count, last = scan_table(exclusive_start_key=start, **kwargs)
+        pages.append([item.to_json()["Attributes"] for item in items])
+        if last is None:
+            return pages
+        start = last
+
+
+def test_paged_scans_return_the_pages_moto_returns_and_follow_puts_and_deletes(monkeypatch):
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    for name in ("scan", "all_items", "put_item", "delete_item"):
+        monkeypatch.setattr(Table, name, getattr(Table, name))
+    table = Table("speedup", account_id="123456789012", region="us-east-1",
+                  schema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                  attr=[{"AttributeName": "id", "AttributeType": "S"}])
+    for n in range(120):
+        table.put_item({"id": {"S": f"x:{n:05d}"}, "n": {"N": str(n)}, "doc": {"S": "d" * (n % 7)}})
+
+    above_50 = {"n": ("GT", [DynamoType({"N": "50"})])}
+    moto_pages = _scan_pages(table.scan, filters={}, limit=17)
+    moto_filtered = _scan_pages(table.scan, filters=above_50, limit=10)
+    aws_emulator.install_moto_dynamodb_scan_speedup()
+    assert _scan_pages(table.scan, filters={}, limit=17) == moto_pages
+    assert _scan_pages(table.scan, filters=above_50, limit=10) == moto_filtered
+    assert len(moto_pages) == 8 and sum(map(len, moto_pages)) == 120
+    assert "_pulse_sorted_keys" in table.__dict__  # the pages came from the kept key order
+
+    # Keys added and removed between pages are seen by the next pages, as moto would see them.
+    first_page, _count, start = table.scan({}, 30, None)
+    table.delete_item(DynamoType({"S": "x:00040"}), None)
+    table.put_item({"id": {"S": "x:00035a"}, "n": {"N": "-1"}, "doc": {"S": ""}})
+    table.put_item({"id": {"S": "x:00000a"}, "n": {"N": "-2"}, "doc": {"S": ""}})  # before the start key
+    rest, start_key = [], start
+    while start_key is not None:
+        items, _count, start_key = table.scan({}, 30, start_key)
+        rest += [item.attrs["id"].value for item in items]
+    ids = [item.attrs["id"].value for item in first_page] + rest
+    assert "x:00040" not in ids and "x:00035a" in ids and "x:00000a" not in ids
+    assert ids == sorted(ids) and len(ids) == len(set(ids)) == 120
