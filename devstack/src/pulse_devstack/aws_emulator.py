@@ -204,6 +204,25 @@ def install_moto_dynamodb_item_speedup() -> None:
     dt.Item.__init__ = item_init
 
 
+def install_moto_response_id_speedup() -> None:
+    """moto writes the request id into every response body with a regex over the whole body
+    (`<RequestId>` in XML bodies), about 9 ns per character: 4 ms for a 450 KB GetRecords page of
+    JSON, which has no such tag. Skip the regex when the tag is not in the body."""
+    from moto.core import responses
+
+    original = responses.BaseResponse._enrich_response
+
+    def enrich_response(headers, body):
+        if not isinstance(body, str) or "<RequestId>" in body:
+            return original(headers, body)
+        if "status" in headers:
+            headers["status"] = str(headers["status"])
+        responses.gen_amzn_requestid_long(headers)
+        return headers, body
+
+    responses.BaseResponse._enrich_response = staticmethod(enrich_response)
+
+
 def install_moto_dynamodb_scan_speedup() -> None:
     """moto answers every Scan page by sorting the whole table and walking it from the first item
     to the page's start key, so reading a table page by page is quadratic: a full scan of 360,000
@@ -276,6 +295,7 @@ def build_app():
     install_moto_dynamodb_streams_speedup()
     install_moto_dynamodb_item_speedup()
     install_moto_dynamodb_scan_speedup()
+    install_moto_response_id_speedup()
     install_moto_kinesis_response_speedups()
     install_moto_request_routing_speedup()
     app = SerializedWrites(DomainDispatcherApplication(create_backend_app))

@@ -176,3 +176,18 @@ def test_paged_scans_return_the_pages_moto_returns_and_follow_puts_and_deletes(m
     ids = [item.attrs["id"].value for item in first_page] + rest
     assert "x:00040" not in ids and "x:00035a" in ids and "x:00000a" not in ids
     assert ids == sorted(ids) and len(ids) == len(set(ids)) == 120
+
+
+def test_responses_without_a_request_id_tag_skip_the_regex_and_keep_their_headers(monkeypatch):
+    from moto.core.responses import BaseResponse
+
+    monkeypatch.setattr(BaseResponse, "_enrich_response", BaseResponse._enrich_response)
+    xml = "<R><RequestId>old</RequestId></R>"
+    json_body = '{"Records": [{"Data": "cG9zdA==", "PartitionKey": "x:1"}]}'
+    moto_json = BaseResponse._enrich_response({"status": 200}, json_body)
+    aws_emulator.install_moto_response_id_speedup()
+    headers, body = BaseResponse._enrich_response({"status": 200}, json_body)
+    assert body == moto_json[1] == json_body
+    assert headers["status"] == "200" and len(headers["x-amzn-requestid"]) == 52
+    headers, body = BaseResponse._enrich_response({}, xml)
+    assert body == f"<R><RequestId>{headers['x-amzn-requestid']}</RequestId></R>"
