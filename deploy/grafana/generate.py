@@ -164,13 +164,15 @@ INDEXER_LAG_STAT = Panel(
     description="Largest DynamoDB-stream lag over the indexer workers (alert: PulseIndexerLagHigh).",
 )
 
+# Every service that writes to the dead-letter queue counts it as pulse_<service>_dead_letters_total{reason}.
+DEAD_LETTERING_SERVICES = ("producer", "enricher", "indexer")
+
 DEAD_LETTERS_STAT = Panel(
     "Dead letters (last hour)",
     (
         Q(
-            "(sum(increase(pulse_producer_dead_letter_total[1h])) or vector(0))"
-            " + (sum(increase(pulse_enricher_dead_lettered_total[1h])) or vector(0))"
-            " + (sum(increase(pulse_indexer_dead_letters_total[1h])) or vector(0))",
+            " + ".join(f"(sum(increase(pulse_{service}_dead_letters_total[1h])) or vector(0))"
+                       for service in DEAD_LETTERING_SERVICES),
             "dead letters",
         ),
     ),
@@ -322,10 +324,9 @@ REDELIVERED = Panel(
 # dead letters (all services)
 DEAD_LETTERS = Panel(
     "Dead letters per service",
-    (
-        Q(f"sum by (reason) (rate(pulse_producer_dead_letter_total[{RATE}]))", "producer {{reason}}"),
-        Q(f"sum(rate(pulse_enricher_dead_lettered_total[{RATE}]))", "enricher"),
-        Q(f"sum by (reason) (rate(pulse_indexer_dead_letters_total[{RATE}]))", "indexer {{reason}}"),
+    tuple(
+        Q(f"sum by (reason) (rate(pulse_{service}_dead_letters_total[{RATE}]))", f"{service} {{{{reason}}}}")
+        for service in DEAD_LETTERING_SERVICES
     ),
     unit="reqps",
     no_value="0",

@@ -244,7 +244,7 @@ def test_every_panel_query_and_alert_selector_has_real_series_during_a_pipeline_
 
         _wait(
             "the enricher's shard processors to consume (KCL started)",
-            lambda: bool(prometheus.query(url, "sum(pulse_enricher_dead_lettered_total) >= 1")),
+            lambda: bool(prometheus.query(url, "sum(pulse_enricher_dead_letters_total) >= 1")),
             pipeline,
             120,
             lambda: f"{values('sum(pulse_enricher_shards_owned)')}\ntargets: {targets()}",
@@ -268,7 +268,7 @@ def test_every_panel_query_and_alert_selector_has_real_series_during_a_pipeline_
         _call_dashboard(ports["dashboard"])
         grown = (
             "sum(pulse_indexer_freshness_ingested_seconds_count) > 50",
-            "sum(pulse_enricher_dead_lettered_total) >= 5",
+            "sum(pulse_enricher_dead_letters_total) >= 5",
             'sum(pulse_indexer_docs_failed_total{reason="invalid_json"}) >= 2',
         )
         _wait(

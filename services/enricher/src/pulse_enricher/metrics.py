@@ -22,7 +22,9 @@ RECORDS = Counter(
 FAILED = Counter(
     "pulse_enricher_records_failed_total", "Records that could not be processed, by reason", ["reason"]
 )
-DEAD_LETTERED = Counter("pulse_enricher_dead_lettered_total", "Records sent to the dead-letter queue")
+DEAD_LETTERS = Counter(
+    "pulse_enricher_dead_letters_total", "Records sent to the dead-letter queue, by reason", ["reason"]
+)
 REDELIVERED = Counter(
     "pulse_enricher_redelivered_total",
     "Records whose exact version was already stored (delivered again after a restart or failover)",

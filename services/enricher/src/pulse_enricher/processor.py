@@ -210,6 +210,7 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
 
         for letter in outcome.letters:
             metrics.FAILED.labels(letter.reason).inc()
+            metrics.DEAD_LETTERS.labels(letter.reason).inc()
             log.warning("record dead-lettered",
                         extra={"shard_id": self.shard_id, "sequence_number": letter.sequence_number,
                                "reason": letter.reason, "error": letter.error[:300]})
@@ -224,8 +225,6 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
         for name, value in counts.items():
             if value:
                 metrics.RECORDS.labels(name).inc(value)
-        if outcome.letters:
-            metrics.DEAD_LETTERED.inc(len(outcome.letters))
         if result.already_stored:
             metrics.REDELIVERED.inc(len(result.already_stored))
         log.info(

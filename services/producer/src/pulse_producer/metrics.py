@@ -19,7 +19,7 @@ PUT_FAILURES = Counter(
     "pulse_producer_put_failures_total", "Failed put_records entries or calls, by error code", ["error_code"]
 )
 DEAD_LETTERS = Counter(
-    "pulse_producer_dead_letter_total", "Records sent to the dead-letter queue", ["reason"]
+    "pulse_producer_dead_letters_total", "Records sent to the dead-letter queue", ["reason"]
 )
 BATCH_SIZE = Histogram(
     "pulse_producer_batch_size_records", "Records per put_records call", buckets=BATCH_SIZE_BUCKETS
