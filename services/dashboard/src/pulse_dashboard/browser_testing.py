@@ -96,6 +96,29 @@ def card_states(driver) -> dict[str, str]:
     }
 
 
+# What every chart draws when it has data: CSS selector -> how many elements at least.
+CHART_CONTENTS = {
+    "#timeline-chart svg g.bar": 1,
+    "#aspects-chart .aspect-row": 8,
+    "#sov-chart .sov-bar div": 1,
+    "#influencers-body .person": 1,
+    "#emerging-body .term": 1,
+    "#alerts-list .alert": 1,
+    "#posts-list .post": 1,
+}
+
+
+def empty_charts(driver) -> list[str]:
+    """The charts (CHART_CONTENTS selectors, and the first KPI) that show no data; [] when all do."""
+    from selenium.webdriver.common.by import By
+
+    empty = [css for css, at_least in CHART_CONTENTS.items()
+             if len(driver.find_elements(By.CSS_SELECTOR, css)) < at_least]
+    if driver.find_element(By.CSS_SELECTOR, "#kpis .kpi .value").text in ("", "–", "0"):
+        empty.append("#kpis .kpi .value")
+    return empty
+
+
 def open_page(driver, url: str) -> Any:
     """Load the dashboard and wait until every card has finished loading (whatever its state)."""
     driver.get(url)
