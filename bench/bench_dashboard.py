@@ -26,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,10 +61,13 @@ FILTERS = [
 
 def start_dashboard(index: SampleIndex, cache_ttl_s: float) -> tuple[subprocess.Popen, str]:
     script = Path(sys.executable).with_name("pulse-dashboard")
+    # The server's own log, kept for when a call fails (the bench then names the file).
+    log = tempfile.NamedTemporaryFile("w", prefix="bench-dashboard-", suffix=".log", delete=False)
+    print(f"# pulse-dashboard log: {log.name}", file=sys.stderr)
     proc = subprocess.Popen(
         [str(script), "--port", "0"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         env={**os.environ, **index.env(), "PULSE_DASHBOARD_CACHE_TTL_S": str(cache_ttl_s)},
         text=True,
     )

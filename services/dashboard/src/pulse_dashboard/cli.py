@@ -28,6 +28,9 @@ def serve(settings: DashboardSettings) -> int:
     # parts (headers, body) waits ~40 ms for the client's delayed ACK (Nagle).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((settings.host, settings.port))
+    # Listen before the URL is printed: whoever reads it may connect at once (uvicorn would only
+    # listen once it has started, and a connection before that is refused).
+    sock.listen(2048)
     host, port = sock.getsockname()[:2]
     url = f"http://{host}:{port}/"
     log.info(
