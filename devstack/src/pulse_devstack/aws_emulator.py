@@ -234,7 +234,6 @@ def install_moto_dynamodb_scan_speedup() -> None:
     from moto.dynamodb.models.table import Table
 
     original_scan, original_all_items = Table.scan, Table.all_items
-    original_put, original_delete = Table.put_item, Table.delete_item
 
     def sorted_keys(table) -> tuple[list[Any], list[Any]]:
         signature = (id(table.items), len(table.items))
@@ -245,23 +244,18 @@ def install_moto_dynamodb_scan_speedup() -> None:
             table._pulse_sorted_keys = cached
         return cached[1], cached[2]
 
-    def forget_keys_if_changed(table, size_before: int) -> None:
-        if len(table.items) != size_before:
-            table.__dict__.pop("_pulse_sorted_keys", None)
+    def forgetting_keys_when_they_change(method):
+        """`method` (put_item, delete_item) adds or removes at most one key: drop the kept order then."""
 
-    def put_item(self, *args, **kwargs):
-        size_before = len(self.items)
-        try:
-            return original_put(self, *args, **kwargs)
-        finally:
-            forget_keys_if_changed(self, size_before)
+        def wrapped(self, *args, **kwargs):
+            size_before = len(self.items)
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                if len(self.items) != size_before:
+                    self.__dict__.pop("_pulse_sorted_keys", None)
 
-    def delete_item(self, *args, **kwargs):
-        size_before = len(self.items)
-        try:
-            return original_delete(self, *args, **kwargs)
-        finally:
-            forget_keys_if_changed(self, size_before)
+        return wrapped
 
     def all_items(self):
         pending = self.__dict__.pop("_pulse_scan_items", None)
@@ -284,7 +278,8 @@ def install_moto_dynamodb_scan_speedup() -> None:
         finally:
             self.__dict__.pop("_pulse_scan_items", None)
 
-    Table.put_item, Table.delete_item = put_item, delete_item
+    Table.put_item = forgetting_keys_when_they_change(Table.put_item)
+    Table.delete_item = forgetting_keys_when_they_change(Table.delete_item)
     Table.all_items, Table.scan = all_items, scan
 
 
