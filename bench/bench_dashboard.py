@@ -61,16 +61,17 @@ FILTERS = [
 
 def start_dashboard(index: SampleIndex, cache_ttl_s: float) -> tuple[subprocess.Popen, str]:
     script = Path(sys.executable).with_name("pulse-dashboard")
-    # The server's own log, kept for when a call fails (the bench then names the file).
-    log = tempfile.NamedTemporaryFile("w", prefix="bench-dashboard-", suffix=".log", delete=False)
-    print(f"# pulse-dashboard log: {log.name}", file=sys.stderr)
-    proc = subprocess.Popen(
-        [str(script), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        env={**os.environ, **index.env(), "PULSE_DASHBOARD_CACHE_TTL_S": str(cache_ttl_s)},
-        text=True,
-    )
+    # The server's own log, kept (and named on stderr) for when a call fails. The child writes to
+    # its own copy of the descriptor: this process closes its handle once the child has it.
+    with tempfile.NamedTemporaryFile("w", prefix="bench-dashboard-", suffix=".log", delete=False) as log:
+        print(f"# pulse-dashboard log: {log.name}", file=sys.stderr)
+        proc = subprocess.Popen(
+            [str(script), "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env={**os.environ, **index.env(), "PULSE_DASHBOARD_CACHE_TTL_S": str(cache_ttl_s)},
+            text=True,
+        )
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("pulse-dashboard: "):
         proc.kill()
