@@ -15,7 +15,7 @@ Prints
                                     every post searchable, freshness p95 <= 3 s over the step. 0 when
                                     no step held (the line says so).
 Uses its own stream, table, queue, index alias and consumer applications (reliability.Workspace) on
-the running local stack (`make stack-up`), and drops them at the end.
+the local stack (started for the run unless one is already up), and drops them at the end.
 
 Run: .venv/bin/python bench/bench_e2e.py [--seconds 60] [--rates 500 750 1000 1500 2000]
 """
@@ -27,7 +27,7 @@ import os
 import sys
 import time
 
-from pulse_devstack import cli, procs
+from pulse_devstack import procs
 from pulse_devstack.reliability import (
     FreshnessProbe,
     Options,
@@ -40,6 +40,7 @@ from pulse_devstack.reliability import (
     wait_until,
     write_lines,
 )
+from pulse_devstack.session import running_stack
 
 TARGET_P95_S = 3.0
 
@@ -89,11 +90,11 @@ def main() -> int:
                         help="when the first step is not sustained: lower rates, tried in order")
     args = parser.parse_args()
     procs.exit_on_sigterm()
-    env = cli.read_stack_env()
-    if not env:
-        print("bench_e2e: no local stack (.local/stack.env); run `make stack-up`", file=sys.stderr)
-        return 2
-    os.environ.update(env)
+    with running_stack(opensearch=True):  # reuses a running stack; stops only what it started
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     opts = Options(base_env=dict(os.environ))
     ws = Workspace("e2e", opts.base_env, opts.log_root.parent / "bench-e2e")
     ws.create()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from moto.kinesis import models as km
 
@@ -58,7 +60,8 @@ def test_a_new_dynamodb_item_keeps_its_attributes_and_moto_size_limit():
         dt.Item.__init__ = original
 
 
-def _kinesis_caller():
+def _moto_caller(service: str = "kinesis", target_prefix: str = "Kinesis_20131202", json_version="1.1"):
+    """call(operation, body) -> the parsed JSON answer of moto's server app (in-process)."""
     import json
 
     from moto.server import DomainDispatcherApplication, create_backend_app
@@ -66,16 +69,16 @@ def _kinesis_caller():
 
     client = Client(DomainDispatcherApplication(create_backend_app))
     headers = {
-        "Content-Type": "application/x-amz-json-1.1",
-        "Host": "kinesis.us-east-1.amazonaws.com",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/kinesis/aws4_request, "
+        "Content-Type": f"application/x-amz-json-{json_version}",
+        "Host": f"{service}.us-east-1.amazonaws.com",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, "
         "SignedHeaders=host, Signature=x",
     }
 
-    def call(target: str, body: dict) -> dict:
-        target_header = {"X-Amz-Target": f"Kinesis_20131202.{target}"}
+    def call(target: str, body: dict, *, status: int = 200) -> dict:
+        target_header = {"X-Amz-Target": f"{target_prefix}.{target}"}
         response = client.post("/", data=json.dumps(body), headers={**headers, **target_header})
-        assert response.status_code == 200, response.get_data()[:300]
+        assert response.status_code == status, response.get_data()[:300]
         return json.loads(response.get_data())
 
     return call
@@ -90,7 +93,7 @@ def test_the_direct_kinesis_responses_equal_what_moto_serializes(monkeypatch):
     # Restore moto's own handlers after the test, whatever it installs.
     monkeypatch.setattr(KinesisResponse, "get_records", KinesisResponse.get_records)
     monkeypatch.setattr(KinesisResponse, "put_records", KinesisResponse.put_records)
-    call = _kinesis_caller()
+    call = _moto_caller()
     stream = f"speedup-{uuid.uuid4().hex[:8]}"
     call("CreateStream", {"StreamName": stream, "ShardCount": 2})
     records = [{"Data": base64.b64encode(f"post {i} ü".encode()).decode(), "PartitionKey": f"x:{i}"}
@@ -191,3 +194,59 @@ def test_responses_without_a_request_id_tag_skip_the_regex_and_keep_their_header
     assert headers["status"] == "200" and len(headers["x-amzn-requestid"]) == 52
     headers, body = BaseResponse._enrich_response({}, xml)
     assert body == f"<R><RequestId>{headers['x-amzn-requestid']}</RequestId></R>"
+
+
+def test_moto_objects_are_created_without_being_kept_forever(monkeypatch):
+    from moto.core.common_models import BaseModel
+    from moto.kinesis.models import Record
+
+    monkeypatch.setattr(BaseModel, "__new__", BaseModel.__dict__["__new__"])
+    Record("key", "ZGF0YQ==", 1, None)
+    tracked = len(Record.instances_tracked)
+    assert tracked >= 1  # moto's own __new__ keeps every object
+    aws_emulator.install_moto_instance_tracking_off()
+    record = Record("key", "ZGF0YQ==", 2, None)
+    assert len(Record.instances_tracked) == tracked
+    assert (record.partition_key, record.sequence_number) == ("key", 2)
+
+
+def test_stream_iterators_expire_after_15_minutes_and_go_with_their_table(monkeypatch):
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    for cls, name in ((DynamoDBStreamsBackend, "get_shard_iterator"), (DynamoDBStreamsBackend, "get_records"),
+                      (DynamoDBBackend, "delete_table")):
+        monkeypatch.setattr(cls, name, getattr(cls, name))
+    now = [1000.0]
+    aws_emulator.install_moto_dynamodb_stream_iterator_expiry(clock=lambda: now[0])
+    dynamodb = _moto_caller("dynamodb", "DynamoDB_20120810", "1.0")
+    streams = _moto_caller("streams.dynamodb", "DynamoDBStreams_20120810", "1.0")
+    table = f"expiry-{uuid.uuid4().hex[:8]}"
+    arn = dynamodb("CreateTable", {
+        "TableName": table, "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    })["TableDescription"]["LatestStreamArn"]
+    dynamodb("PutItem", {"TableName": table, "Item": {"id": {"S": "x:1"}}})
+    shard = streams("DescribeStream", {"StreamArn": arn})["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def iterator() -> str:
+        return streams("GetShardIterator", {"StreamArn": arn, "ShardId": shard,
+                                            "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
+
+    first = iterator()
+    page = streams("GetRecords", {"ShardIterator": first})
+    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in page["Records"]] == ["x:1"]
+    now[0] += 14 * 60  # at 14 minutes the first iterator still reads the same record
+    assert len(streams("GetRecords", {"ShardIterator": first})["Records"]) == 1
+    now[0] += 61  # 15 minutes and 1 second after both were issued
+    for old in (first, page["NextShardIterator"]):
+        expired = streams("GetRecords", {"ShardIterator": old}, status=400)
+        assert expired["__type"].endswith("ExpiredIteratorException")
+
+    fresh = iterator()
+    assert len(streams("GetRecords", {"ShardIterator": fresh})["Records"]) == 1
+    dynamodb("DeleteTable", {"TableName": table})
+    gone = streams("GetRecords", {"ShardIterator": fresh}, status=400)
+    assert gone["__type"].endswith("ExpiredIteratorException")
