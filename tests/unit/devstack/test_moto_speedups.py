@@ -75,9 +75,12 @@ def _moto_caller(service: str = "kinesis", target_prefix: str = "Kinesis_2013120
         "SignedHeaders=host, Signature=x",
     }
 
-    def call(target: str, body: dict, *, status: int = 200) -> dict:
+    def call(target: str, body: dict, *, status: int | None = 200) -> dict | tuple[int, dict]:
+        """The answer (which must have `status`), or with status=None: (status, answer)."""
         target_header = {"X-Amz-Target": f"{target_prefix}.{target}"}
         response = client.post("/", data=json.dumps(body), headers={**headers, **target_header})
+        if status is None:
+            return response.status_code, json.loads(response.get_data())
         assert response.status_code == status, response.get_data()[:300]
         return json.loads(response.get_data())
 
@@ -250,3 +253,77 @@ def test_stream_iterators_expire_after_15_minutes_and_go_with_their_table(monkey
     dynamodb("DeleteTable", {"TableName": table})
     gone = streams("GetRecords", {"ShardIterator": fresh}, status=400)
     assert gone["__type"].endswith("ExpiredIteratorException")
+
+
+def _dynamodb_session(call) -> list[tuple[int, dict]]:
+    """Every item operation the services and the KCL use, on a fresh table; (status, answer) each."""
+    table = "json-speedup"
+    call("CreateTable", {
+        "TableName": table, "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+    })
+    item = {"id": {"S": "x:1"}, "version": {"N": "3"}, "tags": {"SS": ["a", "b"]}, "deleted": {"BOOL": False},
+            "doc": {"S": '{"text": "say \\"B\\": é"}'},
+            "nested": {"M": {"l": {"L": [{"N": "1.5"}, {"NULL": True}]}}}}
+    requests = [
+        ("BatchWriteItem", {"RequestItems": {table: [
+            {"PutRequest": {"Item": {**item, "id": {"S": f"x:{n}"}}}} for n in range(1, 8)]}}),
+        ("BatchGetItem", {"RequestItems": {table: {
+            "Keys": [{"id": {"S": f"x:{n}"}} for n in (1, 2, 99)], "ProjectionExpression": "id, #v, #d",
+            "ExpressionAttributeNames": {"#v": "version", "#d": "deleted"}, "ConsistentRead": True}}}),
+        ("PutItem", {"TableName": table, "Item": {**item, "version": {"N": "4"}}, "ReturnValues": "ALL_OLD",
+                     "ConditionExpression": "attribute_not_exists(id) OR version < :v",
+                     "ExpressionAttributeValues": {":v": {"N": "4"}}}),
+        ("PutItem", {"TableName": table, "Item": item, "ConditionExpression": "version < :v",
+                     "ExpressionAttributeValues": {":v": {"N": "3"}}}),  # refused: a 400
+        ("UpdateItem", {"TableName": table, "Key": {"id": {"S": "x:2"}}, "ReturnValues": "ALL_NEW",
+                        "UpdateExpression": "SET version = version + :one", "ExpressionAttributeValues":
+                        {":one": {"N": "1"}}}),
+        ("GetItem", {"TableName": table, "Key": {"id": {"S": "x:2"}}, "ConsistentRead": True}),
+        ("DeleteItem", {"TableName": table, "Key": {"id": {"S": "x:3"}}, "ReturnValues": "ALL_OLD"}),
+        ("Scan", {"TableName": table, "Limit": 3}),
+        ("Scan", {"TableName": table, "ExclusiveStartKey": {"id": {"S": "x:4"}}, "Select": "COUNT"}),
+        ("Query", {"TableName": table, "KeyConditionExpression": "id = :id",
+                   "ExpressionAttributeValues": {":id": {"S": "x:5"}}}),
+        ("PutItem", {"TableName": table, "Item": {"id": {"S": "x:bin"}, "blob": {"B": "AAEC/w=="}}}),
+        ("GetItem", {"TableName": table, "Key": {"id": {"S": "x:bin"}}}),  # bytes: moto's serializer
+    ]
+    answers = [call(target, body, status=None) for target, body in requests]
+    call("DeleteTable", {"TableName": table})
+    return answers
+
+
+def test_direct_dynamodb_json_equals_what_moto_parses_and_serializes(monkeypatch):
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    for name in ("parse_parameters", "serialized"):
+        monkeypatch.setattr(DynamoHandler, name, getattr(DynamoHandler, name))
+    monkeypatch.setattr(responses, "method_names_from_class", responses.method_names_from_class)
+    call = _moto_caller("dynamodb", "DynamoDB_20120810", "1.0")
+    moto_answers = _dynamodb_session(call)
+    aws_emulator.install_moto_dynamodb_json_speedups()
+    aws_emulator.install_moto_action_lookup_speedup()
+    fast_answers = _dynamodb_session(call)
+
+    assert fast_answers == moto_answers
+    statuses = [status for status, _ in fast_answers]
+    assert statuses == [200, 200, 200, 400, 200, 200, 200, 200, 200, 200, 200, 200]
+    assert fast_answers[-1][1]["Item"]["blob"] == {"B": "AAEC/w=="}
+    assert fast_answers[2][1]["Attributes"]["doc"] == {"S": '{"text": "say \\"B\\": é"}'}
+
+
+def test_backend_lookups_still_create_register_and_then_reuse_the_account_backend(monkeypatch):
+    from moto.core.base_backend import BackendDict
+    from moto.sqs.models import SQSBackend
+
+    monkeypatch.setattr(BackendDict, "_create_account_specific_backend",
+                        BackendDict._create_account_specific_backend)
+    aws_emulator.install_moto_backend_lookup_speedup()
+    backends = BackendDict(SQSBackend, "sqs")
+    first = backends["111122223333"]["us-east-1"]
+    assert backends["111122223333"]["us-east-1"] is first
+    assert backends["444455556666"]["us-east-1"] is not first
+    assert any(registered is backends for registered in BackendDict._instances)
+    BackendDict._instances[:] = [kept for kept in BackendDict._instances if kept is not backends]
