@@ -81,6 +81,27 @@ def test_the_pacer_spreads_events_at_the_rate_on_an_injected_clock():
     assert waits == pytest.approx([0.25, 0.25, 0.25, 0.25])
 
 
+def test_the_pacer_sleeps_only_once_events_are_a_slack_ahead_and_keeps_the_rate():
+    from pulse_producer.sources import PACING_SLACK_S
+
+    now = [0.0]
+    waits: list[float] = []
+
+    class Stop(threading.Event):
+        def wait(self, timeout=None):
+            waits.append(timeout)
+            now[0] += timeout
+            return False
+
+    pacer = Pacer(500.0, Stop(), clock=lambda: now[0])
+    for emitted in range(1, 1001):
+        assert pacer.wait()
+        # Never more than the slack ahead of the schedule: 500/s, so 5 posts for 10 ms.
+        assert emitted <= 1 + 500 * (now[0] + PACING_SLACK_S) + 1e-9
+    assert now[0] == pytest.approx(999 / 500, abs=PACING_SLACK_S + 1e-9)  # the rate holds over the run
+    assert len(waits) <= 1000 / (500 * PACING_SLACK_S) + 1  # about one sleep per 10 ms, not per post
+
+
 def test_stdin_replay_reads_plain_and_gzip(fake_kinesis: FakeKinesis, fake_dead_letter: FakeDeadLetter):
     import gzip
 

@@ -41,6 +41,11 @@ class Source(Protocol):
         ...
 
 
+# Events due within this much of now go out at once: one sleep per ~10 ms instead of one per
+# event (at 500 posts/s a sleep and wake-up per post cost the producer a quarter of its CPU).
+PACING_SLACK_S = 0.01
+
+
 class Pacer:
     """Spread events at `rate` per second (0 = no pacing); waiting is cut short by `stop`."""
 
@@ -65,7 +70,7 @@ class Pacer:
             self._start = now
         due = self._start + self._count / self.rate
         self._count += 1
-        if due > now:
+        if due > now + PACING_SLACK_S:
             return not self.stop.wait(due - now)
         if now - due > 1.0:  # fell behind by more than a second: do not burst to catch up
             self._start = now - (self._count - 1) / self.rate
