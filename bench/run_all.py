@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,7 +20,6 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results"
-FULL_JIT = "-XX:TieredStopAtLevel=4"
 STACKLESS = {"bench_enrich"}  # pure CPU benchmarks
 LINE = re.compile(r"^bench: (?P<name>[a-z0-9_]+) (?P<value>-?[0-9.]+(?:e[+-]?\d+)?)\s*$")
 
@@ -98,11 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         scripts = [s for s in scripts if s.stem in set(args.only)]
     figures: dict[str, float] = {}
     failures: dict[str, str] = {}
-    # One stack for every script (each reuses it), as a deployment's services run for long. Its
-    # OpenSearch gets the JVM's full JIT: the stack's default C1-only compiler starts twice as fast
-    # (what tests want) but indexes with ~40 % more CPU once warm, which a 2-core box running the
-    # whole pipeline feels. A stack that is already up is used as it is.
-    os.environ.setdefault("PULSE_OPENSEARCH_JAVA_OPTS", FULL_JIT)
+    # One stack for every script (each reuses it), as a deployment's services run for long; a stack
+    # that is already up is used as it is. Its OpenSearch keeps the stack's C1-only JIT: the full
+    # JIT indexes with ~40 % less CPU once warm, but on 2 cores its compiler threads take 15 s of
+    # CPU a minute for the first five minutes of load, which costs the e2e figure more than it gains.
     from pulse_devstack.session import running_stack
 
     needs_stack = any(script.stem not in STACKLESS for script in scripts)
