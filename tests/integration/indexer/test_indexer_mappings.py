@@ -40,12 +40,15 @@ def test_migrate_installs_the_versioned_template_once_and_upgrades_existing_indi
     newer = load_template()
     newer["_meta"]["mapping_version"] = version + 1
     newer["template"]["mappings"]["properties"]["campaign"] = {"type": "keyword"}
+    newer["template"]["settings"]["index"]["refresh_interval"] = "750ms"
     (tmp_path / "posts.template.json").write_text(json.dumps(newer))
     result = apply_migrations(stack, mappings_dir=tmp_path)
     assert result["template_updated"] and result["needs_reindex"] == []
     assert result["indices_updated"] == [naming.index_for(alias, data.make_doc(1, 1)["created_at"])]
     mapping = search.indices.get_mapping(index=alias)
     assert all(m["mappings"]["properties"]["campaign"] == {"type": "keyword"} for m in mapping.values())
+    settings = search.indices.get_settings(index=alias, name="index.refresh_interval")
+    assert [s["settings"]["index"]["refresh_interval"] for s in settings.values()] == ["750ms"]
     assert installed_version(search, alias) == version + 1
     with pytest.raises(RuntimeError, match="refusing to downgrade"):
         apply_migrations(stack)

@@ -2,9 +2,9 @@
 
 The template lives in `mappings/posts.template.json`; its `_meta.mapping_version` is the mapping
 version. The installed template is replaced when the file's version is newer (or `force`); the new
-mapping is then put on every existing monthly index of the alias (additive changes apply in place;
-a change an index cannot take is reported as needing a re-index) and every such index gets the read
-alias. Idempotent and cheap when nothing changed: one GET.
+mapping and the refresh interval are then put on every existing monthly index of the alias (additive
+changes apply in place; a change an index cannot take is reported as needing a re-index) and every
+such index gets the read alias. Idempotent and cheap when nothing changed: one GET.
 """
 
 from __future__ import annotations
@@ -140,9 +140,12 @@ def apply_migrations(
         log.info("index template installed", extra={"template": result["template"], "version": wanted})
         existing = _existing_indices(client, alias)
         mappings = body["template"]["mappings"]
+        refresh = body["template"]["settings"]["index"].get("refresh_interval")
         for index in existing:
             try:
                 client.indices.put_mapping(index=index, body=mappings)
+                if refresh is not None:  # a dynamic setting: existing months follow the template too
+                    client.indices.put_settings(index=index, body={"index": {"refresh_interval": refresh}})
                 result["indices_updated"].append(index)
             except RequestError as exc:
                 result["needs_reindex"].append(index)
