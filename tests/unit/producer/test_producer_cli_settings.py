@@ -65,7 +65,8 @@ def test_invalid_settings_exit_2_with_the_variable_named(monkeypatch, capsys):
     assert "batch_max_records" in capsys.readouterr().err
 
 
-def test_the_pacer_spreads_events_at_the_rate_on_an_injected_clock():
+def _pacer_on_a_fake_clock(rate: float) -> tuple[Pacer, list[float], list[float]]:
+    """A pacer whose waits only move the clock: (pacer, [now], the waits asked for)."""
     now = [0.0]
     waits: list[float] = []
 
@@ -75,7 +76,11 @@ def test_the_pacer_spreads_events_at_the_rate_on_an_injected_clock():
             now[0] += timeout
             return False
 
-    pacer = Pacer(4.0, Stop(), clock=lambda: now[0])
+    return Pacer(rate, Stop(), clock=lambda: now[0]), now, waits
+
+
+def test_the_pacer_spreads_events_at_the_rate_on_an_injected_clock():
+    pacer, _now, waits = _pacer_on_a_fake_clock(4.0)
     for _ in range(5):
         assert pacer.wait()
     assert waits == pytest.approx([0.25, 0.25, 0.25, 0.25])
@@ -84,16 +89,7 @@ def test_the_pacer_spreads_events_at_the_rate_on_an_injected_clock():
 def test_the_pacer_sleeps_only_once_events_are_a_slack_ahead_and_keeps_the_rate():
     from pulse_producer.sources import PACING_SLACK_S
 
-    now = [0.0]
-    waits: list[float] = []
-
-    class Stop(threading.Event):
-        def wait(self, timeout=None):
-            waits.append(timeout)
-            now[0] += timeout
-            return False
-
-    pacer = Pacer(500.0, Stop(), clock=lambda: now[0])
+    pacer, now, waits = _pacer_on_a_fake_clock(500.0)
     for emitted in range(1, 1001):
         assert pacer.wait()
         # Never more than the slack ahead of the schedule: 500/s, so 5 posts for 10 ms.
