@@ -27,16 +27,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def stack_env() -> dict[str, str]:
-    from pulse_devstack import cli
-
-    env = cli.read_stack_env()
-    if not env:
-        print("reliability: no local stack (.local/stack.env); run `make stack-up` first", file=sys.stderr)
-        sys.exit(2)
-    return env
-
-
 def run_fuzz(count: int) -> bool:
     if count <= 0:
         return True
@@ -60,8 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fuzz-count", type=int, default=100_000, help="0 = no fuzzing")
     args = parser.parse_args(argv)
 
-    env = stack_env()
-    os.environ.update(env)
+    from pulse_devstack.session import running_stack
+
+    with running_stack(opensearch=True):  # reuses a running stack; stops only what it started
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pulse_devstack import reliability
+
     ok = run_fuzz(args.fuzz_count)
     opts = reliability.Options(posts=args.posts, rate=args.rate, soak_minutes=args.soak_minutes,
                                soak_rate=args.soak_rate, base_env=dict(os.environ))
