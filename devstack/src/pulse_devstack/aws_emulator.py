@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import bisect
 import calendar
+import functools
 import itertools
 import json
 import os
@@ -218,8 +219,6 @@ def install_moto_dynamodb_json_speedups() -> None:
     `json.dumps`. The model walk still runs when it could change something: a request with binary
     attributes (`"B"`, `"BS"`, base64 on the wire, bytes in moto) and an answer holding anything
     but plain JSON types (tests/unit/devstack compares both ways operation by operation)."""
-    import functools
-
     from moto.core.utils import get_service_model
     from moto.dynamodb.responses import DynamoHandler
 
@@ -256,8 +255,6 @@ def install_moto_dynamodb_json_speedups() -> None:
 def install_moto_action_lookup_speedup() -> None:
     """moto lists a response class's methods with `inspect.getmembers` on every request to check
     that the action exists (about 0.5 ms a request); the methods never change while it serves."""
-    import functools
-
     from moto.core import responses
 
     original = responses.method_names_from_class
