@@ -14,9 +14,11 @@ help: ## list the targets
 setup: ## create .venv, install pinned deps, fetch the KCL and OpenSearch jars (idempotent)
 	@bash scripts/setup.sh
 
-lock: ## re-pin requirements.lock from requirements.in (needs network)
-	@rm -rf .local/lock-venv && python3 -m venv .local/lock-venv && .local/lock-venv/bin/pip install -q -r requirements.in \
-	  && .local/lock-venv/bin/pip freeze > requirements.lock && echo "requirements.lock updated"
+lock: ## re-pin requirements.lock (with hashes) from requirements.in, keeping existing pins (needs PyPI)
+	@rm -rf .local/lock-venv && python3 -m venv .local/lock-venv && .local/lock-venv/bin/pip install -q pip-tools==7.6.2 \
+	  && .local/lock-venv/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras --no-header \
+	     --annotation-style=line -o requirements.lock requirements.in \
+	  && sed -i '/^--find-links/d' requirements.lock && echo "requirements.lock updated (hashes: make setup installs with --require-hashes)"
 
 stack-up: setup ## start moto (h2c), OpenSearch and Prometheus; create stream, table, queue, templates
 	@$(STACK) up --prometheus

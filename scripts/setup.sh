@@ -29,7 +29,7 @@ fi
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ]; then
   echo "setup: installing pinned dependencies (first run takes a few minutes)"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r requirements.lock
+  .venv/bin/pip install -q --require-hashes -r requirements.lock
   .venv/bin/pip install -q --no-deps -e libs -e devstack $(for s in services/*/; do [ -f "$s/pyproject.toml" ] && echo "-e $s"; done)
   echo "$HASH" > "$STAMP"
 else
