@@ -539,3 +539,14 @@ def test_the_repository_alert_rules_are_loaded_into_amp_and_routed_to_an_encrypt
     (st,) = statements(policy)
     assert as_list(st["principals"])[0]["identifiers"] == ["aps.amazonaws.com"]
     assert {c["variable"] for c in as_list(st["condition"])} == {"aws:SourceAccount", "aws:SourceArn"}
+
+
+def test_no_terraform_working_data_is_committed():
+    import subprocess
+
+    tracked = subprocess.run(
+        ["git", "ls-files", "deploy"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert tracked, "not a git checkout?"
+    leaked = [p for p in tracked if "/.terraform/" in p or p.endswith((".tfstate", ".backup", "tfplan"))]
+    assert not leaked, leaked

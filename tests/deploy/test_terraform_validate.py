@@ -1,0 +1,180 @@
+"""`terraform validate` of both environments against the hashicorp/aws schema, offline.
+
+The registry cannot be reached here, so deploy/offline/standin.py serves the provider's schema
+(taken from the pinned CDK bindings' jsii assembly) through a stand-in provider installed with
+a `dev_overrides` CLI configuration. The first run builds it (about a minute, cached under
+.local/terraform/standin); later runs cost a few seconds per environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OFFLINE = REPO_ROOT / "deploy" / "offline"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("terraform") is None and shutil.which("tofu") is None, reason="no terraform binary"
+    ),
+]
+
+
+def _load_standin():
+    spec = importlib.util.spec_from_file_location("pulse_tf_standin", OFFLINE / "standin.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+standin_module = _load_standin()
+
+
+@pytest.fixture(scope="session")
+def standin():
+    if shutil.which("go") is None:
+        pytest.fail("Go is needed once to build the stand-in provider (scripts/setup.sh installs it)")
+    return standin_module.ensure()
+
+
+def _where(diag: dict) -> tuple[str, int]:
+    rng = diag.get("range") or {}
+    return Path(rng.get("filename", "")).name, (rng.get("start") or {}).get("line", 0)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_each_environment_validates_against_the_provider_schema(standin, env, tmp_path):
+    result = standin_module.validate(
+        REPO_ROOT / "deploy" / "terraform" / "envs" / env, standin, tmp_path / "data"
+    )
+    assert result.raw.get("valid") is not None, result.raw
+    assert not result.errors, "\n".join(standin_module.describe(d) for d in result.errors)
+    # A warning here is a deprecation the real provider would print on every plan.
+    assert not result.warnings, "\n".join(standin_module.describe(d) for d in result.warnings)
+    # Only the WAF rule statements go unchecked: the bindings type that block `any`.
+    assert {(_where(d)[0], "statement" in d["detail"]) for d in result.unchecked} <= {("alb.tf", True)}
+    assert not (REPO_ROOT / "deploy" / "terraform" / "envs" / env / ".terraform").exists(), (
+        "working data stays in TF_DATA_DIR"
+    )
+
+
+# Each planted mistake: (file under deploy/terraform, text, replacement, the error Terraform must report,
+# the text of the line it must point at after the edit).
+MISTAKES = {
+    "an argument typo": (
+        "modules/data/main.tf",
+        "  retention_period = var.stream_retention_hours",
+        "  retention_perod  = var.stream_retention_hours",
+        "Unsupported argument",
+        "retention_perod",
+    ),
+    "a block written as an argument": (
+        "modules/data/main.tf",
+        "  point_in_time_recovery {\n    enabled = true\n  }",
+        "  point_in_time_recovery = {\n    enabled = true\n  }",
+        "Unsupported argument",
+        "point_in_time_recovery = {",
+    ),
+    "an argument written as a block": (
+        "modules/network/main.tf",
+        '  tags   = merge(var.tags, { Name = "${var.name_prefix}-igw" })',
+        '  tags {\n    Name = "${var.name_prefix}-igw"\n  }',
+        "Unsupported block type",
+        "  tags {",
+    ),
+    "a missing required argument": (
+        "modules/services/iam.tf",
+        '  name   = "pull-log-inject"\n  role   = aws_iam_role.execution.id\n'
+        "  policy = data.aws_iam_policy_document.execution.json\n",
+        '  name = "pull-log-inject"\n  role = aws_iam_role.execution.id\n',
+        "Missing required argument",
+        'resource "aws_iam_role_policy" "execution"',
+    ),
+    "an unknown attribute reference": (
+        "modules/services/outputs.tf",
+        "aws_lb.dashboard.dns_name",
+        "aws_lb.dashboard.dns_nam",
+        "Unsupported attribute",
+        "aws_lb.dashboard.dns_nam",
+    ),
+    "a value of the wrong type": (
+        "modules/services/alb.tf",
+        "  port              = 443\n",
+        '  port              = "https"\n',
+        "Incorrect attribute value type",
+        'port              = "https"',
+    ),
+    "a computed-only attribute set": (
+        "modules/data/main.tf",
+        "  kms_data_key_reuse_period_seconds = 300\n",
+        "  kms_data_key_reuse_period_seconds = 300\n"
+        '  arn                               = "arn:aws:sqs:us-east-1:123456789012:x"\n',
+        "Value for unconfigurable attribute",
+        "arn                               =",
+    ),
+    "a second block where one is allowed": (
+        "modules/data/main.tf",
+        '  ttl {\n    attribute_name = "expires_at"\n    enabled        = true\n  }\n',
+        '  ttl {\n    attribute_name = "expires_at"\n    enabled        = true\n  }\n' * 2,
+        "Too many ttl blocks",
+        "  ttl {",
+    ),
+    "a typo next to an unchecked WAF statement": (
+        "modules/services/alb.tf",
+        '      metric_name                = "aws-common"',
+        '      metric_nme                 = "aws-common"',
+        "Unsupported argument",
+        "metric_nme",
+    ),
+    "an unknown resource type": (
+        "modules/ecr/main.tf",
+        'resource "aws_ecr_lifecycle_policy" "this"',
+        'resource "aws_ecr_lifecycle_polcy" "this"',
+        "Invalid resource type",
+        "aws_ecr_lifecycle_polcy",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def planted(standin, tmp_path_factory):
+    """One copy of deploy/ with every mistake planted, validated once."""
+    root = tmp_path_factory.mktemp("planted")
+    shutil.copytree(
+        REPO_ROOT / "deploy", root / "deploy", ignore=shutil.ignore_patterns(".terraform", "__pycache__")
+    )
+    tf_root = root / "deploy" / "terraform"
+    expected = {}
+    for name, (rel, old, new, _summary, _marker) in MISTAKES.items():
+        path = tf_root / rel
+        text = path.read_text()
+        assert text.count(old) == 1, f"{name}: the text to change is not in {rel} exactly once"
+        path.write_text(text.replace(old, new))
+    for name, (rel, _old, _new, summary, marker) in MISTAKES.items():
+        lines = (tf_root / rel).read_text().splitlines()
+        found = [n for n, line in enumerate(lines, 1) if marker in line]
+        assert found, f"{name}: marker {marker!r} not in {rel}"
+        expected[name] = (Path(rel).name, found, summary)
+    result = standin_module.validate(tf_root / "envs" / "dev", standin, root / "data")
+    return expected, result
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+def test_a_planted_mistake_is_caught_where_it_was_made(planted, mistake):
+    expected, result = planted
+    filename, lines, summary = expected[mistake]
+    hits = [
+        d
+        for d in result.errors
+        if d["summary"] == summary and _where(d)[0] == filename and _where(d)[1] in lines
+    ]
+    assert hits, f"{mistake}: no {summary!r} at {filename}:{lines}; got:\n" + "\n".join(
+        standin_module.describe(d) for d in result.errors
+    )
