@@ -221,7 +221,15 @@ class Converter:
             kind, type_name = link.groups()
             target = resources if kind == "resources" else data_sources
             self.opaque = []
-            target[type_name] = {"version": 0, "block": self.block(self.config_of(cls), fqn)}
+            block = self.block(self.config_of(cls), fqn)
+            if kind == "data-sources":
+                # The bindings do not say which optional arguments the provider also computes; a
+                # data source fills in the ones it is not given (aws_region's region, ...), so
+                # they are served as optional and computed (terraform test's mocks fill them).
+                for attr in block["attributes"].values():
+                    if attr.get("optional"):
+                        attr["computed"] = True
+            target[type_name] = {"version": 0, "block": block}
             if self.opaque:
                 self.opaque_blocks[f"{type_name}"] = sorted(set(self.opaque))
         if provider_block is None:

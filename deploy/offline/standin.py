@@ -1,6 +1,7 @@
 """`terraform validate` of deploy/terraform without the registry, through a stand-in provider.
 
     python deploy/offline/standin.py validate [dev] [prod]   # both environments by default
+                                                             # (validate, then plan with mocks)
     python deploy/offline/standin.py ensure                  # only build/cache the stand-in
 
 The first run (about two minutes; needs PyPI and the Go module proxy once) downloads the pinned
@@ -13,6 +14,9 @@ schema from it (deploy/offline/jsii_schema.py), builds the stand-in provider
 Terraform's working data goes to .local/terraform/validate/<env> (TF_DATA_DIR), so nothing is
 written into deploy/terraform. `validate` exits 1 on any error or warning (a deprecation is a
 warning) and prints `tf-validate: <env> errors=<n> warnings=<n> unchecked=<n>` per environment.
+Then it plans each environment with `terraform test` and a mocked provider (deploy/offline/tftest):
+outputs, validations and preconditions are evaluated as in a real plan, without AWS
+(`tf-plan-mocked: <env> runs=<n> failed=<n>`).
 `unchecked` counts blocks whose content the schema source does not describe (the bindings type
 `aws_wafv2_web_acl`'s rule `statement` as `any`): Terraform's error on them is reported and
 excluded, never silently.
@@ -28,6 +32,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -283,6 +288,116 @@ def validate(env_dir: Path, standin: Standin, data_dir: Path) -> Validation:
     return result
 
 
+# --- plan with a mocked provider ---------------------------------------------------------------
+
+TFTEST = HERE / "tftest"
+
+
+def strip_opaque_blocks(tf_root: Path, opaque: dict[str, list[str]]) -> int:
+    """Remove, from every .tf under tf_root (a copy), the blocks the schema source cannot describe.
+
+    The bindings type the WAF rule `statement` as `any`, so Terraform would reject it before
+    planning; the copy plans without those blocks. Returns how many were removed.
+    """
+    removed = 0
+    for path in tf_root.rglob("*.tf"):
+        text = path.read_text()
+        out, pos = [], 0
+        for resource in re.finditer(r'^resource "(\w+)" "\w+" \{', text, flags=re.M):
+            names = opaque.get(resource.group(1))
+            if not names:
+                continue
+            end = _closing_brace(text, resource.end() - 1)
+            body = text[resource.end() : end]
+            for name in names:
+                body, n = _drop_blocks(body, name)
+                removed += n
+            out.append(text[pos : resource.end()] + body)
+            pos = end
+        if out:
+            path.write_text("".join(out) + text[pos:])
+    return removed
+
+
+def _closing_brace(text: str, opening: int) -> int:
+    depth = 0
+    for i in range(opening, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError("unbalanced braces")
+
+
+def _drop_blocks(body: str, name: str) -> tuple[str, int]:
+    count = 0
+    while found := re.search(rf"\n[ \t]*{name} \{{", body):
+        end = _closing_brace(body, found.end() - 1)
+        body = body[: found.start()] + body[end + 1 :]
+        count += 1
+    return body, count
+
+
+@dataclass
+class MockPlan:
+    runs: dict[str, dict] = field(default_factory=dict)  # run name -> {"status", "diagnostics"}
+    stripped: int = 0
+    output: str = ""
+
+
+def mock_plan(env: str, standin: Standin, work: Path, extra_tests: Path | None = None) -> MockPlan:
+    """`terraform test` of a copy of envs/<env> with a mocked provider (deploy/offline/tftest).
+
+    The copy holds the whole deploy/ tree (modules read ../../../prometheus/alerts.yml); the
+    run blocks of deploy/offline/tftest, and of extra_tests if given, are run with
+    `-var environment=<env>`; returns each run's status and diagnostics.
+    """
+    copy = work / "deploy"
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(
+        TF_ROOT.parent, copy, ignore=shutil.ignore_patterns(".terraform", "__pycache__", "*.tfstate*")
+    )
+    result = MockPlan(stripped=strip_opaque_blocks(copy / "terraform", standin.opaque_blocks()))
+    env_dir = copy / "terraform" / "envs" / env
+    tests = env_dir / "tests"
+    shutil.copytree(TFTEST, tests)
+    if extra_tests is not None:
+        for path in extra_tests.glob("*.tftest.hcl"):
+            shutil.copy(path, tests / path.name)
+    tf = terraform_binary()
+    terraform_env_vars = terraform_env(standin.cli_config, work / "data")
+    (work / "data").mkdir(parents=True, exist_ok=True)
+    got = subprocess.run(
+        [tf, f"-chdir={env_dir}", "get", "-no-color"], env=terraform_env_vars, capture_output=True, text=True
+    )
+    if got.returncode != 0:
+        raise SystemExit(f"standin: terraform get failed:\n{got.stdout}{got.stderr}")
+    run = subprocess.run(
+        [tf, f"-chdir={env_dir}", "test", "-json", "-no-color", f"-var=environment={env}"],
+        env=terraform_env_vars,
+        capture_output=True,
+        text=True,
+    )
+    result.output = run.stdout + run.stderr
+    for line in run.stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        name = event.get("@testrun")
+        if not name:
+            continue
+        entry = result.runs.setdefault(name, {"status": None, "diagnostics": []})
+        if event.get("type") == "test_run" and event["test_run"].get("progress") == "complete":
+            entry["status"] = event["test_run"].get("status")
+        elif event.get("type") == "diagnostic":
+            entry["diagnostics"].append(event["diagnostic"])
+    return result
+
+
 def describe(diag: dict) -> str:
     rng = diag.get("range") or {}
     where = f"{rng.get('filename', '?')}:{(rng.get('start') or {}).get('line', '?')}"
@@ -324,6 +439,19 @@ def main(argv: list[str] | None = None) -> int:
             f" unchecked={len(result.unchecked)}"
         )
         failed |= not result.ok
+        if result.errors:
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"pulse-tf-plan-{env}-") as work:
+            planned = mock_plan(env, standin, Path(work))
+        bad = {name: run for name, run in planned.runs.items() if run["status"] != "pass"}
+        for name, run in bad.items():
+            for diag in run["diagnostics"]:
+                print(f"{name}: {describe(diag)}")
+        print(
+            f"tf-plan-mocked: {env} runs={len(planned.runs)} failed={len(bad)}"
+            f" (without {planned.stripped} WAF statement blocks)"
+        )
+        failed |= bool(bad) or not planned.runs
     return 1 if failed else 0
 
 

@@ -381,8 +381,85 @@ func checkBlock(b jsonBlock, v tftypes.Value, path *tftypes.AttributePath, out *
 	}
 }
 
-// withoutOptional drops the optional-attribute markers of object types: Terraform sends every
-// attribute (unset ones as null), and tftypes cannot build values of such types.
+// blockType is the type Terraform encodes a block's configuration in: as its schema says, except
+// that objects carry no optional-attribute markers (every attribute is sent, unset ones as null)
+// and a list or map of blocks holding a dynamically typed attribute travels as a dynamic value.
+func blockType(b jsonBlock) tftypes.Type {
+	obj := tftypes.Object{AttributeTypes: map[string]tftypes.Type{}}
+	for name, attr := range b.Attributes {
+		obj.AttributeTypes[name] = attributeType(attr)
+	}
+	for name, bt := range b.BlockTypes {
+		inner := blockType(bt.Block)
+		switch bt.NestingMode {
+		case "single", "group":
+			obj.AttributeTypes[name] = inner
+		case "set":
+			obj.AttributeTypes[name] = tftypes.Set{ElementType: inner}
+		case "list", "map":
+			if hasDynamic(inner) {
+				obj.AttributeTypes[name] = tftypes.DynamicPseudoType
+			} else if bt.NestingMode == "list" {
+				obj.AttributeTypes[name] = tftypes.List{ElementType: inner}
+			} else {
+				obj.AttributeTypes[name] = tftypes.Map{ElementType: inner}
+			}
+		}
+	}
+	return obj
+}
+
+func attributeType(attr jsonAttribute) tftypes.Type {
+	if attr.NestedType != nil {
+		obj := tftypes.Object{AttributeTypes: map[string]tftypes.Type{}}
+		for name, member := range attr.NestedType.Attributes {
+			obj.AttributeTypes[name] = attributeType(member)
+		}
+		switch attr.NestedType.NestingMode {
+		case "list":
+			return tftypes.List{ElementType: obj}
+		case "set":
+			return tftypes.Set{ElementType: obj}
+		case "map":
+			return tftypes.Map{ElementType: obj}
+		}
+		return obj
+	}
+	t, err := ctyType(attr.Type)
+	if err != nil {
+		return tftypes.DynamicPseudoType
+	}
+	return withoutOptional(t)
+}
+
+func hasDynamic(t tftypes.Type) bool {
+	switch typ := t.(type) {
+	case tftypes.Object:
+		for _, member := range typ.AttributeTypes {
+			if hasDynamic(member) {
+				return true
+			}
+		}
+		return false
+	case tftypes.List:
+		return hasDynamic(typ.ElementType)
+	case tftypes.Set:
+		return hasDynamic(typ.ElementType)
+	case tftypes.Map:
+		return hasDynamic(typ.ElementType)
+	case tftypes.Tuple:
+		for _, member := range typ.ElementTypes {
+			if hasDynamic(member) {
+				return true
+			}
+		}
+		return false
+	}
+	return t.Is(tftypes.DynamicPseudoType)
+}
+
+// withoutOptional drops the optional-attribute markers of object types: tftypes cannot build
+// values of such types.
 func withoutOptional(t tftypes.Type) tftypes.Type {
 	switch typ := t.(type) {
 	case tftypes.Object:
@@ -407,11 +484,11 @@ func withoutOptional(t tftypes.Type) tftypes.Type {
 	return t
 }
 
-func validate(s jsonSchema, ps *tfprotov6.Schema, config *tfprotov6.DynamicValue) []*tfprotov6.Diagnostic {
+func validate(s jsonSchema, config *tfprotov6.DynamicValue) []*tfprotov6.Diagnostic {
 	if config == nil {
 		return nil
 	}
-	value, err := config.Unmarshal(withoutOptional(ps.ValueType()))
+	value, err := config.Unmarshal(blockType(s.Block))
 	if err != nil {
 		return []*tfprotov6.Diagnostic{{Severity: tfprotov6.DiagnosticSeverityError, Summary: "stand-in provider: cannot decode configuration", Detail: err.Error()}}
 	}
@@ -466,7 +543,7 @@ func (p *provider) ValidateResourceConfig(_ context.Context, req *tfprotov6.Vali
 	if !ok {
 		return &tfprotov6.ValidateResourceConfigResponse{}, nil
 	}
-	return &tfprotov6.ValidateResourceConfigResponse{Diagnostics: validate(s, p.schema.ResourceSchemas[req.TypeName], req.Config)}, nil
+	return &tfprotov6.ValidateResourceConfigResponse{Diagnostics: validate(s, req.Config)}, nil
 }
 
 func (p *provider) ValidateDataResourceConfig(_ context.Context, req *tfprotov6.ValidateDataResourceConfigRequest) (*tfprotov6.ValidateDataResourceConfigResponse, error) {
@@ -474,7 +551,7 @@ func (p *provider) ValidateDataResourceConfig(_ context.Context, req *tfprotov6.
 	if !ok {
 		return &tfprotov6.ValidateDataResourceConfigResponse{}, nil
 	}
-	return &tfprotov6.ValidateDataResourceConfigResponse{Diagnostics: validate(s, p.schema.DataSourceSchemas[req.TypeName], req.Config)}, nil
+	return &tfprotov6.ValidateDataResourceConfigResponse{Diagnostics: validate(s, req.Config)}, nil
 }
 
 func (p *provider) UpgradeResourceState(context.Context, *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {

@@ -49,10 +49,24 @@ data "aws_iam_policy_document" "execution" {
     resources = values(var.image_repository_arns)
   }
 
+  # The collector image, pulled through the ECR cache of public.ecr.aws: the first pull
+  # creates the cached repository and imports the image.
+  statement {
+    sid = "PullCollectorThroughTheCache"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:BatchGetImage",
+      "ecr:BatchImportUpstreamImage",
+      "ecr:CreateRepository",
+    ]
+    resources = ["arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${var.public_image_cache_repository_prefix}/*"]
+  }
+
   statement {
     sid       = "WriteServiceLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [for lg in aws_cloudwatch_log_group.service : "${lg.arn}:*"]
+    resources = concat([for lg in aws_cloudwatch_log_group.service : "${lg.arn}:*"], ["${aws_cloudwatch_log_group.opensearch_admin.arn}:*"])
   }
 
   statement {
@@ -173,11 +187,13 @@ data "aws_iam_policy_document" "enricher" {
     condition {
       test     = "StringEquals"
       variable = "cloudwatch:namespace"
-      values   = [var.kcl_application_name]
+      values   = [var.kcl_application_names["enricher"]]
     }
   }
 }
 
+# The indexer runs the KCL through the DynamoDB Streams Kinesis Adapter: it reads the posts
+# table's stream, owns its KCL tables (data module) and publishes the KCL's metrics.
 data "aws_iam_policy_document" "indexer" {
   statement {
     sid       = "ReadThePostsTableStream"
@@ -220,6 +236,17 @@ data "aws_iam_policy_document" "indexer" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = ["${var.emf_log_group_arn}:*"]
   }
+
+  statement {
+    sid       = "KclMetricsInItsNamespaceOnly"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.kcl_application_names["indexer"]]
+    }
+  }
 }
 
 data "aws_iam_policy_document" "dashboard" {
@@ -246,17 +273,13 @@ resource "aws_iam_role_policy" "task" {
   policy   = local.task_policies[each.key]
 }
 
-# Lease tables (documents come from the data module, which owns the table names).
-resource "aws_iam_role_policy" "enricher_leases" {
-  name   = "kcl-lease-tables"
-  role   = aws_iam_role.task["enricher"].id
-  policy = var.kcl_lease_policy_json
-}
-
-resource "aws_iam_role_policy" "indexer_leases" {
-  name   = "indexer-lease-table"
-  role   = aws_iam_role.task["indexer"].id
-  policy = var.indexer_lease_policy_json
+# KCL lease tables of the enricher and the indexer (documents come from the data module, which
+# owns the table names).
+resource "aws_iam_role_policy" "kcl_leases" {
+  for_each = toset(["enricher", "indexer"])
+  name     = "kcl-lease-tables"
+  role     = aws_iam_role.task[each.key].id
+  policy   = var.kcl_lease_policy_json[each.key]
 }
 
 # ECS Exec (off by default): the SSM message channels have no resource-level permissions.
