@@ -347,18 +347,23 @@ class MockPlan:
     output: str = ""
 
 
-def mock_plan(env: str, standin: Standin, work: Path, extra_tests: Path | None = None) -> MockPlan:
+def mock_plan(
+    env: str, standin: Standin, work: Path, extra_tests: Path | None = None, source_root: Path | None = None
+) -> MockPlan:
     """`terraform test` of a copy of envs/<env> with a mocked provider (deploy/offline/tftest).
 
     The copy holds the whole deploy/ tree (modules read ../../../prometheus/alerts.yml); the
     run blocks of deploy/offline/tftest, and of extra_tests if given, are run with
-    `-var environment=<env>`; returns each run's status and diagnostics.
+    `-var environment=<env>`; returns each run's status and diagnostics. source_root replaces
+    the repository's deploy/ (a modified copy).
     """
     copy = work / "deploy"
     if copy.exists():
         shutil.rmtree(copy)
     shutil.copytree(
-        TF_ROOT.parent, copy, ignore=shutil.ignore_patterns(".terraform", "__pycache__", "*.tfstate*")
+        source_root or TF_ROOT.parent,
+        copy,
+        ignore=shutil.ignore_patterns(".terraform", "__pycache__", "*.tfstate*"),
     )
     result = MockPlan(stripped=strip_opaque_blocks(copy / "terraform", standin.opaque_blocks()))
     env_dir = copy / "terraform" / "envs" / env

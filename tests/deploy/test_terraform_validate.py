@@ -8,40 +8,21 @@ a `dev_overrides` CLI configuration. The first run builds it (about a minute, ca
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from offline_tf import mock_plan, standin_module, tools_missing
+from offline_tf import standin as ensure_standin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-OFFLINE = REPO_ROOT / "deploy" / "offline"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("terraform") is None and shutil.which("tofu") is None, reason="no terraform binary"
-    ),
-]
-
-
-def _load_standin():
-    spec = importlib.util.spec_from_file_location("pulse_tf_standin", OFFLINE / "standin.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-standin_module = _load_standin()
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(tools_missing() is not None, reason=str(tools_missing()))]
 
 
 @pytest.fixture(scope="session")
 def standin():
-    if shutil.which("go") is None:
-        pytest.fail("Go is needed once to build the stand-in provider (scripts/setup.sh installs it)")
-    return standin_module.ensure()
+    return ensure_standin()
 
 
 def _where(diag: dict) -> tuple[str, int]:
@@ -178,3 +159,31 @@ def test_a_planted_mistake_is_caught_where_it_was_made(planted, mistake):
     assert hits, f"{mistake}: no {summary!r} at {filename}:{lines}; got:\n" + "\n".join(
         standin_module.describe(d) for d in result.errors
     )
+
+
+# --- plan with a mocked provider -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_each_environment_plans_with_a_mocked_provider(env):
+    # Outputs, validations and preconditions are evaluated as in a real plan: this is where
+    # `Output refers to sensitive values` (cognito_user_pool_id) stopped every plan.
+    planned = mock_plan(env)
+    for run in ("plans_with_the_cognito_user_pool", "plans_with_an_external_oidc_provider_and_an_allow_list"):
+        assert planned.runs.get(run, {}).get("status") == "pass", f"{run}:\n{planned.output[-3000:]}"
+    assert planned.stripped == 5, "only the WAF rule statements are left out of the copy"
+
+
+def test_a_sensitive_value_in_an_output_stops_the_mocked_plan(standin, tmp_path):
+    # The failure the real provider found: an output derived from a sensitive variable.
+    copy = tmp_path / "copy"
+    shutil.copytree(REPO_ROOT / "deploy", copy / "deploy", ignore=shutil.ignore_patterns(".terraform"))
+    outputs = copy / "deploy" / "terraform" / "envs" / "dev" / "outputs.tf"
+    outputs.write_text(
+        outputs.read_text()
+        + '\noutput "leaks" {\n  description = "planted"\n  value       = var.oidc_client_secret\n}\n'
+    )
+    planted = standin_module.mock_plan("dev", standin, tmp_path / "work", source_root=copy / "deploy")
+    run = planted.runs["plans_with_the_cognito_user_pool"]
+    assert run["status"] != "pass"
+    assert "Output refers to sensitive values" in {d["summary"] for d in run["diagnostics"]}
