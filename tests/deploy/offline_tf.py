@@ -1,8 +1,9 @@
 """Shared by tests/deploy and tests/security: the stand-in provider (deploy/offline/standin.py),
 built once per session, and one mocked plan per environment, run once per session.
 
-dev runs deploy/offline/tftest plus the must-fail cases of tests/deploy/tftest; prod runs the
-former only (the must-fail cases do not depend on the environment).
+dev runs deploy/offline/tftest plus the must-fail cases of tests/deploy/tftest (one file each:
+terraform test skips the runs of a file after one fails); prod runs the former only (the
+must-fail cases do not depend on the environment).
 """
 
 from __future__ import annotations

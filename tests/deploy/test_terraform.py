@@ -60,8 +60,8 @@ WILDCARD_RESOURCE_EXCEPTIONS = {
     ("execution", "EcrLoginHasNoResourceLevelPermission"): {"ecr:GetAuthorizationToken"},
     # cloudwatch:PutMetricData cannot be scoped by ARN; the statement must carry a
     # cloudwatch:namespace condition instead (asserted below).
-    ("enricher", "KclMetricsInItsNamespaceOnly"): {"cloudwatch:PutMetricData"},
-    ("indexer", "KclMetricsInItsNamespaceOnly"): {"cloudwatch:PutMetricData"},
+    # (one document per KCL application: enricher, indexer)
+    ("kcl_leases", "KclMetricsInItsNamespaceOnly"): {"cloudwatch:PutMetricData"},
     # ECS Exec's SSM message channels (only attached when enable_execute_command = true).
     ("exec", "EcsExecChannels"): {
         "ssmmessages:CreateControlChannel",
@@ -231,13 +231,13 @@ def test_wildcard_resources_appear_only_where_the_action_has_no_resource_level_p
     assert seen == set(WILDCARD_RESOURCE_EXCEPTIONS), "an exception is listed that no longer exists"
 
 
-@pytest.mark.parametrize("service", ["enricher", "indexer"])
-def test_kcl_metrics_are_confined_to_the_kcl_namespace(service):
-    st = _statement(_task_policy(service), "KclMetricsInItsNamespaceOnly")
+def test_kcl_metrics_are_confined_to_the_kcl_namespace():
+    kcl = one("data", "aws_iam_policy_document", "kcl_leases", under=MODULES / "data")
+    st = _statement(kcl, "KclMetricsInItsNamespaceOnly")
     condition = first(st, "condition")
     assert condition["test"] == "StringEquals"
     assert condition["variable"] == "cloudwatch:namespace"
-    assert condition["values"] == [f'${{var.kcl_application_names["{service}"]}}']
+    assert condition["values"] == ["${each.value}"], "the application name is the namespace"
 
 
 def test_no_allow_statement_names_an_anonymous_principal():
@@ -273,7 +273,6 @@ def test_the_enricher_reads_the_stream_owns_its_lease_tables_and_writes_posts():
         "kinesis:ListShards",
         "dynamodb:PutItem",
         "sqs:SendMessage",
-        "cloudwatch:PutMetricData",
     } <= actions
     assert "kinesis:PutRecords" not in actions
     retrieval = REPO_ROOT / "services" / "enricher" / "src" / "pulse_enricher" / "properties.py"
@@ -282,13 +281,14 @@ def test_the_enricher_reads_the_stream_owns_its_lease_tables_and_writes_posts():
     assert _statement(doc, "WriteEnrichedPosts")["resources"] == ["${var.table_arn}"]
 
 
-def test_each_kcl_application_owns_exactly_its_three_tables():
+def test_each_kcl_application_owns_exactly_its_three_tables_and_its_metrics():
     leases = one("data", "aws_iam_policy_document", "kcl_leases", under=MODULES / "data")
     assert leases.body["for_each"] == "${local.kcl_applications}"
     table = "${local.kcl_lease_table_arns[each.key]}"
     lease_resources = {r for st in statements(leases) for r in as_list(st["resources"])}
     companions = {f"{table}-CoordinatorState", f"{table}-WorkerMetricStats"}
-    assert lease_resources == {table, f"{table}/index/*", *companions}
+    # "*" is the metrics statement, confined by its namespace condition (test below).
+    assert lease_resources == {table, f"{table}/index/*", *companions, "*"}
     applications = parse(MODULES / "data" / "main.tf")["locals"][0]["kcl_applications"]
     assert applications == {
         "enricher": "${var.kcl_application_name}",

@@ -73,10 +73,10 @@ resource "aws_sqs_queue" "dead_letter" {
   tags                              = var.tags
 }
 
-# --- Lease tables ---------------------------------------------------------------------------
+# --- The KCL's tables and metrics ------------------------------------------------------------
 # The KCL creates its lease table (with an index), CoordinatorState and WorkerMetricStats tables
-# on first start and keeps them; each document grants exactly that on exactly one application's
-# three tables.
+# on first start and keeps them, and publishes its metrics in a namespace named after the
+# application; each document grants exactly that for exactly one application.
 
 data "aws_iam_policy_document" "kcl_leases" {
   for_each = local.kcl_applications
@@ -117,5 +117,18 @@ data "aws_iam_policy_document" "kcl_leases" {
       "${local.kcl_lease_table_arns[each.key]}-CoordinatorState",
       "${local.kcl_lease_table_arns[each.key]}-WorkerMetricStats",
     ]
+  }
+
+  # PutMetricData has no resource-level permissions; the namespace condition limits the KCL
+  # to its own namespace (the application name).
+  statement {
+    sid       = "KclMetricsInItsNamespaceOnly"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [each.value]
+    }
   }
 }

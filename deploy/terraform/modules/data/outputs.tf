@@ -44,6 +44,6 @@ output "kcl_application_names" {
 }
 
 output "kcl_lease_policy_json" {
-  description = "IAM policy JSON per consuming service granting its KCL lease, CoordinatorState and WorkerMetricStats tables."
+  description = "IAM policy JSON per consuming service granting its KCL lease, CoordinatorState and WorkerMetricStats tables and its metrics namespace."
   value       = { for svc, doc in data.aws_iam_policy_document.kcl_leases : svc => doc.json }
 }

@@ -177,19 +177,6 @@ data "aws_iam_policy_document" "enricher" {
     actions   = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
     resources = [var.dlq_arn]
   }
-
-  # PutMetricData has no resource-level permissions; the namespace condition limits the KCL
-  # to its own namespace (the application name).
-  statement {
-    sid       = "KclMetricsInItsNamespaceOnly"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = [var.kcl_application_names["enricher"]]
-    }
-  }
 }
 
 # The indexer runs the KCL through the DynamoDB Streams Kinesis Adapter: it reads the posts
@@ -236,17 +223,6 @@ data "aws_iam_policy_document" "indexer" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = ["${var.emf_log_group_arn}:*"]
   }
-
-  statement {
-    sid       = "KclMetricsInItsNamespaceOnly"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = [var.kcl_application_names["indexer"]]
-    }
-  }
 }
 
 data "aws_iam_policy_document" "dashboard" {
@@ -273,8 +249,8 @@ resource "aws_iam_role_policy" "task" {
   policy   = local.task_policies[each.key]
 }
 
-# KCL lease tables of the enricher and the indexer (documents come from the data module, which
-# owns the table names).
+# The KCL of the enricher and of the indexer: its three tables and its metrics namespace
+# (documents come from the data module, which owns the names).
 resource "aws_iam_role_policy" "kcl_leases" {
   for_each = toset(["enricher", "indexer"])
   name     = "kcl-lease-tables"
