@@ -8,6 +8,7 @@ must-fail cases do not depend on the environment).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
 import shutil
@@ -51,4 +52,5 @@ def standin():
 @functools.cache
 def mock_plan(env: str):
     work = Path(tempfile.mkdtemp(prefix=f"pulse-tf-plan-{env}-"))
+    atexit.register(shutil.rmtree, work, True)
     return standin_module.mock_plan(env, standin(), work, extra_tests=MUST_FAIL if env == "dev" else None)
