@@ -44,6 +44,35 @@ class SerializedWrites:
         return self.app(environ, start_response)
 
 
+class EmptyBodyChunk:
+    """WSGI middleware: a response without a body (moto's answer to HEAD) yields one empty chunk.
+
+    hypercorn's WSGI adapter sends the status line together with the first body chunk; with no
+    chunk at all it never sends it, and the client gets a 500 instead of the real status. The
+    SDKs' HeadBucket (how Terraform's provider finds an S3 bucket) needs the real 200 or 404.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self._at_least_one_chunk(self.app(environ, start_response))
+
+    @staticmethod
+    def _at_least_one_chunk(body: Iterable[bytes]) -> Iterable[bytes]:
+        try:
+            sent = False
+            for chunk in body:
+                sent = True
+                yield chunk
+            if not sent:
+                yield b""
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+
 class RequestStats:
     """WSGI middleware for profiling the emulator: calls and handler CPU seconds per operation,
     written as JSON to `path` every few seconds (PULSE_EMULATOR_STATS=<path>)."""
@@ -451,7 +480,7 @@ def build_app():
     install_moto_response_id_speedup()
     install_moto_kinesis_response_speedups()
     install_moto_request_routing_speedup()
-    app = SerializedWrites(DomainDispatcherApplication(create_backend_app))
+    app = EmptyBodyChunk(SerializedWrites(DomainDispatcherApplication(create_backend_app)))
     stats_path = os.environ.get("PULSE_EMULATOR_STATS")
     return RequestStats(app, stats_path) if stats_path else app
 
