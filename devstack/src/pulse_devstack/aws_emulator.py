@@ -465,6 +465,48 @@ def install_moto_dynamodb_stream_iterator_expiry(clock: Callable[[], float] = ti
     DynamoDBBackend.delete_table = delete_table
 
 
+def install_moto_application_autoscaling_tags() -> None:
+    """Application Auto Scaling's tag API (TagResource, UntagResource, ListTagsForResource), which
+    moto lacks: Terraform's provider lists a scalable target's tags after creating it and retried
+    moto's 500 for ever (found by make tf-local). Tags are kept per ARN, with those that
+    RegisterScalableTarget sets."""
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    def tags_of(backend: ApplicationAutoscalingBackend) -> dict[str, dict[str, str]]:
+        return backend.__dict__.setdefault("_pulse_tags", {})
+
+    original_register = ApplicationAutoScalingResponse.register_scalable_target
+
+    def register_scalable_target(self) -> str:
+        body = original_register(self)
+        tags = self._get_param("Tags") or {}
+        if tags:
+            arn = json.loads(body)["ScalableTargetARN"]
+            tags_of(self.applicationautoscaling_backend).setdefault(arn, {}).update(tags)
+        return body
+
+    def tag_resource(self) -> str:
+        store = tags_of(self.applicationautoscaling_backend)
+        store.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self) -> str:
+        tags = tags_of(self.applicationautoscaling_backend).get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            tags.pop(key, None)
+        return "{}"
+
+    def list_tags_for_resource(self) -> str:
+        tags = tags_of(self.applicationautoscaling_backend).get(self._get_param("ResourceARN"), {})
+        return json.dumps({"Tags": tags})
+
+    ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target
+    ApplicationAutoScalingResponse.tag_resource = tag_resource
+    ApplicationAutoScalingResponse.untag_resource = untag_resource
+    ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
+
+
 def build_app():
     from moto.server import DomainDispatcherApplication, create_backend_app
 
@@ -480,6 +522,7 @@ def build_app():
     install_moto_response_id_speedup()
     install_moto_kinesis_response_speedups()
     install_moto_request_routing_speedup()
+    install_moto_application_autoscaling_tags()
     app = EmptyBodyChunk(SerializedWrites(DomainDispatcherApplication(create_backend_app)))
     stats_path = os.environ.get("PULSE_EMULATOR_STATS")
     return RequestStats(app, stats_path) if stats_path else app

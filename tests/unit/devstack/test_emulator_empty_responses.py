@@ -46,3 +46,29 @@ def test_bodies_pass_through_unchanged_and_are_closed():
     sent = _run(EmptyBodyChunk(app))
     assert [m["body"] for m in sent if m["type"] == "http.response.body"] == [b"a", b"b"]
     assert closed == [True]
+
+
+def test_application_autoscaling_targets_keep_their_tags():
+    # Terraform's provider lists a scalable target's tags after creating it (moto has no tag API).
+    import boto3
+    from moto import mock_aws
+
+    from pulse_devstack.aws_emulator import install_moto_application_autoscaling_tags
+
+    install_moto_application_autoscaling_tags()
+    with mock_aws():
+        ecs = boto3.client("ecs", region_name="us-east-1")
+        ecs.create_cluster(clusterName="c")
+        ecs.create_service(cluster="c", serviceName="s", desiredCount=0)
+        scaling = boto3.client("application-autoscaling", region_name="us-east-1")
+        arn = scaling.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId="service/c/s",
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=1,
+            MaxCapacity=2,
+            Tags={"Project": "pulse"},
+        )["ScalableTargetARN"]
+        scaling.tag_resource(ResourceARN=arn, Tags={"Environment": "dev"})
+        scaling.untag_resource(ResourceARN=arn, TagKeys=["Project"])
+        assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Environment": "dev"}
