@@ -210,7 +210,8 @@ def test_the_tf_local_copy_with_its_overrides_still_validates(standin, tmp_path,
     overrides = sorted(
         p.relative_to(tmp_path).as_posix() for p in (tmp_path / "tf-local").rglob("*override.tf")
     )
-    assert len(overrides) == 4, overrides  # envs/dev + the ecr, observability and search modules
+    # envs/dev + the ecr, observability, search and services modules
+    assert len(overrides) == 5, overrides
     result = standin_module.validate(env_dir, standin, tmp_path / "data")
     assert not result.errors, "\n".join(standin_module.describe(d) for d in result.errors)
     for address in tf_local.UNSUPPORTED:
