@@ -12,11 +12,12 @@ stand-in provider (deploy/offline/standin-provider) serves to `terraform validat
   structs: a list), any other struct-typed property is a nested attribute;
 * getters of the class (and of a block's output reference) that are not arguments are the
   computed-only attributes;
-* the jsii documentation carries no deprecation notes and no conflict rules (ConflictsWith,
-  ExactlyOneOf): deprecations are merged in from deploy/offline/aws-deprecations.json, which
-  deploy/offline/deprecations_from_schema.py extracts from the real provider's schema.
+* the jsii assembly carries no deprecation notes, no sensitivity and no conflict rules
+  (ConflictsWith, ExactlyOneOf): deprecated and sensitive flags are merged in from
+  deploy/offline/aws-schema-overlay.json, which deploy/offline/overlay_from_schema.py extracts
+  from the real provider's schema (make tf-local saves it).
 
-    python deploy/offline/jsii_schema.py <wheel> <out.json> [--deprecations <json>]
+    python deploy/offline/jsii_schema.py <wheel> <out.json> [--overlay <json>]
 """
 
 from __future__ import annotations
@@ -241,30 +242,32 @@ class Converter:
         }
 
 
-def apply_deprecations(schema: dict[str, Any], deprecations: dict[str, Any]) -> int:
-    """Mark the attributes and blocks listed in a deprecations file; returns how many were found."""
-    marked = 0
-    for section, key in (("resource_schemas", "resources"), ("data_source_schemas", "data_sources")):
-        for type_name, paths in deprecations.get(key, {}).items():
-            if type_name not in schema[section]:
-                continue
-            for path in paths:
-                block = schema[section][type_name]["block"]
-                *parents, leaf = path.split(".")
-                for part in parents:
-                    block = block.get("block_types", {}).get(part, {}).get("block")
-                    if block is None:
-                        break
-                if block is None:
+def apply_overlay(schema: dict[str, Any], overlay: dict[str, Any]) -> dict[str, int]:
+    """Mark what the real provider marks deprecated or sensitive (aws-schema-overlay.json)."""
+    marked = {"deprecated": 0, "sensitive": 0}
+    for flag in marked:
+        for section, key in (("resource_schemas", "resources"), ("data_source_schemas", "data_sources")):
+            for type_name, paths in overlay.get(flag, {}).get(key, {}).items():
+                if type_name not in schema[section]:
                     continue
-                target = block.get("attributes", {}).get(leaf) or block.get("block_types", {}).get(leaf)
-                if target is not None:
-                    target["deprecated"] = True
-                    marked += 1
-        for type_name in deprecations.get(f"deprecated_{key}", []):
+                for path in paths:
+                    block: dict[str, Any] | None = schema[section][type_name]["block"]
+                    *parents, leaf = path.split(".")
+                    for part in parents:
+                        block = (block or {}).get("block_types", {}).get(part, {}).get("block")
+                    if block is None:
+                        continue
+                    target = block.get("attributes", {}).get(leaf)
+                    if target is None and flag == "deprecated":
+                        target = (block.get("block_types", {}).get(leaf) or {}).get("block")
+                    if target is not None:
+                        target[flag] = True
+                        marked[flag] += 1
+    for section, key in (("resource_schemas", "resources"), ("data_source_schemas", "data_sources")):
+        for type_name in overlay.get("deprecated_types", {}).get(key, []):
             if type_name in schema[section]:
                 schema[section][type_name]["block"]["deprecated"] = True
-                marked += 1
+                marked["deprecated"] += 1
     return marked
 
 
@@ -275,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("wheel", type=Path, help="cdktf_cdktf_provider_aws-<v>-py3-none-any.whl")
     parser.add_argument("out", type=Path, help="where to write the schema JSON")
     parser.add_argument(
-        "--deprecations", type=Path, help="deprecations JSON to merge in (aws-deprecations.json)"
+        "--overlay", type=Path, help="deprecated and sensitive flags (aws-schema-overlay.json)"
     )
     args = parser.parse_args(argv)
 
@@ -290,15 +293,11 @@ def main(argv: list[str] | None = None) -> int:
         # them in block syntax; deploy/offline/standin.py reports those errors as not checkable.
         "opaque_blocks": converter.opaque_blocks,
     }
-    marked = 0
-    if args.deprecations:
-        deprecations = json.loads(args.deprecations.read_text())
-        marked = apply_deprecations(schema, deprecations)
-        source["deprecations"] = {
-            "file": args.deprecations.name,
-            "origin": deprecations.get("origin"),
-            "marked": marked,
-        }
+    marked = {"deprecated": 0, "sensitive": 0}
+    if args.overlay:
+        overlay = json.loads(args.overlay.read_text())
+        marked = apply_overlay(schema, overlay)
+        source["overlay"] = {"file": args.overlay.name, "origin": overlay.get("origin"), "marked": marked}
     document = {"format_version": "1.0", "source": source, "provider_schemas": {PROVIDER_ADDRESS: schema}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
@@ -306,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp.replace(args.out)
     print(
         f"jsii_schema: {len(schema['resource_schemas'])} resources,"
-        f" {len(schema['data_source_schemas'])} data sources, {marked} deprecations -> {args.out}",
+        f" {len(schema['data_source_schemas'])} data sources, {marked['deprecated']} deprecated,"
+        f" {marked['sensitive']} sensitive -> {args.out}",
         file=sys.stderr,
     )
     return 0

@@ -43,7 +43,7 @@ LOCAL = REPO_ROOT / ".local" / "terraform"
 STANDIN = LOCAL / "standin"
 PROVIDER_DIR = STANDIN / "provider"
 WHEEL_REQUIREMENT = HERE / "schema-wheel.txt"
-DEPRECATIONS = HERE / "aws-deprecations.json"
+OVERLAY = HERE / "aws-schema-overlay.json"
 GO_SOURCE = HERE / "standin-provider"
 PROVIDER_BINARY = "terraform-provider-aws"
 OVERRIDES_WARNING = "Provider development overrides are in effect"
@@ -126,8 +126,8 @@ def ensure_wheel() -> Path:
 def ensure_schema() -> Path:
     _, sha = pinned_wheel()
     extractor = HERE / "jsii_schema.py"
-    deprecations = DEPRECATIONS.read_bytes() if DEPRECATIONS.exists() else b""
-    key = digest(sha, extractor.read_bytes(), deprecations)
+    overlay = OVERLAY.read_bytes() if OVERLAY.exists() else b""
+    key = digest(sha, extractor.read_bytes(), overlay)
     schema = PROVIDER_DIR / "schema.json"
     if _stamped(schema, key):
         return schema
@@ -135,8 +135,8 @@ def ensure_schema() -> Path:
     log("extracting the provider schema from the jsii assembly ...")
     PROVIDER_DIR.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(extractor), str(wheel), str(schema)]
-    if DEPRECATIONS.exists():
-        cmd += ["--deprecations", str(DEPRECATIONS)]
+    if OVERLAY.exists():
+        cmd += ["--overlay", str(OVERLAY)]
     subprocess.run(cmd, check=True)
     _stamp(schema, key)
     return schema

@@ -678,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         (WORK / "real-schema.json").write_text(schema.stdout)
         log(
             f"saved the real provider's schema: {WORK / 'real-schema.json'} (refresh the stand-in's"
-            " deprecations with deploy/offline/deprecations_from_schema.py)"
+            " flags with deploy/offline/overlay_from_schema.py)"
         )
         warnings = deprecation_warnings(env_dir, env)
         for warning in warnings:

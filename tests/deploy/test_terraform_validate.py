@@ -121,6 +121,21 @@ MISTAKES = {
         "Invalid resource type",
         "aws_ecr_lifecycle_polcy",
     ),
+    # Warnings, as the real provider gives them (deprecations from aws-schema-overlay.json):
+    "a deprecated argument set": (
+        "modules/search/main.tf",
+        'data "aws_region" "current" {}',
+        'data "aws_region" "current" {\n  name = "us-east-1"\n}',
+        'Argument "name" is deprecated',
+        'name = "us-east-1"',
+    ),
+    "a deprecated attribute referenced": (
+        "modules/observability/main.tf",
+        "  region           = data.aws_region.current.region",
+        "  region           = data.aws_region.current.name",
+        "Deprecated attribute",
+        "data.aws_region.current.name",
+    ),
 }
 
 
@@ -151,13 +166,12 @@ def planted(standin, tmp_path_factory):
 def test_a_planted_mistake_is_caught_where_it_was_made(planted, mistake):
     expected, result = planted
     filename, lines, summary = expected[mistake]
+    reported = result.errors + result.warnings
     hits = [
-        d
-        for d in result.errors
-        if d["summary"] == summary and _where(d)[0] == filename and _where(d)[1] in lines
+        d for d in reported if d["summary"] == summary and _where(d)[0] == filename and _where(d)[1] in lines
     ]
     assert hits, f"{mistake}: no {summary!r} at {filename}:{lines}; got:\n" + "\n".join(
-        standin_module.describe(d) for d in result.errors
+        standin_module.describe(d) for d in reported
     )
 
 
@@ -174,15 +188,35 @@ def test_each_environment_plans_with_a_mocked_provider(env):
     assert planned.stripped == 5, "only the WAF rule statements are left out of the copy"
 
 
-def test_a_sensitive_value_in_an_output_stops_the_mocked_plan(standin, tmp_path):
-    # The failure the real provider found: an output derived from a sensitive variable.
+# Outputs that would stop a real plan with `Output refers to sensitive values`: one derived from
+# a sensitive variable (the cognito_user_pool_id failure), one from a resource whose object holds
+# a sensitive attribute (the provider marks the domain's master-user password sensitive; the
+# stand-in knows it from aws-schema-overlay.json).
+SENSITIVE_OUTPUTS = {
+    "from a sensitive variable": (
+        "envs/dev/outputs.tf",
+        'output "region" {',
+        'output "leaks" {\n  description = "planted"\n  value       = var.oidc_client_secret\n}\n'
+        '\noutput "region" {',
+    ),
+    "from a resource holding a sensitive attribute": (
+        "modules/search/main.tf",
+        "    endpoint    = one(concat(aws_opensearch_domain.ha[*].endpoint,"
+        " aws_opensearch_domain.single_node[*].endpoint))",
+        "    endpoint    = one(concat(aws_opensearch_domain.ha, aws_opensearch_domain.single_node)).endpoint",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SENSITIVE_OUTPUTS))
+def test_an_output_of_a_sensitive_value_stops_the_mocked_plan(standin, tmp_path, case):
+    rel, old, new = SENSITIVE_OUTPUTS[case]
     copy = tmp_path / "copy"
     shutil.copytree(REPO_ROOT / "deploy", copy / "deploy", ignore=shutil.ignore_patterns(".terraform"))
-    outputs = copy / "deploy" / "terraform" / "envs" / "dev" / "outputs.tf"
-    outputs.write_text(
-        outputs.read_text()
-        + '\noutput "leaks" {\n  description = "planted"\n  value       = var.oidc_client_secret\n}\n'
-    )
+    path = copy / "deploy" / "terraform" / rel
+    text = path.read_text()
+    assert text.count(old) == 1, f"{case}: the text to change is not in {rel} exactly once"
+    path.write_text(text.replace(old, new))
     planted = standin_module.mock_plan("dev", standin, tmp_path / "work", source_root=copy / "deploy")
     run = planted.runs["plans_with_the_cognito_user_pool"]
     assert run["status"] != "pass"

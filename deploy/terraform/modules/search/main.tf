@@ -227,8 +227,14 @@ resource "aws_opensearch_domain" "single_node" {
   depends_on = [aws_cloudwatch_log_resource_policy.opensearch]
 }
 
+# The one domain's attributes, each taken on its own: the whole resource object carries the
+# sensitive master-user password, and functions over it would make every attribute sensitive.
 locals {
-  domain = one(concat(aws_opensearch_domain.ha, aws_opensearch_domain.single_node))
+  domain = {
+    arn         = one(concat(aws_opensearch_domain.ha[*].arn, aws_opensearch_domain.single_node[*].arn))
+    domain_name = one(concat(aws_opensearch_domain.ha[*].domain_name, aws_opensearch_domain.single_node[*].domain_name))
+    endpoint    = one(concat(aws_opensearch_domain.ha[*].endpoint, aws_opensearch_domain.single_node[*].endpoint))
+  }
 }
 
 # --- The security admin (break-glass) ----------------------------------------------------------
