@@ -94,9 +94,35 @@ output "public_image_cache_repository_prefix" {
 }
 """,
     ),
+    "module.pulse.module.services.aws_cloudwatch_metric_alarm.enricher_lag": (
+        "services",
+        "the provider's CloudWatch client speaks the rpc-v2-cbor protocol, which moto answers with 404",
+        """resource "aws_cloudwatch_metric_alarm" "enricher_lag" {
+  count = 0
+}
+
+resource "aws_cloudwatch_metric_alarm" "indexer_lag" {
+  count = 0
+}
+""",
+    ),
+    "module.pulse.module.services.aws_cloudwatch_metric_alarm.indexer_lag": (
+        "services",
+        "the provider's CloudWatch client speaks the rpc-v2-cbor protocol, which moto answers with 404",
+        None,
+    ),
+}
+
+
+def log(message: str) -> None:
+    print(f"tf-local: {message}", file=sys.stderr, flush=True)
+
+
+# Supported by the emulator, but slow: left out only with --without-opensearch.
+SLOW = {
     "module.pulse.module.search.aws_opensearch_domain.single_node": (
         "search",
-        "the provider waits for the domain's processing status, which moto's DescribeDomain never reports",
+        "--without-opensearch: the provider waits a fixed 10 minutes after creating and deleting a domain",
         """resource "aws_opensearch_domain" "single_node" {
   count = 0
 }
@@ -118,33 +144,12 @@ output "endpoint_url" {
 }
 """,
     ),
-    "module.pulse.module.services.aws_cloudwatch_metric_alarm.enricher_lag": (
-        "services",
-        "the provider's CloudWatch client speaks the rpc-v2-cbor protocol, which moto answers with 404",
-        """resource "aws_cloudwatch_metric_alarm" "enricher_lag" {
-  count = 0
-}
-
-resource "aws_cloudwatch_metric_alarm" "indexer_lag" {
-  count = 0
-}
-""",
-    ),
-    "module.pulse.module.services.aws_cloudwatch_metric_alarm.indexer_lag": (
-        "services",
-        "the provider's CloudWatch client speaks the rpc-v2-cbor protocol, which moto answers with 404",
-        None,
-    ),
     "module.pulse.module.search.aws_opensearch_domain_policy.this": (
         "search",
-        "applies to the OpenSearch domain, which is left out",
+        "--without-opensearch: applies to the OpenSearch domain, which is left out",
         None,
     ),
 }
-
-
-def log(message: str) -> None:
-    print(f"tf-local: {message}", file=sys.stderr, flush=True)
 
 
 # --- 1. the real provider ---------------------------------------------------------------------------
@@ -390,10 +395,10 @@ def init(env_dir: Path, env: dict[str, str]) -> None:
             raise StepFailed(f"terraform init failed:\n{text[-3000:]}")
 
 
-def leave_out_unsupported(env_dir: Path) -> None:
+def leave_out_unsupported(env_dir: Path, left_out: dict | None = None) -> None:
     """Override files (count = 0, and outputs that no longer read them) in the modules' copies."""
     modules = env_dir.parents[1] / "modules"
-    for address, (module, reason, override) in UNSUPPORTED.items():
+    for address, (module, reason, override) in (left_out or UNSUPPORTED).items():
         log(f"left out: {address}: {reason}")
         if override:
             with (modules / module / "tf_local_override.tf").open("a") as out:
@@ -449,7 +454,9 @@ def expect(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
-def verify(endpoint: str, outputs: dict, state_resources: list[dict], plan: dict) -> Checks:
+def verify(
+    endpoint: str, outputs: dict, state_resources: list[dict], plan: dict, with_opensearch: bool = True
+) -> Checks:
     checks = Checks()
     out = {k: v["value"] for k, v in outputs.items()}
     prefix = f"pulse-{'dev'}"
@@ -635,6 +642,26 @@ def verify(endpoint: str, outputs: dict, state_resources: list[dict], plan: dict
                 f"{e['ServiceName']}: endpoint policy {policy}",
             )
 
+    def opensearch() -> None:
+        domain = boto("opensearch", endpoint).describe_domain(DomainName=f"{prefix}-search")["DomainStatus"]
+        expect(domain["VPCOptions"]["SubnetIds"], "domain not in the VPC")
+        expect(domain["EncryptionAtRestOptions"]["Enabled"] is True, "not encrypted at rest")
+        expect(domain["NodeToNodeEncryptionOptions"]["Enabled"] is True, "no node-to-node encryption")
+        expect(domain["DomainEndpointOptions"]["EnforceHTTPS"] is True, "HTTP allowed")
+        admin = iam.get_role(RoleName=f"{prefix}-opensearch-admin")["Role"]["Arn"]
+        expect(out["opensearch_url"].startswith("https://"), "opensearch_url")
+        policy = json.loads(domain["AccessPolicies"])
+        principals: set[str] = set()
+        for st in policy["Statement"]:
+            named = st["Principal"]["AWS"]
+            principals |= {named} if isinstance(named, str) else set(named)
+        expect(
+            principals == {task_roles["indexer"], task_roles["dashboard"], admin},
+            f"domain policy {principals}",
+        )
+        security = domain.get("AdvancedSecurityOptions", {})
+        expect(security.get("Enabled") is True, f"fine-grained access control {security}")
+
     for name, check in [
         ("kinesis stream", stream),
         ("dynamodb table", table),
@@ -647,6 +674,7 @@ def verify(endpoint: str, outputs: dict, state_resources: list[dict], plan: dict
         ("scaling targets and policies", alarms_and_scaling),
         ("alarms (as planned)", planned_alarms),
         ("security groups and endpoint policies", network),
+        *([("opensearch domain", opensearch)] if with_opensearch else []),
     ]:
         checks.run(name, check)
     return checks
@@ -659,6 +687,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build-only", action="store_true", help="only build (or find) the real provider")
     parser.add_argument("--keep", action="store_true", help="leave what was applied (no destroy)")
+    parser.add_argument(
+        "--without-opensearch",
+        action="store_true",
+        help="leave the OpenSearch domain out (the provider waits 10 minutes after creating and deleting it)",
+    )
     args = parser.parse_args(argv)
 
     provider = ensure_real_provider()
@@ -669,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"planned": 0, "applied": 0, "verified": 0, "destroyed": 0}
     failed: list[str] = []
     env_dir = env = None
+    left_out = {**UNSUPPORTED, **(SLOW if args.without_opensearch else {})}
     try:
         certificate_arn = import_certificate(endpoint)
         log(f"imported a certificate for {DOMAIN} into the emulator's ACM: {certificate_arn}")
@@ -691,7 +725,10 @@ def main(argv: list[str] | None = None) -> int:
         terraform(env_dir, env, "plan", "-input=false", "-no-color", "-out=tfplan")
         plan = json.loads(terraform(env_dir, env, "show", "-json", "tfplan").stdout)
         summary["planned"] = sum("create" in c["change"]["actions"] for c in plan.get("resource_changes", []))
-        leave_out_unsupported(env_dir)
+        left_out = {**UNSUPPORTED, **(SLOW if args.without_opensearch else {})}
+        leave_out_unsupported(env_dir, left_out)
+        if not args.without_opensearch:
+            log("the OpenSearch domain is applied too: the provider waits 10 minutes after creating it")
         terraform(env_dir, env, "plan", "-input=false", "-no-color", "-out=tfplan")
         apply = terraform(env_dir, env, "apply", "-input=false", "-no-color", "tfplan", check=False)
         state = json.loads(terraform(env_dir, env, "show", "-json").stdout or "{}")
@@ -701,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append("terraform apply: " + " ".join((apply.stdout + apply.stderr).splitlines()[-15:]))
         else:
             outputs = json.loads(terraform(env_dir, env, "output", "-json").stdout)
-            checks = verify(endpoint, outputs, resources, plan)
+            checks = verify(endpoint, outputs, resources, plan, with_opensearch=not args.without_opensearch)
             summary["verified"] = len(checks.passed)
             failed.extend(checks.failed)
     except StepFailed as exc:
@@ -722,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_stack()
     for problem in failed:
         log(f"problem: {problem}")
-    unsupported = ",".join(a.removeprefix("module.pulse.") for a in UNSUPPORTED)
+    unsupported = ",".join(a.removeprefix("module.pulse.") for a in left_out)
     print(
         f"tf-local: planned={summary['planned']} applied={summary['applied']} verified={summary['verified']}"
         f" unsupported={unsupported} destroyed={summary['destroyed']}"
