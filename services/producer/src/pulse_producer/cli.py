@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pulse_common.logging import configure_logging
+from pulse_common.settings import secret_values
 
 from .settings import ProducerSettings
 
@@ -190,7 +191,7 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     from .runner import Runner
     from .sink import KinesisSink
 
-    log = configure_logging("producer", settings.log_level)
+    log = configure_logging("producer", settings.log_level, secrets=secret_values(settings))
     stack = settings.stack
     kinesis = client("kinesis", stack, parameter_validation=False)
     _check_stream(kinesis, stack.stream_name)
