@@ -84,6 +84,14 @@ class Redactor:
         return self.text(str(value))
 
 
+_installed = Redactor()  # the one configure_logging set up last
+
+
+def redact(text: str) -> str:
+    """`text` as the logs would show it: for error lines a CLI prints to stderr itself."""
+    return _installed.text(text)
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, service: str, redactor: Redactor | None = None) -> None:
         super().__init__()
@@ -122,8 +130,10 @@ def configure_logging(
     `secrets`: values never to print (pass `pulse_common.settings.secret_values(settings)`);
     AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment are added.
     """
+    global _installed
     redactor = Redactor(secrets)
     redactor.add(os.environ.get(name) for name in _SECRET_ENV)
+    _installed = redactor
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service, redactor))
     root = logging.getLogger()

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pulse_common.logging import configure_logging
+from pulse_common.logging import configure_logging, redact
 from pulse_common.settings import secret_values
 
 from .settings import ProducerSettings
@@ -239,7 +239,7 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
     if summary.error is not None:
-        print(f"pulse-producer: {summary.error}", file=sys.stderr)
+        print(f"pulse-producer: {redact(summary.error)}", file=sys.stderr)
         return EXIT_USAGE if _is_usage(runner) else EXIT_FAILED
     return EXIT_OK if summary.failed == 0 else EXIT_FAILED
 
