@@ -116,11 +116,11 @@ class PublishedChecksums:
         cache_file: Path,
         *,
         base_url: str | None = None,
-        fetch: Callable[[str], str | None] = fetch_text,
+        fetch: Callable[[str], str | None] | None = None,
     ) -> None:
         self.cache_file = Path(cache_file)
         self.base_url = (base_url or central_url()).rstrip("/")
-        self.fetch = fetch
+        self.fetch = fetch or (lambda url: fetch_text(url))
         self.downloads = 0
 
     def url(self, coords: Coordinates) -> str:

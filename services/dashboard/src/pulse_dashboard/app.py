@@ -25,6 +25,7 @@ import hmac
 import io
 import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -129,19 +130,24 @@ class Metrics:
 
 
 def _csv_writer(buf: io.StringIO) -> Any:
-    """Every cell quoted: a `;`-separated locale cannot split an unquoted cell into a new one that
-    starts a formula (`a;=HYPERLINK(...)`), whatever the guard below let through."""
+    """Every cell quoted, so a reader splitting on `,` keeps each cell whole (see _csv_safe)."""
     return csv.writer(buf, quoting=csv.QUOTE_ALL)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet whose list separator is `;` (or a paste split at tabs or lines) reads what follows
+# such a character inside a cell as the start of a new cell: it must not start a formula either.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([,;\t\r\n])(?=\s*[=+\-@])")
+
+
 def _csv_safe(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
+    """A CSV cell that a spreadsheet will not run as a formula, however it splits the line."""
     if value is None:
         return ""
     if isinstance(value, bool | int | float):
         return str(value)
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", str(value))
+    if text.startswith(_FORMULA_START):
         return "'" + text
     return text
 
