@@ -11,14 +11,13 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from security_support import LocalEndpoint
 
 from pulse_common.settings import StackSettings
 from pulse_dashboard.settings import DashboardSettings
@@ -29,42 +28,16 @@ OTHER_ARN = f"arn:aws:elasticloadbalancing:{REGION}:210987654321:loadbalancer/ap
 KID = "7c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f"
 
 
-class KeyEndpoint:
-    """GET /<kid> -> the PEM public key of that kid, or 404; counts requests."""
-
-    def __init__(self, keys: dict[str, ec.EllipticCurvePrivateKey]) -> None:
-        self.pems = {
+def key_endpoint(keys: dict[str, ec.EllipticCurvePrivateKey]) -> LocalEndpoint:
+    """GET /<kid> -> the PEM public key of that kid (as the region's ALB key endpoint), else 404."""
+    return LocalEndpoint(
+        {
             kid: key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
             for kid, key in keys.items()
         }
-        self.requests: list[str] = []
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args: object) -> None:
-                return
-
-            def do_GET(self) -> None:
-                kid = self.path.lstrip("/")
-                endpoint.requests.append(kid)
-                pem = endpoint.pems.get(kid)
-                self.send_response(200 if pem else 404)
-                self.send_header("Content-Length", str(len(pem or b"")))
-                self.end_headers()
-                self.wfile.write(pem or b"")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    )
 
 
 def _b64(data: bytes, *, padded: bool = True) -> str:
@@ -102,7 +75,7 @@ def alb_key() -> ec.EllipticCurvePrivateKey:
 
 @pytest.fixture
 def endpoint(alb_key):
-    server = KeyEndpoint({KID: alb_key})
+    server = key_endpoint({KID: alb_key})
     yield server
     server.close()
 
@@ -175,7 +148,7 @@ def test_alg_none_and_hmac_with_the_public_key_are_refused(api, alb_key, endpoin
     assert api(unsigned) == 401
     header["alg"] = "HS256"
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}"
-    mac = hmac.new(endpoint.pems[KID], signing_input.encode(), "sha256").digest()
+    mac = hmac.new(endpoint.files[KID], signing_input.encode(), "sha256").digest()
     assert api(f"{signing_input}.{_b64(mac)}") == 401
 
 

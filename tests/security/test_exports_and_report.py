@@ -10,7 +10,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
-from conftest import RecordingSearch
+from security_support import RecordingSearch
 
 from pulse_dashboard.filters import Filters
 from pulse_dashboard.report import render_report

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from producer_fakes import FakeClock, FakeJetstream, FakeXServer
+from producer_fakes import FakeClock, FakeJetstream, FakeXServer, jetstream_source
 
 from pulse_common.dates import EARLIEST, DateOutOfRange, bounded_utc
 from pulse_common.tracking import load_tracking_config
@@ -38,18 +38,7 @@ def _jetstream_frame(time_us: int, created_at: str, rkey: str) -> str:
 
 
 def _jetstream(server: FakeJetstream, cursor_file: Path) -> JetstreamSource:
-    holder: dict[str, JetstreamSource] = {}
-    source = JetstreamSource(
-        url=server.url,
-        tracking=load_tracking_config(),
-        cursor_file=cursor_file,
-        rewind_s=0,
-        stall_timeout_s=5,
-        save_interval_s=0,
-        sleep=lambda _s: holder["source"].stop.set(),  # the first reconnect ends the test
-    )
-    holder["source"] = source
-    return source
+    return jetstream_source(server, cursor_file, rewind_s=0, save_interval_s=0)
 
 
 def test_bluesky_posts_dated_year_1_or_9999_are_skipped_and_the_cursor_moves_past_them(tmp_path):

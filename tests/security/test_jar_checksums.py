@@ -10,11 +10,10 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from security_support import LocalEndpoint
 
 from pulse_devstack import jars, opensearch
 from pulse_devstack.paths import CACHE_DIR
@@ -23,43 +22,11 @@ REPO = Path(__file__).resolve().parents[2]
 FAKE = jars.Coordinates("org.example", "widget", "1.0")
 
 
-class LocalCentral:
-    """A Maven repository on 127.0.0.1 serving `.sha1` files; counts what it was asked."""
-
-    def __init__(self, sha1s: dict[str, str]) -> None:
-        self.sha1s = sha1s
-        self.requests: list[str] = []
-        central = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args: object) -> None:
-                return
-
-            def do_GET(self) -> None:
-                central.requests.append(self.path)
-                body = central.sha1s.get(self.path.lstrip("/"), "").encode()
-                self.send_response(200 if body else 404)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_a_jar_is_checked_against_the_published_sha1_which_is_fetched_once(tmp_path):
     jar = tmp_path / FAKE.file_name
     jar.write_bytes(b"PK\x03\x04 genuine widget")
     published = hashlib.sha1(jar.read_bytes()).hexdigest()
-    central = LocalCentral({f"{FAKE.path}.sha1": f"{published}  {FAKE.file_name}\n"})
+    central = LocalEndpoint({f"{FAKE.path}.sha1": f"{published}  {FAKE.file_name}\n".encode()})  # Central
     cache = tmp_path / "published-sha1.json"
     try:
         first = jars.PublishedChecksums(cache, base_url=central.url)

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import RecordingSearch
+from security_support import RecordingSearch
 
 from pulse_dashboard import fields as F  # noqa: N812
 from pulse_dashboard.filters import MAX_QUERY_OPERATORS, MAX_VALUES
