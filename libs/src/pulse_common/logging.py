@@ -28,7 +28,7 @@ _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 MIN_SECRET_CHARS = 6
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
-_SECRET_NAME = r"[\w.-]*(?:token|password|passwd|secret|api[_-]?key|apikey|credential)s?"  # noqa: S105 - a pattern
+_SECRET_NAME = r"[\w.-]*(?:token|password|passwd|secret|api[_-]?key|apikey|credential)[\w.-]*"  # noqa: S105 - a pattern
 # A key of a structured value (dict, extra) whose value is replaced whole.
 _SECRET_KEY = re.compile(rf"^(?:{_SECRET_NAME}|authorization|cookie|set-cookie)$", re.IGNORECASE)
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
