@@ -9,6 +9,7 @@ import sys
 import time
 
 from pulse_common.logging import configure_logging
+from pulse_common.settings import secret_values
 
 DESCRIPTION = """\
 The Pulse enricher: a Kinesis consumer (KCL 3 MultiLangDaemon + one Python processor per shard)
@@ -55,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pulse_enricher.metrics import multiprocess_registry
 
     settings = _settings()
-    log = configure_logging("enricher", settings.log_level)
+    log = configure_logging("enricher", settings.log_level, secrets=secret_values(settings))
     daemon = Daemon(settings)
     try:
         daemon.prepare_metrics_dir()

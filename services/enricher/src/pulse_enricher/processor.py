@@ -37,6 +37,7 @@ from amazon_kclpy.v3 import processor as kcl_processor
 from pulse_common.aws import client
 from pulse_common.logging import configure_logging
 from pulse_common.retry import backoff_delays
+from pulse_common.settings import secret_values
 from pulse_enricher import metrics
 from pulse_enricher.dlq import DeadLetter, DeadLetterQueue
 from pulse_enricher.records import ENRICH_FAILED, ITEM_TOO_LARGE, Poison, decode
@@ -340,7 +341,7 @@ def main(settings: EnricherSettings | None = None) -> int:
     os.dup2(2, 1)  # anything else written to fd 1 (C libraries included) goes to stderr
     sys.stdout = sys.stderr
     settings = settings or EnricherSettings()
-    configure_logging("enricher", settings.log_level)
+    configure_logging("enricher", settings.log_level, secrets=secret_values(settings))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -19,6 +19,7 @@ import sys
 from pulse_common.logging import configure_logging
 from pulse_common.metrics import serve_metrics
 from pulse_common.retry import backoff_delays
+from pulse_common.settings import secret_values
 from pulse_indexer.settings import IndexerSettings
 
 
@@ -26,7 +27,7 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
     from pulse_indexer.migrate import NewerMappingInstalled, apply_migrations
     from pulse_indexer.worker import Worker
 
-    log = configure_logging("indexer", settings.log_level)
+    log = configure_logging("indexer", settings.log_level, secrets=secret_values(settings))
     worker = Worker(settings)
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -71,7 +72,7 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
 def cmd_migrate(settings: IndexerSettings, args: argparse.Namespace) -> int:
     from pulse_indexer.migrate import apply_migrations
 
-    configure_logging("indexer", settings.log_level)
+    configure_logging("indexer", settings.log_level, secrets=secret_values(settings))
     result = apply_migrations(
         settings.stack,
         force=args.force,
@@ -89,7 +90,7 @@ def cmd_reindex(settings: IndexerSettings, args: argparse.Namespace) -> int:
     from pulse_indexer.migrate import apply_migrations
     from pulse_indexer.reindex import reindex
 
-    configure_logging("indexer", settings.log_level)
+    configure_logging("indexer", settings.log_level, secrets=secret_values(settings))
     apply_migrations(
         settings.stack,
         mappings_dir=settings.mappings_dir,
