@@ -23,6 +23,7 @@ from .lexicon import OpinionLexicon, ScoredMention, clause_ids, score_mentions
 
 POST_MODEL = "post_sentiment.npz.gz"
 TARGET_MODEL = "target_sentiment.npz.gz"
+ASPECT_MODEL = "aspect_sentiment.npz.gz"
 LABELS = ("negative", "neutral", "positive")
 
 
@@ -294,4 +295,93 @@ class TargetSentimentModel:
         return _label_score(self.model.probs(feats))
 
 
-__all__ = ["LinearModel", "OpinionLexicon", "PostSentimentModel", "TargetSentimentModel"]
+# -- aspect level -----------------------------------------------------------------------------
+ASPECT_WINDOW = 3
+
+
+def aspect_features(
+    words: list[str],
+    valences: list[float],
+    text: str,
+    t_start: int,
+    t_end: int,
+    post_proba: Sequence[float] | None,
+    n_aspects: int,
+    bits: int = TARGET_BITS,
+    toks: list[str] | None = None,
+    clauses: list[int] | None = None,
+    post_feats: dict[int, float] | None = None,
+    rule: ScoredMention | None = None,
+) -> dict[int, float]:
+    """`target_features` plus what decides one aspect among several: the negation-marked
+    words of the aspect's own clause ("cl:"), the words within ±3 tokens ("d3:"), and how
+    many aspects the sentence has (one aspect usually carries the sentence's polarity)."""
+    if toks is None:
+        toks = fold_tokens(words)
+    if clauses is None:
+        clauses = clause_ids(words)
+    feats = target_features(
+        words, valences, text, t_start, t_end, post_proba, bits, toks, clauses, None, post_feats, rule
+    )
+    neg = mark_negation(toks)
+    c = clauses[t_start]
+    extra = [f"cl:{neg[i]}" for i in range(len(neg)) if c >= 0 and clauses[i] == c and not t_start <= i < t_end]
+    extra.extend(
+        f"d3:{neg[i]}"
+        for i in range(max(0, t_start - ASPECT_WINDOW), min(len(neg), t_end + ASPECT_WINDOW))
+        if not t_start <= i < t_end
+    )
+    extra.append(f"nasp:{min(n_aspects, 4)}")
+    feats.update(hash_features(extra, bits))
+    return feats
+
+
+class AspectSentimentModel:
+    """Polarity of one aspect term (negative / neutral / positive), trained on SemEval-2014 terms."""
+
+    def __init__(self, model: LinearModel) -> None:
+        self.model = model
+
+    @classmethod
+    def load(cls, model_dir: Path) -> AspectSentimentModel | None:
+        path = model_dir / ASPECT_MODEL
+        return cls(LinearModel.load(path)) if path.exists() else None
+
+    def probs(
+        self,
+        words: list[str],
+        valences: list[float],
+        text: str,
+        t_start: int,
+        t_end: int,
+        post_proba: Sequence[float] | None,
+        n_aspects: int,
+        toks: list[str] | None = None,
+        clauses: list[int] | None = None,
+        post_feats: dict[int, float] | None = None,
+        rule: ScoredMention | None = None,
+    ) -> list[float]:
+        feats = aspect_features(
+            words,
+            valences,
+            text,
+            t_start,
+            t_end,
+            post_proba,
+            n_aspects,
+            self.model.bits,
+            toks,
+            clauses,
+            post_feats,
+            rule,
+        )
+        return self.model.probs(feats)
+
+
+__all__ = [
+    "AspectSentimentModel",
+    "LinearModel",
+    "OpinionLexicon",
+    "PostSentimentModel",
+    "TargetSentimentModel",
+]
