@@ -116,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         t = time.time()
         clusters = training.load_clusters(out)
         sequences = [
-            seq for sents in aspect_sets.values() for seq in training.tagger_sequences(analyzer, sents, clusters)
+            seq
+            for sents in aspect_sets.values()
+            for seq in training.tagger_sequences(analyzer, sents, clusters)
         ]
         model = training.fit_tagger(sequences)
         model.save(out / ASPECT_TAGGER)

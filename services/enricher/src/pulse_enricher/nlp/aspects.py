@@ -29,6 +29,8 @@ from spacy.tokens import Doc
 
 from pulse_common.tracking import TrackingConfig
 
+from .pipeline import lemmatize
+
 
 @dataclass(slots=True)
 class AspectHit:
@@ -113,7 +115,21 @@ FEATURE_MODIFIERS = frozenset(
     "video graphics gaming processor cpu gpu ai neural signal network cell cellular data home "
     "lock power charging charger single dual quad overnight daily".split()
 )
-_ADJECTIVE_SUFFIXES = ("al", "ic", "ful", "less", "ous", "ive", "able", "ible", "est", "ed", "ing", "ish", "ary")
+_ADJECTIVE_SUFFIXES = (
+    "al",
+    "ic",
+    "ful",
+    "less",
+    "ous",
+    "ive",
+    "able",
+    "ible",
+    "est",
+    "ed",
+    "ing",
+    "ish",
+    "ary",
+)
 _ALNUM_MODEL = re.compile(r"^(?=.*\d)[a-z0-9\-]+$", re.IGNORECASE)
 
 
@@ -173,7 +189,7 @@ class SenseFilter:
             _words_of([t for a in tracking.aspects for t in a.terms]) | brand_words.words | PRODUCT_NOUNS
         )
         self.brand_words = brand_words
-        self.names = frozenset(a.name.lower() for a in tracking.aspects)
+        self.names = frozenset(" ".join(lemmatize(w) for w in a.name.split()) for a in tracking.aspects)
 
     def changes_sense(self, words: list[str], start: int, valences: list[float]) -> bool:
         """True when the token before `start` turns the term into something else ("tortilla chip")."""
@@ -198,7 +214,7 @@ class SenseFilter:
     def product_context(self, words: list[str], has_brand: bool, hits: list[AspectHit]) -> bool:
         if has_brand:
             return True
-        if any(h.token_end - h.token_start > 1 for h in hits):
-            return True  # another, specific feature term ("battery life", "night mode")
+        if any(h.token_end - h.token_start > 1 for h in hits) or len({h.aspect for h in hits}) > 1:
+            return True  # a specific feature term ("battery life") or several features in one post
         brand = self.brand_words.words
         return any((low := w.lower()) in PRODUCT_NOUNS or low in brand for w in words)

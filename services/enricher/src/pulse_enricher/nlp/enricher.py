@@ -258,8 +258,7 @@ class Enricher:
                 p = self.aspect_model.probs(
                     words, valences, text, start, end, post_proba, len(spans), toks, clauses, share, rule
                 )
-                k = first_argmax(p)
-                out.append(ScoredMention(round(_clip(p[2] - p[0]), 4), LABELS[k], rule.opinions))
+                out.append(_combine(p, rule))
             return out
         if post_proba is None:
             return scored
@@ -310,7 +309,9 @@ class Enricher:
         for h in rejected:
             for i in range(h.token_start, h.token_end):
                 taken[i] = 2
-        brand_tokens = {i for b in brand_hits if b.token_start >= 0 for i in range(b.token_start, b.token_end)}
+        brand_tokens = {
+            i for b in brand_hits if b.token_start >= 0 for i in range(b.token_start, b.token_end)
+        }
         added = False
         for start, end in self.tagger.tag_spans(words, valences):
             if any(taken[start:end]):
@@ -474,6 +475,21 @@ class Enricher:
             enriched_at=enriched_at,
         )
         return EnrichedPost.model_validate(data)
+
+
+RULE_OVERRIDE = 0.4  # a clause-scoped rule score this strong wins over a disagreeing model
+
+
+def _combine(proba: list[float], rule: ScoredMention) -> ScoredMention:
+    """The aspect model's verdict, unless the aspect's own opinion words say the opposite clearly
+    ("no lag at all": the rules see the negated problem word; review-trained weights may not)."""
+    k = first_argmax(proba)
+    label, score = LABELS[k], proba[2] - proba[0]
+    if rule.opinions and abs(rule.score) >= RULE_OVERRIDE and label != rule.polarity:
+        label, score = rule.polarity, (score + rule.score) / 2
+        if polarity_of(score) != label:
+            score = rule.score
+    return ScoredMention(round(_clip(score), 4), label, rule.opinions)
 
 
 def _attribute(hit: AspectHit, brand_hits: list[BrandHit]) -> str | None:

@@ -83,13 +83,23 @@ class LinearModel:
 
     @classmethod
     def from_sklearn(cls, clf, bits: int, meta: dict) -> LinearModel:
+        """From a fitted one-vs-rest linear classifier. A sentiment model whose training data
+        lacked a class (tiny files, cross-validation folds) still gets all three: the missing
+        one never wins; a two-class fit (one weight row) is spread over both classes."""
         coef = np.asarray(clf.coef_, dtype=np.float32)
-        return cls(
-            coef.T.copy(),
-            np.asarray(clf.intercept_, dtype=np.float32),
-            [str(c) for c in clf.classes_],
-            {**meta, "bits": bits},
-        )
+        bias = np.asarray(clf.intercept_, dtype=np.float32)
+        classes = [str(c) for c in clf.classes_]
+        if len(classes) == 2 and coef.shape[0] == 1:
+            coef = np.vstack([-coef[0], coef[0]])
+            bias = np.array([-bias[0], bias[0]], dtype=np.float32)
+        if set(classes) < set(LABELS):
+            full_w = np.zeros((len(LABELS), coef.shape[1]), dtype=np.float32)
+            full_b = np.full(len(LABELS), -30.0, dtype=np.float32)
+            for k, c in enumerate(classes):
+                full_w[LABELS.index(c)] = coef[k]
+                full_b[LABELS.index(c)] = bias[k]
+            coef, bias, classes = full_w, full_b, list(LABELS)
+        return cls(coef.T.copy(), bias, classes, {**meta, "bits": bits})
 
 
 def first_argmax(p: Sequence[float]) -> int:
@@ -325,7 +335,9 @@ def aspect_features(
     )
     neg = mark_negation(toks)
     c = clauses[t_start]
-    extra = [f"cl:{neg[i]}" for i in range(len(neg)) if c >= 0 and clauses[i] == c and not t_start <= i < t_end]
+    extra = [
+        f"cl:{neg[i]}" for i in range(len(neg)) if c >= 0 and clauses[i] == c and not t_start <= i < t_end
+    ]
     extra.extend(
         f"d3:{neg[i]}"
         for i in range(max(0, t_start - ASPECT_WINDOW), min(len(neg), t_end + ASPECT_WINDOW))
