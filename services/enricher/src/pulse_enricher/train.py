@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if "post" in args.only:
         t = time.time()
-        model = training.fit_post(analyzer, sem_x + vad_x, sem_y + vad_y)
+        clusters = training.load_clusters(out)
+        model = training.fit_post(analyzer, sem_x + vad_x, sem_y + vad_y, clusters=clusters)
         model.save(out / POST_MODEL)
         manifest["models"]["post_sentiment"] = {
             **model.meta,
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if "target" in args.only:
         t = time.time()
-        post = PostSentimentModel.load(out)
+        post = PostSentimentModel.load(out, training.load_clusters(out))
         rows = training.target_rows(analyzer, post, dong)
         model = training.fit_target(rows, [e.label for e in dong])
         model.save(out / TARGET_MODEL)
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if "aspect_polarity" in args.only:
         t = time.time()
-        post = PostSentimentModel.load(out)
+        post = PostSentimentModel.load(out, training.load_clusters(out))
         rows = [r for sents in aspect_sets.values() for r in training.aspect_rows(analyzer, post, sents)]
         model = training.fit_aspect_polarity([r[1] for r in rows], [r[2] for r in rows])
         model.save(out / ASPECT_MODEL)

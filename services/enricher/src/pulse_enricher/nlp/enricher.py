@@ -23,13 +23,13 @@ from pulse_common.tracking import TrackingConfig
 from .artifacts import DEFAULT_MODEL_DIR, version_string
 from .aspects import AspectHit, BrandWords, SenseFilter, TaxonomyMatcher
 from .brands import BrandHit, BrandMatcher
-from .features import fold_tokens, lexicon_dense
+from .features import fold_tokens, lexicon_dense, mark_negation
 from .influence import DuplicateTracker, flags_for, influence_fields
 from .lang import detect_language
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, score_mentions
 from .models import LABELS, AspectSentimentModel, PostSentimentModel, TargetSentimentModel, first_argmax
 from .pipeline import build_nlp, lemmatize, set_lemmas, token_texts
-from .tagger import AspectTagger
+from .tagger import AspectTagger, load_word_clusters
 from .text import (
     extract_emojis,
     extract_hashtags,
@@ -86,10 +86,11 @@ class Enricher:
         self._set_tracking(tracking)
         self.vader = SentimentIntensityAnalyzer()
         self.lexicon = OpinionLexicon(self.model_dir / "domain_lexicon.json", self.vader)
-        self.post_model = PostSentimentModel.load(self.model_dir)
+        clusters = load_word_clusters(self.model_dir)
+        self.post_model = PostSentimentModel.load(self.model_dir, clusters)
         self.target_model = TargetSentimentModel.load(self.model_dir)
         self.aspect_model = AspectSentimentModel.load(self.model_dir)
-        self.tagger = AspectTagger.load(self.model_dir)
+        self.tagger = AspectTagger.load(self.model_dir, clusters)
         # The target model reads the post model's feature columns when both hash alike.
         self._share_post_feats = (
             self.post_model is not None
@@ -217,6 +218,8 @@ class Enricher:
         rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
         if self.target_model is None:
             return _scores(rule.polarity, rule.score, abs(rule.score))
+        if post_feats is None and self._share_post_feats:
+            post_feats = self.post_model.features(words, valences, text, toks)  # type: ignore[union-attr]
         label, score, confidence = self.target_model.predict(
             words, valences, text, t_start, t_end, post_proba, toks, clauses, None, post_feats, rule
         )
@@ -253,12 +256,30 @@ class Enricher:
             if toks is None:
                 toks = fold_tokens(words)
             out = []
+            if post_feats is None and self.post_model is not None:
+                post_feats = self.post_model.features(words, valences, text, toks)
             share = post_feats if self._share_aspect_feats else None
+            negated = mark_negation(toks)
             for (start, end), rule in zip(spans, scored, strict=True):
                 p = self.aspect_model.probs(
-                    words, valences, text, start, end, post_proba, len(spans), toks, clauses, share, rule
+                    words,
+                    valences,
+                    text,
+                    start,
+                    end,
+                    post_proba,
+                    len(spans),
+                    toks,
+                    clauses,
+                    share,
+                    rule,
+                    negated,
                 )
-                out.append(_combine(p, rule))
+                c = clauses[start]
+                negated_opinion = c >= 0 and any(
+                    valences[i] and clauses[i] == c and negated[i].endswith("_NEG") for i in range(len(words))
+                )
+                out.append(_combine(p, rule, negated_opinion))
             return out
         if post_proba is None:
             return scored
@@ -477,15 +498,16 @@ class Enricher:
         return EnrichedPost.model_validate(data)
 
 
-RULE_OVERRIDE = 0.4  # a clause-scoped rule score this strong wins over a disagreeing model
+RULE_OVERRIDE = 0.4  # a negated opinion rule this strong wins over a disagreeing model
 
 
-def _combine(proba: list[float], rule: ScoredMention) -> ScoredMention:
-    """The aspect model's verdict, unless the aspect's own opinion words say the opposite clearly
-    ("no lag at all": the rules see the negated problem word; review-trained weights may not)."""
+def _combine(proba: list[float], rule: ScoredMention, negated_opinion: bool) -> ScoredMention:
+    """The aspect model's verdict, unless the aspect's own negated opinion words clearly say
+    otherwise ("no lag at all", "not bad": the rules flip the negated word; the review-trained
+    weights often read the problem word alone)."""
     k = first_argmax(proba)
     label, score = LABELS[k], proba[2] - proba[0]
-    if rule.opinions and abs(rule.score) >= RULE_OVERRIDE and label != rule.polarity:
+    if negated_opinion and abs(rule.score) >= RULE_OVERRIDE and label != rule.polarity:
         label, score = rule.polarity, (score + rule.score) / 2
         if polarity_of(score) != label:
             score = rule.score

@@ -152,6 +152,18 @@ def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, f
     return dict.fromkeys(cols, 1.0)
 
 
+def unigram_columns(tokens: list[str], bits: int, prefix: str) -> list[int]:
+    """The columns of `prefix + token` for each token (`hash_features` of them, in order, repeats kept)."""
+    cache = _COLUMNS.get(bits)
+    if cache is None:
+        cache = _COLUMNS[bits] = {}
+    prefixed = _PREFIXED_COLUMNS.get((bits, prefix))
+    if prefixed is None:
+        prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
+    get = prefixed.get
+    return [get(t) or _prefixed_miss(prefixed, cache, prefix, t, bits) for t in tokens]
+
+
 def word_ngrams(tokens: list[str], prefix: str = "") -> list[str]:
     feats = [prefix + t for t in tokens]
     feats.extend(f"{prefix}{a} {b}" for a, b in pairwise(tokens))

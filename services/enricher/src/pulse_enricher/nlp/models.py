@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import fold_tokens, hash_features, lexicon_dense, mark_negation, ngram_columns
+from .features import fold_tokens, hash_features, lexicon_dense, mark_negation, ngram_columns, unigram_columns
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, score_mentions
 
 POST_MODEL = "post_sentiment.npz.gz"
@@ -120,6 +120,13 @@ def _label_score(p: Sequence[float]) -> tuple[str, float, float]:
 POST_BITS = 18
 
 
+CONTRAST_WORDS = frozenset({"but", "however", "although", "though", "yet"})
+
+
+def _squash(s: float) -> float:
+    return s / math.sqrt(s * s + 15.0)
+
+
 def post_features(
     words: list[str],
     valences: list[float],
@@ -127,23 +134,54 @@ def post_features(
     bits: int = POST_BITS,
     toks: list[str] | None = None,
     dense: dict[int, float] | None = None,
+    clusters: dict[str, int] | None = None,
 ) -> dict[int, float]:
-    """Word uni+bigrams with negation scope marking, plus VADER-lexicon dense features."""
+    """Word uni+bigrams with negation scope marking, VADER-lexicon dense features, and:
+
+    * contrast: the words after the last "but"/"however"/... again, as "bc:" features, and the
+      lexicon score after and before it ("nice screen but the battery is a joke" leans on
+      the part after "but");
+    * word clusters ("cl:<id>"): distributional classes, so an unseen word counts like its
+      neighbours;
+    * news-like posts: a URL, no opinion word at all, a number; emoji valence on its own.
+    """
     if toks is None:
         toks = fold_tokens(words)
-    feats = ngram_columns(mark_negation(toks), bits)  # = hash_features(word_ngrams(...), bits)
+    negated = mark_negation(toks)
+    feats = ngram_columns(negated, bits)  # = hash_features(word_ngrams(...), bits)
+    last = -1
+    for i, t in enumerate(toks):
+        if t in CONTRAST_WORDS:
+            last = i
+    if last >= 0:
+        feats.update(dict.fromkeys(unigram_columns(negated[last + 1 :], bits, "bc:"), 1.0))
+    if clusters is not None:
+        get = clusters.get
+        ids = [str(c) for c in (get(t) for t in toks) if c is not None]
+        feats.update(dict.fromkeys(unigram_columns(ids, bits, "cl:"), 1.0))
     feats.update(dense if dense is not None else lexicon_dense(valences, toks, text))
+    if last >= 0:
+        feats[26] = _squash(sum(valences[last + 1 :]))
+        feats[27] = _squash(sum(valences[:last]))
+    feats[28] = 1.0 if "<url>" in toks else 0.0
+    feats[29] = 0.0 if any(valences) else 1.0
+    emoji = [v for w, v in zip(words, valences, strict=True) if v and not w[:1].isalnum()]
+    feats[30] = sum(emoji) / 4.0 if emoji else 0.0
+    feats[31] = 1.0 if "<num>" in toks else 0.0
     return feats
 
 
 class PostSentimentModel:
-    def __init__(self, model: LinearModel) -> None:
+    """The post-level model; `clusters` are the word clusters it was trained with (None: none)."""
+
+    def __init__(self, model: LinearModel, clusters: dict[str, int] | None = None) -> None:
         self.model = model
+        self.clusters = clusters if model.meta.get("clusters") else None
 
     @classmethod
-    def load(cls, model_dir: Path) -> PostSentimentModel | None:
+    def load(cls, model_dir: Path, clusters: dict[str, int] | None = None) -> PostSentimentModel | None:
         path = model_dir / POST_MODEL
-        return cls(LinearModel.load(path)) if path.exists() else None
+        return cls(LinearModel.load(path), clusters) if path.exists() else None
 
     def proba(
         self,
@@ -153,12 +191,17 @@ class PostSentimentModel:
         toks: list[str] | None = None,
         dense: dict[int, float] | None = None,
     ) -> np.ndarray:
-        return self.model.proba(post_features(words, valences, text, self.model.bits, toks, dense))
+        return self.model.proba(self.features(words, valences, text, toks, dense))
 
     def features(
-        self, words: list[str], valences: list[float], text: str, toks: list[str], dense: dict[int, float]
+        self,
+        words: list[str],
+        valences: list[float],
+        text: str,
+        toks: list[str] | None = None,
+        dense: dict[int, float] | None = None,
     ) -> dict[int, float]:
-        return post_features(words, valences, text, self.model.bits, toks, dense)
+        return post_features(words, valences, text, self.model.bits, toks, dense, self.clusters)
 
     def predict(self, words: list[str], valences: list[float], text: str) -> tuple[str, float, float]:
         return _label_score(self.proba(words, valences, text))
@@ -322,10 +365,12 @@ def aspect_features(
     clauses: list[int] | None = None,
     post_feats: dict[int, float] | None = None,
     rule: ScoredMention | None = None,
+    negated: list[str] | None = None,
 ) -> dict[int, float]:
     """`target_features` plus what decides one aspect among several: the negation-marked
     words of the aspect's own clause ("cl:"), the words within ±3 tokens ("d3:"), and how
-    many aspects the sentence has (one aspect usually carries the sentence's polarity)."""
+    many aspects the sentence has (one aspect usually carries the sentence's polarity).
+    `negated` is `mark_negation(toks)`, computed once per post."""
     if toks is None:
         toks = fold_tokens(words)
     if clauses is None:
@@ -333,18 +378,14 @@ def aspect_features(
     feats = target_features(
         words, valences, text, t_start, t_end, post_proba, bits, toks, clauses, None, post_feats, rule
     )
-    neg = mark_negation(toks)
+    neg = negated if negated is not None else mark_negation(toks)
     c = clauses[t_start]
-    extra = [
-        f"cl:{neg[i]}" for i in range(len(neg)) if c >= 0 and clauses[i] == c and not t_start <= i < t_end
-    ]
-    extra.extend(
-        f"d3:{neg[i]}"
-        for i in range(max(0, t_start - ASPECT_WINDOW), min(len(neg), t_end + ASPECT_WINDOW))
-        if not t_start <= i < t_end
-    )
-    extra.append(f"nasp:{min(n_aspects, 4)}")
-    feats.update(hash_features(extra, bits))
+    clause = [neg[i] for i in range(len(neg)) if c >= 0 and clauses[i] == c and not t_start <= i < t_end]
+    lo, hi = max(0, t_start - ASPECT_WINDOW), min(len(neg), t_end + ASPECT_WINDOW)
+    near = neg[lo:t_start] + neg[t_end:hi]
+    cols = unigram_columns(clause, bits, "cl:") + unigram_columns(near, bits, "d3:")
+    cols.extend(hash_features([f"nasp:{min(n_aspects, 4)}"], bits))
+    feats.update(dict.fromkeys(cols, 1.0))
     return feats
 
 
@@ -372,6 +413,7 @@ class AspectSentimentModel:
         clauses: list[int] | None = None,
         post_feats: dict[int, float] | None = None,
         rule: ScoredMention | None = None,
+        negated: list[str] | None = None,
     ) -> list[float]:
         feats = aspect_features(
             words,
@@ -386,6 +428,7 @@ class AspectSentimentModel:
             clauses,
             post_feats,
             rule,
+            negated,
         )
         return self.model.probs(feats)
 

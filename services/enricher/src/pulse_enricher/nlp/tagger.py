@@ -310,6 +310,15 @@ class RowBuilder:
         return buf[index]
 
 
+def load_word_clusters(model_dir: Path) -> dict[str, int] | None:
+    """The word clusters artifact (word -> cluster id), None when there is none."""
+    path = model_dir / WORD_CLUSTERS
+    if not path.exists():
+        return None
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
 def bio_spans(tags: list[int]) -> list[tuple[int, int]]:
     spans = []
     start = None
@@ -393,15 +402,12 @@ class AspectTagger:
         self._b = model.b[self._order]
 
     @classmethod
-    def load(cls, model_dir: Path) -> AspectTagger | None:
+    def load(cls, model_dir: Path, clusters: dict[str, int] | None = None) -> AspectTagger | None:
         path = model_dir / ASPECT_TAGGER
         if not path.exists():
             return None
-        clusters_path = model_dir / WORD_CLUSTERS
-        clusters = None
-        if clusters_path.exists():
-            with gzip.open(clusters_path, "rt", encoding="utf-8") as fh:
-                clusters = json.load(fh)
+        if clusters is None:
+            clusters = load_word_clusters(model_dir)
         return cls(LinearModel.load(path), clusters)
 
     def scores(self, words: list[str], valences: list[float]) -> np.ndarray:

@@ -83,16 +83,34 @@ def sgd(alpha: float) -> SGDClassifier:
 
 
 def fit_post(
-    analyzer: TextAnalyzer, texts: list[str], labels: list[str], alpha: float = POST_ALPHA
+    analyzer: TextAnalyzer,
+    texts: list[str],
+    labels: list[str],
+    alpha: float = POST_ALPHA,
+    clusters: dict[str, int] | None = None,
 ) -> LinearModel:
     rows = []
     for text in texts:
         a = analyzer(text)
-        rows.append(post_features(a.words, a.valences, text))
+        rows.append(post_features(a.words, a.valences, text, POST_BITS, clusters=clusters))
     clf = sgd(alpha).fit(to_csr(rows, POST_BITS), np.array(labels))
     return LinearModel.from_sklearn(
-        clf, POST_BITS, {"kind": "post_sentiment", "alpha": alpha, "n": len(texts)}
+        clf,
+        POST_BITS,
+        {"kind": "post_sentiment", "alpha": alpha, "n": len(texts), "clusters": clusters is not None},
     )
+
+
+def shared_post_features(
+    post_model: PostSentimentModel | None, a: Analyzed, bits: int
+) -> tuple[np.ndarray | None, dict[int, float] | None]:
+    """The post model's probabilities and feature columns, as `Enricher.enrich` shares them with
+    the target and aspect models (columns only when the models hash alike)."""
+    if post_model is None:
+        return None, None
+    feats = post_model.features(a.words, a.valences, a.text)
+    proba = post_model.model.proba(feats)
+    return proba, feats if post_model.model.bits == bits else None
 
 
 def target_span(a: Analyzed, start: int, end: int) -> tuple[int, int]:
@@ -114,18 +132,17 @@ def target_rows(
     analyzer: TextAnalyzer, post_model: PostSentimentModel | None, examples: list[TargetExample]
 ) -> list[dict[int, float]]:
     rows = []
-    cache: dict[str, tuple[Analyzed, np.ndarray | None]] = {}
+    cache: dict[str, tuple[Analyzed, np.ndarray | None, dict[int, float] | None]] = {}
     for ex in examples:
         if ex.text not in cache:
             a = analyzer(ex.text)
-            p = post_model.proba(a.words, a.valences, ex.text) if post_model is not None else None
-            cache[ex.text] = (a, p)
-        a, p = cache[ex.text]
+            cache[ex.text] = (a, *shared_post_features(post_model, a, TARGET_BITS))
+        a, p, shared = cache[ex.text]
         if not a.words:
             rows.append({})
             continue
         s, e = target_span(a, ex.start, ex.end)
-        rows.append(target_features(a.words, a.valences, ex.text, s, e, p))
+        rows.append(target_features(a.words, a.valences, ex.text, s, e, p, post_feats=shared))
     return rows
 
 
@@ -148,11 +165,12 @@ def aspect_rows(
         a = analyzer(sent.text)
         if not a.words:
             continue
-        proba = post_model.proba(a.words, a.valences, sent.text) if post_model is not None else None
+        proba, shared = shared_post_features(post_model, a, TARGET_BITS)
         n_aspects = len(sent.terms)
         for start, end, _term, polarity in terms:
             s, e = target_span(a, start, end)
-            out.append((k, aspect_features(a.words, a.valences, sent.text, s, e, proba, n_aspects), polarity))
+            feats = aspect_features(a.words, a.valences, sent.text, s, e, proba, n_aspects, post_feats=shared)
+            out.append((k, feats, polarity))
     return out
 
 
@@ -305,13 +323,6 @@ def build_word_clusters(
 
 
 def load_clusters(model_dir: Path) -> dict[str, int] | None:
-    import gzip
-    import json
+    from .tagger import load_word_clusters
 
-    from .tagger import WORD_CLUSTERS
-
-    path = model_dir / WORD_CLUSTERS
-    if not path.exists():
-        return None
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return json.load(fh)
+    return load_word_clusters(model_dir)
