@@ -344,7 +344,9 @@ class Enricher:
             s_char = doc[start].idx
             last = doc[end - 1]
             e_char = last.idx + len(last.text)
-            name = " ".join(lemmatize(w) for w in words[start:end] if w[0].isalnum() or w == "-")
+            name = "".join(
+                lemmatize(t.text) + t.whitespace_ for t in doc[start:end] if t.text[0].isalnum() or t.text == "-"
+            ).strip()
             hits.append(
                 AspectHit(
                     name or text[s_char:e_char].lower(),
