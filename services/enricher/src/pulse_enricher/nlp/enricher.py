@@ -344,9 +344,8 @@ class Enricher:
             s_char = doc[start].idx
             last = doc[end - 1]
             e_char = last.idx + len(last.text)
-            name = "".join(
-                lemmatize(t.text) + t.whitespace_ for t in doc[start:end] if t.text[0].isalnum() or t.text == "-"
-            ).strip()
+            kept = [t for t in doc[start:end] if t.text[0].isalnum() or t.text == "-"]
+            name = "".join(lemmatize(t.text) + t.whitespace_ for t in kept).strip()
             hits.append(
                 AspectHit(
                     name or text[s_char:e_char].lower(),
