@@ -39,6 +39,8 @@ class LinearModel:
         labels = LABELS if set(LABELS) <= set(self.classes) else tuple(self.classes)
         self._order = np.array([self.classes.index(c) for c in labels])
         self._order_list: list[int] = self._order.tolist()
+        self._shared_key: dict[int, float] | None = None  # see probs_split
+        self._shared_z: list[float] = []
 
     def decision(self, feats: dict[int, float]) -> np.ndarray:
         return np.array(self._decision(feats), dtype=np.float32)
@@ -51,6 +53,26 @@ class LinearModel:
         # take = W[idx]; val.dot = val @ (the same BLAS gemv, same result), with less overhead.
         z = (val.dot(self.W.take(idx, axis=0)) + self.b).tolist()
         return [z[k] for k in self._order_list]
+
+    def probs_split(self, shared: dict[int, float], own: dict[int, float]) -> list[float]:
+        """`probs({**shared, **own})` with the shared part's scores computed once per `shared`
+        dict (the post's features, shared by every brand and aspect of a post). Own columns
+        that are also shared are left out: merged, they would count once with the same value
+        (hashed columns are all 1.0, and dense columns never collide)."""
+        if self._shared_key is not shared:
+            self._shared_key = shared
+            self._shared_z = self._decision(shared) if shared else [float(v) for v in self.b[self._order]]
+        extra = {k: v for k, v in own.items() if k not in shared}
+        z = self._shared_z
+        if extra:
+            n = len(extra)
+            idx = np.fromiter(extra, dtype=np.int64, count=n)
+            val = np.fromiter(extra.values(), dtype=np.float32, count=n)
+            part = val.dot(self.W.take(idx, axis=0)).tolist()
+            z = [z[j] + part[k] for j, k in enumerate(self._order_list)]
+        p = [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z]
+        total = sum(p)
+        return [v / total for v in p]
 
     def proba(self, feats: dict[int, float]) -> np.ndarray:
         """One-vs-rest logistic outputs, normalized; in LABELS order (neg, neu, pos)."""
@@ -247,8 +269,10 @@ def target_features(
     dense: dict[int, float] | None = None,
     post_feats: dict[int, float] | None = None,
     rule: ScoredMention | None = None,
+    own_only: bool = False,
 ) -> dict[int, float]:
-    """Features for the sentiment toward tokens [t_start, t_end).
+    """Features for the sentiment toward tokens [t_start, t_end) (`own_only`: without the
+    post's shared columns, for `LinearModel.probs_split`).
 
     The post-level feature columns (whole-post n-grams and lexicon features, shared with the
     post model so they are computed once per post), left/right context n-grams, position-tagged words
@@ -259,7 +283,7 @@ def target_features(
         toks = fold_tokens(words)
     if clauses is None:
         clauses = clause_ids(words)
-    if post_feats is None:
+    if post_feats is None and not own_only:
         post_feats = post_features(words, valences, text, bits, toks, dense)
     neg = mark_negation([*toks[max(0, t_start - 8) : t_start], "<t>", *toks[t_end : t_end + 8]])
     n_left = min(t_start, 8)
@@ -276,7 +300,7 @@ def target_features(
         if d - 1 < len(right):
             key = (-d, right[d - 1])
             cols.extend(window_get(key) or _window_miss(window, key, bits))
-    feats = dict(post_feats)
+    feats = {} if own_only else dict(post_feats)  # type: ignore[arg-type]
     # Context n-grams ("l:" left, "r:" right), then the window and target features: the
     # columns in this order (the order `hash_features` over all those strings would give).
     feats.update(ngram_columns(left, bits, "l:"))
@@ -331,6 +355,7 @@ class TargetSentimentModel:
         post_feats: dict[int, float] | None = None,
         rule: ScoredMention | None = None,
     ) -> tuple[str, float, float]:
+        shared = post_feats is not None
         feats = target_features(
             words,
             valences,
@@ -344,7 +369,10 @@ class TargetSentimentModel:
             dense,
             post_feats,
             rule,
+            own_only=shared,
         )
+        if shared:
+            return _label_score(self.model.probs_split(post_feats, feats))  # type: ignore[arg-type]
         return _label_score(self.model.probs(feats))
 
 
@@ -366,6 +394,7 @@ def aspect_features(
     post_feats: dict[int, float] | None = None,
     rule: ScoredMention | None = None,
     negated: list[str] | None = None,
+    own_only: bool = False,
 ) -> dict[int, float]:
     """`target_features` plus what decides one aspect among several: the negation-marked
     words of the aspect's own clause ("cl:"), the words within ±3 tokens ("d3:"), and how
@@ -376,7 +405,19 @@ def aspect_features(
     if clauses is None:
         clauses = clause_ids(words)
     feats = target_features(
-        words, valences, text, t_start, t_end, post_proba, bits, toks, clauses, None, post_feats, rule
+        words,
+        valences,
+        text,
+        t_start,
+        t_end,
+        post_proba,
+        bits,
+        toks,
+        clauses,
+        None,
+        post_feats,
+        rule,
+        own_only,
     )
     neg = negated if negated is not None else mark_negation(toks)
     c = clauses[t_start]
@@ -415,6 +456,7 @@ class AspectSentimentModel:
         rule: ScoredMention | None = None,
         negated: list[str] | None = None,
     ) -> list[float]:
+        shared = post_feats is not None
         feats = aspect_features(
             words,
             valences,
@@ -429,7 +471,10 @@ class AspectSentimentModel:
             post_feats,
             rule,
             negated,
+            own_only=shared,
         )
+        if shared:
+            return self.model.probs_split(post_feats, feats)  # type: ignore[arg-type]
         return self.model.probs(feats)
 
 
