@@ -27,7 +27,14 @@ from .features import fold_tokens, lexicon_dense, mark_negation
 from .influence import DuplicateTracker, flags_for, influence_fields
 from .lang import detect_language
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, score_mentions
-from .models import LABELS, AspectSentimentModel, PostSentimentModel, TargetSentimentModel, first_argmax
+from .models import (
+    LABELS,
+    AspectSentimentModel,
+    PostContext,
+    PostSentimentModel,
+    TargetSentimentModel,
+    first_argmax,
+)
 from .pipeline import build_nlp, lemmatize, set_lemmas, token_texts
 from .tagger import AspectTagger, load_word_clusters
 from .text import (
@@ -260,21 +267,9 @@ class Enricher:
                 post_feats = self.post_model.features(words, valences, text, toks)
             share = post_feats if self._share_aspect_feats else None
             negated = mark_negation(toks)
+            ctx = PostContext(words, valences, text, toks, clauses, post_proba, share, negated)
             for (start, end), rule in zip(spans, scored, strict=True):
-                p = self.aspect_model.probs(
-                    words,
-                    valences,
-                    text,
-                    start,
-                    end,
-                    post_proba,
-                    len(spans),
-                    toks,
-                    clauses,
-                    share,
-                    rule,
-                    negated,
-                )
+                p = self.aspect_model.probs(ctx, start, end, len(spans), rule)
                 c = clauses[start]
                 negated_opinion = c >= 0 and any(
                     valences[i] and clauses[i] == c and negated[i].endswith("_NEG") for i in range(len(words))

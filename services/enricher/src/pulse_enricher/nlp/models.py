@@ -14,7 +14,9 @@ import io
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -332,14 +334,28 @@ def target_features(
     return feats
 
 
-class TargetSentimentModel:
+class _MentionModel:
+    """A three-way sentiment model of one mention (a target or an aspect term) in a post."""
+
+    FILE = ""
+
     def __init__(self, model: LinearModel) -> None:
         self.model = model
 
     @classmethod
-    def load(cls, model_dir: Path) -> TargetSentimentModel | None:
-        path = model_dir / TARGET_MODEL
+    def load(cls, model_dir: Path) -> Self | None:
+        path = model_dir / cls.FILE
         return cls(LinearModel.load(path)) if path.exists() else None
+
+    def _probs(self, feats: dict[int, float], post_feats: dict[int, float] | None) -> list[float]:
+        """`feats` are own columns only when `post_feats` (the post's shared columns) are given."""
+        if post_feats is not None:
+            return self.model.probs_split(post_feats, feats)
+        return self.model.probs(feats)
+
+
+class TargetSentimentModel(_MentionModel):
+    FILE = TARGET_MODEL
 
     def predict(
         self,
@@ -355,7 +371,6 @@ class TargetSentimentModel:
         post_feats: dict[int, float] | None = None,
         rule: ScoredMention | None = None,
     ) -> tuple[str, float, float]:
-        shared = post_feats is not None
         feats = target_features(
             words,
             valences,
@@ -369,11 +384,9 @@ class TargetSentimentModel:
             dense,
             post_feats,
             rule,
-            own_only=shared,
+            own_only=post_feats is not None,
         )
-        if shared:
-            return _label_score(self.model.probs_split(post_feats, feats))  # type: ignore[arg-type]
-        return _label_score(self.model.probs(feats))
+        return _label_score(self._probs(feats, post_feats))
 
 
 # -- aspect level -----------------------------------------------------------------------------
@@ -430,52 +443,45 @@ def aspect_features(
     return feats
 
 
-class AspectSentimentModel:
+@dataclass(slots=True)
+class PostContext:
+    """What every aspect of one post shares, computed once per post."""
+
+    words: list[str]
+    valences: list[float]
+    text: str
+    toks: list[str]
+    clauses: list[int]
+    post_proba: Sequence[float] | None
+    post_feats: dict[int, float] | None  # the post model's columns, when the models hash alike
+    negated: list[str]  # mark_negation(toks)
+
+
+class AspectSentimentModel(_MentionModel):
     """Polarity of one aspect term (negative / neutral / positive), trained on SemEval-2014 terms."""
 
-    def __init__(self, model: LinearModel) -> None:
-        self.model = model
-
-    @classmethod
-    def load(cls, model_dir: Path) -> AspectSentimentModel | None:
-        path = model_dir / ASPECT_MODEL
-        return cls(LinearModel.load(path)) if path.exists() else None
+    FILE = ASPECT_MODEL
 
     def probs(
-        self,
-        words: list[str],
-        valences: list[float],
-        text: str,
-        t_start: int,
-        t_end: int,
-        post_proba: Sequence[float] | None,
-        n_aspects: int,
-        toks: list[str] | None = None,
-        clauses: list[int] | None = None,
-        post_feats: dict[int, float] | None = None,
-        rule: ScoredMention | None = None,
-        negated: list[str] | None = None,
+        self, ctx: PostContext, t_start: int, t_end: int, n_aspects: int, rule: ScoredMention
     ) -> list[float]:
-        shared = post_feats is not None
         feats = aspect_features(
-            words,
-            valences,
-            text,
+            ctx.words,
+            ctx.valences,
+            ctx.text,
             t_start,
             t_end,
-            post_proba,
+            ctx.post_proba,
             n_aspects,
             self.model.bits,
-            toks,
-            clauses,
-            post_feats,
+            ctx.toks,
+            ctx.clauses,
+            ctx.post_feats,
             rule,
-            negated,
-            own_only=shared,
+            ctx.negated,
+            own_only=ctx.post_feats is not None,
         )
-        if shared:
-            return self.model.probs_split(post_feats, feats)  # type: ignore[arg-type]
-        return self.model.probs(feats)
+        return self._probs(feats, ctx.post_feats)
 
 
 __all__ = [
