@@ -58,18 +58,24 @@ def tokenize(text: str) -> list[str]:
     return fold_tokens(TOKEN_RE.findall(text.replace("’", "'")))
 
 
+NEGATION_SCOPE = 4  # tokens a negator reaches ("not good at all, love it": 'love' is not negated)
+
+
 def mark_negation(tokens: list[str]) -> list[str]:
+    """Suffix "_NEG" to the tokens a negator governs: up to `NEGATION_SCOPE` tokens after it,
+    never past punctuation or a contrast word ("but", "however", ...)."""
     out = []
-    neg = False
+    left = 0
     for tok in tokens:
         if tok in SCOPE_END or tok[0] in ".,!?;:":
-            neg = False
+            left = 0
             out.append(tok)
         elif tok in NEGATORS or tok.endswith("n't"):
-            neg = True
+            left = NEGATION_SCOPE
             out.append(tok)
         else:
-            out.append(tok + "_NEG" if neg else tok)
+            out.append(tok + "_NEG" if left else tok)
+            left = max(0, left - 1)
     return out
 
 

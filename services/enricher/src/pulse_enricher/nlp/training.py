@@ -25,7 +25,7 @@ from .models import (
 from .pipeline import build_nlp
 
 SEED = 0
-POST_ALPHA = 1e-4
+POST_ALPHA = 1.5e-4
 TARGET_ALPHA = 1e-3
 ASPECT_ALPHA = 1e-3
 POLARITIES = ("negative", "neutral", "positive")  # SemEval's "conflict" terms are left out
