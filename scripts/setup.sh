@@ -46,6 +46,10 @@ if not any("multilang" in j.name for j in jars):
 print(f"setup: KCL jars ready ({len(jars)} jars)")
 PY
 
+# The indexer's KCL launcher: the MultiLangDaemon with AWS's DynamoDB Streams Kinesis Adapter
+# (adapter jar from Maven Central, strict checksums; cached, no download on a second run).
+.venv/bin/python -m pulse_indexer.launcher build
+
 # OpenSearch node jars and launcher (cached; no download on a second run).
 .venv/bin/python -c '
 from pulse_devstack import opensearch
