@@ -69,7 +69,7 @@ def render_logback(service: str, level: str) -> str:
     pattern = (
         '{"ts":"%d{yyyy-MM-dd\'T\'HH:mm:ss.SSS\'Z\',UTC}","level":"%level","service":"' + service + '",'
         '"logger":"%logger{36}","thread":"%thread","shard_id":"%mdc{ShardId:-}",'
-        '"msg":"%replace(%replace(%msg){\'\\\\\',\'\\\\\\\\\'}){\'"\',\'\\\\"\'}"}%n'
+        "\"msg\":\"%replace(%replace(%msg){'\\\\','\\\\\\\\'}){'\"','\\\\\"'}\"}%n"
     )
     return f"""<configuration>
   <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
@@ -244,8 +244,10 @@ def checkpoint(
                 log.error("checkpoint failed; the next batch will try again", extra={**extra, "error": error})
                 return "failed"
             delay = next(delays)
-            log.warning("checkpoint failed; retrying",
-                        extra={**extra, "error": error, "attempt": attempt, "delay_s": round(delay, 3)})
+            log.warning(
+                "checkpoint failed; retrying",
+                extra={**extra, "error": error, "attempt": attempt, "delay_s": round(delay, 3)},
+            )
             sleep(delay)
     return "failed"
 

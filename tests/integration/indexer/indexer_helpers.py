@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pulse_indexer.documents import is_tombstone
@@ -80,8 +80,14 @@ class IndexerRun:
         env = {**self.env, "PULSE_INDEXER_METRICS_PORT": str(self.metrics_port)}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([INDEXER, "run"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [INDEXER, "run"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         return self
 
     @property
@@ -107,7 +113,9 @@ class IndexerRun:
 
     def applied(self) -> float:
         """Documents indexed, deleted or refused as older (conflicts) so far."""
-        return sum(self.metric(f"pulse_indexer_docs_{what}_total") for what in ("indexed", "deleted", "conflicts"))
+        return sum(
+            self.metric(f"pulse_indexer_docs_{what}_total") for what in ("indexed", "deleted", "conflicts")
+        )
 
     def stop(self, timeout_s: float = 60) -> int | None:
         if self.proc is None:
@@ -153,15 +161,18 @@ def seed_leases(stack, app: str) -> None:
     )
     arn = dynamodb.describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        dynamodb.put_item(TableName=app, Item={
-            "leaseKey": {"S": shard["ShardId"]},
-            "checkpoint": {"S": "TRIM_HORIZON"},
-            "checkpointSubSequenceNumber": {"N": "0"},
-            "leaseCounter": {"N": "0"},
-            "ownerSwitchesSinceCheckpoint": {"N": "0"},
-            "startingHashKey": {"S": "0"},
-            "endingHashKey": {"S": "1"},
-        })
+        dynamodb.put_item(
+            TableName=app,
+            Item={
+                "leaseKey": {"S": shard["ShardId"]},
+                "checkpoint": {"S": "TRIM_HORIZON"},
+                "checkpointSubSequenceNumber": {"N": "0"},
+                "leaseCounter": {"N": "0"},
+                "ownerSwitchesSinceCheckpoint": {"N": "0"},
+                "startingHashKey": {"S": "0"},
+                "endingHashKey": {"S": "1"},
+            },
+        )
 
 
 def leases(stack, app: str) -> list[dict[str, str]]:
@@ -184,8 +195,9 @@ def stream_end(stack) -> str:
     arn = client("dynamodb", stack).describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
     last = ""
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         while iterator:
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
             if not page["Records"]:
@@ -196,7 +208,9 @@ def stream_end(stack) -> str:
 
 
 @contextlib.contextmanager
-def running_worker(tmp_path: Path, *, seed: bool = True, name: str = "indexer", **env: str) -> Iterator[IndexerRun]:
+def running_worker(
+    tmp_path: Path, *, seed: bool = True, name: str = "indexer", **env: str
+) -> Iterator[IndexerRun]:
     """`pulse-indexer run` on the test's stack (the process environment, FAST included) until the
     block ends; `seed` pre-creates its lease table (see seed_leases)."""
     from pulse_common.settings import StackSettings

@@ -45,8 +45,11 @@ def test_ten_thousand_writes_with_updates_and_deletes_leave_opensearch_equal_to_
         assert run.running, run.log_tail()
         # the KCL checkpointed the end of the stream (its lease table, one lease per shard)
         end = stream_end(stack)
-        wait_until(lambda: [lease["checkpoint"] for lease in leases(stack, settings_for(stack).app_name)] == [end],
-                   30, "the checkpoint at the end of the stream")
+        wait_until(
+            lambda: [lease["checkpoint"] for lease in leases(stack, settings_for(stack).app_name)] == [end],
+            30,
+            "the checkpoint at the end of the stream",
+        )
 
     # every document sits in the monthly index of its created_at, readable through the alias
     search = opensearch_client(stack)
@@ -63,8 +66,11 @@ def _replay(stack, tmp_path):
     app = f"{stack.table_name}-replay"
     end = stream_end(stack)
     with running_worker(tmp_path, name="replay", PULSE_INDEXER_APPLICATION_NAME=app) as run:
-        wait_until(lambda: [lease["checkpoint"] for lease in leases(stack, app)] == [end], 120,
-                   "the replay to reach the end of the stream")
+        wait_until(
+            lambda: [lease["checkpoint"] for lease in leases(stack, app)] == [end],
+            120,
+            "the replay to reach the end of the stream",
+        )
         conflicts = run.metric("pulse_indexer_docs_conflicts_total")
     for table in lease_tables(app):
         client("dynamodb", stack).delete_table(TableName=table)
@@ -94,8 +100,11 @@ def test_an_older_version_arriving_after_a_newer_one_changes_nothing(indexer_sta
         wait_until(lambda: index_state(stack) == {"synthetic:1": 2_000}, 60, "the newer version")
         # an out-of-order writer puts the older version after the newer one
         data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(older))])
-        wait_until(lambda: run.metric("pulse_indexer_docs_conflicts_total") > 0, 60,
-                   "the older version to be refused")
+        wait_until(
+            lambda: run.metric("pulse_indexer_docs_conflicts_total") > 0,
+            60,
+            "the older version to be refused",
+        )
     search = opensearch_client(stack)
     search.indices.refresh(index=stack.opensearch_index_alias)
     hit = search.search(

@@ -40,8 +40,11 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
     from pulse_indexer.migrate import NewerMappingInstalled, apply_migrations
 
     log = configure_logging("indexer", settings.log_level)
-    daemon = KclDaemon(config_dir=settings.properties_dir, metrics_dir=settings.metrics_dir,
-                       shutdown_grace_ms=settings.shutdown_grace_ms)
+    daemon = KclDaemon(
+        config_dir=settings.properties_dir,
+        metrics_dir=settings.metrics_dir,
+        shutdown_grace_ms=settings.shutdown_grace_ms,
+    )
     stop = threading.Event()
     try:
         daemon.prepare_metrics_dir()
@@ -64,15 +67,22 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
                     dynamodb.describe_table(TableName=settings.app_name)
                 except Exception as exc:  # noqa: BLE001 - reported (the KCL creates it at start)
                     problems.append(f"lease table: {type(exc).__name__}")
-                ready["value"] = (False, "; ".join(problems)) if problems else (
-                    True, f"ok: worker {settings.worker_id}, application {settings.app_name}")
+                ready["value"] = (
+                    (False, "; ".join(problems))
+                    if problems
+                    else (True, f"ok: worker {settings.worker_id}, application {settings.app_name}")
+                )
                 ready["at"] = time.monotonic()
             return ready["value"]  # type: ignore[return-value]
 
         server = None
         if settings.metrics_port:
-            server = serve_metrics(settings.metrics_port, host=settings.metrics_host,
-                                   readiness_check=readiness, registry_factory=multiprocess_registry)
+            server = serve_metrics(
+                settings.metrics_port,
+                host=settings.metrics_host,
+                readiness_check=readiness,
+                registry_factory=multiprocess_registry,
+            )
 
         def on_signal(signum: int, _frame: object) -> None:
             log.info("stopping", extra={"signal": signum})
@@ -87,17 +97,24 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
             delays = backoff_delays(settings.retry_base_s, settings.retry_cap_s)
             while not stop.is_set():
                 try:
-                    apply_migrations(settings.stack, client=search, mappings_dir=settings.mappings_dir,
-                                     shards=settings.index_shards, replicas=settings.index_replicas,
-                                     refresh_interval=settings.refresh_interval)
+                    apply_migrations(
+                        settings.stack,
+                        client=search,
+                        mappings_dir=settings.mappings_dir,
+                        shards=settings.index_shards,
+                        replicas=settings.index_replicas,
+                        refresh_interval=settings.refresh_interval,
+                    )
                     break
                 except NewerMappingInstalled as exc:
                     log.info("a newer mapping is installed; indexing with it", extra={"detail": str(exc)})
                     break
                 except Exception as exc:  # noqa: BLE001 - OpenSearch may be down: wait for it
                     delay = next(delays)
-                    log.warning("could not apply the index template; retrying",
-                                extra={"error": str(exc)[:300], "delay_s": round(delay, 2)})
+                    log.warning(
+                        "could not apply the index template; retrying",
+                        extra={"error": str(exc)[:300], "delay_s": round(delay, 2)},
+                    )
                     stop.wait(delay)
         if stop.is_set():
             return 0
@@ -174,14 +191,17 @@ def cmd_reindex(settings: IndexerSettings, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pulse-indexer", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p_run = sub.add_parser("run", help="run the KCL daemon on the table's stream into OpenSearch until SIGTERM")
+    p_run = sub.add_parser(
+        "run", help="run the KCL daemon on the table's stream into OpenSearch until SIGTERM"
+    )
     p_run.add_argument("--no-migrate", action="store_true", help="do not apply the index template first")
     p_run.set_defaults(func=cmd_run)
     sub.add_parser("properties", help="print the generated KCL properties (needs the table)").set_defaults(
         func=cmd_properties
     )
-    sub.add_parser("processor", help="the per-shard processor the KCL daemon launches (stdout is the protocol)"
-                   ).set_defaults(func=cmd_processor)
+    sub.add_parser(
+        "processor", help="the per-shard processor the KCL daemon launches (stdout is the protocol)"
+    ).set_defaults(func=cmd_processor)
     p_mig = sub.add_parser("migrate", help="install/upgrade the index template from mappings/")
     p_mig.add_argument("--force", action="store_true", help="re-apply even if the version is current")
     p_mig.add_argument(

@@ -19,7 +19,9 @@ def stream_arn(settings: IndexerSettings, dynamodb=None) -> str:
     table = dynamodb.describe_table(TableName=settings.stack.table_name)["Table"]
     arn = table.get("LatestStreamArn")
     if not arn:
-        raise DaemonError(f"table {settings.stack.table_name} has no stream enabled (NEW_AND_OLD_IMAGES needed)")
+        raise DaemonError(
+            f"table {settings.stack.table_name} has no stream enabled (NEW_AND_OLD_IMAGES needed)"
+        )
     return arn
 
 
@@ -41,6 +43,8 @@ def start(settings: IndexerSettings, daemon: KclDaemon, arn: str) -> None:
     properties = daemon.write(f"{settings.app_name}.properties", render_properties(settings, arn))
     logback = daemon.write("logback.xml", render_logback("indexer-kcl", settings.kcl_log_level))
     argv = java_command(settings, str(properties), str(logback))
-    log.info("starting the KCL daemon (DynamoDB Streams adapter)",
-             extra={"target": describe(settings, arn), "properties": str(properties)})
+    log.info(
+        "starting the KCL daemon (DynamoDB Streams adapter)",
+        extra={"target": describe(settings, arn), "properties": str(properties)},
+    )
     daemon.start(argv)

@@ -71,8 +71,9 @@ def build(out: Path | None = None, *, log=print) -> Path:
     if is_built(out) and stamp.exists() and json.loads(stamp.read_text()).get("digest") == digest:
         return out
     log(f"indexer: building the KCL launcher (DynamoDB Streams Kinesis Adapter) into {out}")
-    done = subprocess.run(["bash", str(sources / "build.sh"), str(jars), str(out)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["bash", str(sources / "build.sh"), str(jars), str(out)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise DaemonError(f"building the indexer's KCL launcher failed:\n{done.stdout}{done.stderr}")
     stamp.write_text(json.dumps({"digest": digest}) + "\n")
@@ -91,7 +92,9 @@ def classpath(out: Path | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pulse_indexer.launcher", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pulse_indexer.launcher", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_build = sub.add_parser("build", help="build the launcher (skipped when up to date)")
     p_build.add_argument("--out", type=Path, default=None, help="output directory (default: see module doc)")

@@ -76,9 +76,7 @@ def decode(data: bytes) -> dict[str, Any]:
     return record
 
 
-def plan_batch(
-    records: Iterable[tuple[str, bytes]], *, alias: str, shard_id: str, source: str
-) -> Batch:
+def plan_batch(records: Iterable[tuple[str, bytes]], *, alias: str, shard_id: str, source: str) -> Batch:
     """Decode and transform (sequence number, data) pairs: the pure part of a batch."""
     batch = Batch()
     by_id: dict[str, Action] = {}
@@ -92,8 +90,16 @@ def plan_batch(
                 batch.last_created_ms = float(created)
             action = record_to_action(record, alias, shard_id)
         except BadRecord as exc:
-            batch.letters.append(dead_letter(reason=exc.reason, error=str(exc), source=source,
-                                             shard_id=shard_id, sequence_number=sequence, raw=data))
+            batch.letters.append(
+                dead_letter(
+                    reason=exc.reason,
+                    error=str(exc),
+                    source=source,
+                    shard_id=shard_id,
+                    sequence_number=sequence,
+                    raw=data,
+                )
+            )
             m.DOCS_FAILED.labels(exc.reason).inc()
             continue
         if action is None:
@@ -140,16 +146,29 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
         self.last_checkpointed = initialize_input.sequence_number
         if self.writer is None:
             s = self.settings
-            search = opensearch_client(s.stack, timeout_s=s.request_timeout_s, pool_size=s.bulk_concurrency * 4)
-            self.writer = BulkWriter(search, max_docs=s.bulk_max_docs, max_bytes=s.bulk_max_bytes,
-                                     concurrency=s.bulk_concurrency, retry_base_s=s.retry_base_s,
-                                     retry_cap_s=s.retry_cap_s, timeout_s=s.request_timeout_s)
+            search = opensearch_client(
+                s.stack, timeout_s=s.request_timeout_s, pool_size=s.bulk_concurrency * 4
+            )
+            self.writer = BulkWriter(
+                search,
+                max_docs=s.bulk_max_docs,
+                max_bytes=s.bulk_max_bytes,
+                concurrency=s.bulk_concurrency,
+                retry_base_s=s.retry_base_s,
+                retry_cap_s=s.retry_cap_s,
+                timeout_s=s.request_timeout_s,
+            )
         if self.dlq is None:
-            self.dlq = DeadLetterQueue(self.settings.stack, retry_base_s=self.settings.retry_base_s,
-                                       retry_cap_s=self.settings.retry_cap_s)
+            self.dlq = DeadLetterQueue(
+                self.settings.stack,
+                retry_base_s=self.settings.retry_base_s,
+                retry_cap_s=self.settings.retry_cap_s,
+            )
         m.SHARDS.set(1)
-        log.info("processor initialized",
-                 extra={"shard_id": self.shard_id, "sequence_number": initialize_input.sequence_number})
+        log.info(
+            "processor initialized",
+            extra={"shard_id": self.shard_id, "sequence_number": initialize_input.sequence_number},
+        )
 
     def process_records(self, process_records_input) -> None:
         records = process_records_input.records
@@ -157,16 +176,24 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
             self._lag(0.0)
             return
         if self.stopped:
-            log.warning("processor stopped; batch ignored (it will be redelivered)",
-                        extra={"shard_id": self.shard_id, "records": len(records)})
+            log.warning(
+                "processor stopped; batch ignored (it will be redelivered)",
+                extra={"shard_id": self.shard_id, "records": len(records)},
+            )
             return
         try:
             self._process(records)
         except Exception as exc:
             self.stopped = True
-            log.critical("batch failed; processor exits without checkpointing", exc_info=True,
-                         extra={"shard_id": self.shard_id, "first_sequence": records[0].sequence_number,
-                                "last_sequence": records[-1].sequence_number})
+            log.critical(
+                "batch failed; processor exits without checkpointing",
+                exc_info=True,
+                extra={
+                    "shard_id": self.shard_id,
+                    "first_sequence": records[0].sequence_number,
+                    "last_sequence": records[-1].sequence_number,
+                },
+            )
             if self.exit_on_failure:
                 raise SystemExit(EXIT_UNRECOVERABLE) from exc
             return
@@ -186,7 +213,9 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
         self._lag(None)
 
     def shutdown_requested(self, shutdown_requested_input) -> None:
-        log.info("shutdown requested", extra={"shard_id": self.shard_id, "sequence_number": self.last_durable})
+        log.info(
+            "shutdown requested", extra={"shard_id": self.shard_id, "sequence_number": self.last_durable}
+        )
         if self.last_durable is not None and not self.stopped:
             self._checkpoint(shutdown_requested_input.checkpointer, self.last_durable)
         self.stopped = True
@@ -194,29 +223,54 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
     # -- the batch ----------------------------------------------------------------------------
     def _process(self, records: list) -> None:
         started = time.perf_counter()
-        batch = plan_batch(((r.sequence_number, self._data(r)) for r in records),
-                           alias=self.alias, shard_id=self.shard_id, source=self.source)
+        batch = plan_batch(
+            ((r.sequence_number, self._data(r)) for r in records),
+            alias=self.alias,
+            shard_id=self.shard_id,
+            source=self.source,
+        )
         outcome = self.writer.write(batch.actions)
         record_outcome(outcome)
         for failure in outcome.failed:
             action = failure.action
-            batch.letters.append(dead_letter(reason=failure.reason, error=failure.error, source=self.source,
-                                             shard_id=self.shard_id, sequence_number=action.sequence_number,
-                                             raw=action.raw))
+            batch.letters.append(
+                dead_letter(
+                    reason=failure.reason,
+                    error=failure.error,
+                    source=self.source,
+                    shard_id=self.shard_id,
+                    sequence_number=action.sequence_number,
+                    raw=action.raw,
+                )
+            )
             m.DOCS_FAILED.labels(failure.reason).inc()
         if batch.letters:
             self.dlq.send(batch.letters)
             for letter in batch.letters:
-                log.warning("record dead-lettered",
-                            extra={"shard_id": self.shard_id, "sequence_number": letter["sequence_number"],
-                                   "reason": letter["reason"], "error": letter["error"][:300]})
+                log.warning(
+                    "record dead-lettered",
+                    extra={
+                        "shard_id": self.shard_id,
+                        "sequence_number": letter["sequence_number"],
+                        "reason": letter["reason"],
+                        "error": letter["error"][:300],
+                    },
+                )
         if batch.last_created_ms is not None:
             self._lag(max(0.0, self.clock() - batch.last_created_ms / 1000))
-        log.debug("batch indexed",
-                  extra={"shard_id": self.shard_id, "records": len(records), "indexed": outcome.indexed,
-                         "deleted": outcome.deleted, "conflicts": outcome.conflicts,
-                         "dead_lettered": len(batch.letters), "skipped": batch.skipped,
-                         "seconds": round(time.perf_counter() - started, 4)})
+        log.debug(
+            "batch indexed",
+            extra={
+                "shard_id": self.shard_id,
+                "records": len(records),
+                "indexed": outcome.indexed,
+                "deleted": outcome.deleted,
+                "conflicts": outcome.conflicts,
+                "dead_lettered": len(batch.letters),
+                "skipped": batch.skipped,
+                "seconds": round(time.perf_counter() - started, 4),
+            },
+        )
 
     def _data(self, record) -> bytes:
         try:
@@ -232,7 +286,9 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
     # -- checkpoints --------------------------------------------------------------------------
     def _checkpoint(self, checkpointer, sequence: str | None) -> bool:
         result = kcl_checkpoint(
-            checkpointer, sequence, None if sequence is None else 0,
+            checkpointer,
+            sequence,
+            None if sequence is None else 0,
             attempts=CHECKPOINT_ATTEMPTS,
             delays=backoff_delays(self.settings.retry_base_s, self.settings.retry_cap_s),
             sleep=self.sleep,

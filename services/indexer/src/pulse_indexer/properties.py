@@ -69,9 +69,11 @@ def render_properties(settings: IndexerSettings, stream_arn: str) -> str:
 def describe(settings: IndexerSettings, stream_arn: str) -> str:
     """One line for logs: what the daemon reads and where its leases are."""
     stack = settings.stack
-    return shlex.join([
-        f"stream={stream_arn}",
-        f"app={settings.app_name}",
-        f"worker={settings.worker_id}",
-        f"endpoint={stack.aws_endpoint_url or 'aws'}",
-    ])
+    return shlex.join(
+        [
+            f"stream={stream_arn}",
+            f"app={settings.app_name}",
+            f"worker={settings.worker_id}",
+            f"endpoint={stack.aws_endpoint_url or 'aws'}",
+        ]
+    )

@@ -40,7 +40,9 @@ class IndexerSettings(BaseSettings):
     shutdown_grace_ms: int = Field(default=20000, ge=1000)
     # KCL 3 assigns leases from a leader holding a 2-minute DynamoDB lock: when the leader dies,
     # its leases wait ~2 min. CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X keeps KCL 2.x lease taking.
-    client_version_config: Literal["CLIENT_VERSION_CONFIG_3X", "CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X"] | None = None
+    client_version_config: (
+        Literal["CLIENT_VERSION_CONFIG_3X", "CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X"] | None
+    ) = None
     java: str | None = None  # java binary; default $JAVA_HOME/bin/java, then `java` on PATH
     jvm_opts: str = "-Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
     kcl_log_level: str = "WARN"  # the daemon's own (logback) level; processors log via log_level
