@@ -1,7 +1,7 @@
 """The reliability suite: failure scenarios run against the real services on the local stack.
 
-Each scenario gets its own stream, table, dead-letter queue, index alias, KCL application and
-indexer lease table (unique names), feeds posts through the real producer (or, where the
+Each scenario gets its own stream, table, dead-letter queue, index alias and KCL applications
+(the enricher's and the indexer's, unique names), feeds posts through the real producer (or, where the
 scenario needs records the producer would never write, straight into Kinesis), injects its
 fault, waits until the stores converge and checks them against what the input says they must
 hold. It returns one `Result`; `bench/reliability.py` prints
@@ -65,12 +65,8 @@ from pulse_devstack.procs import descendants
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "sample" / "posts.jsonl.gz"
 
+# The indexer's KCL intervals are already short on the local stack (IndexerSettings.local_or).
 FAST_INDEXER = {
-    "PULSE_INDEXER_LEASE_DURATION_S": "3",
-    "PULSE_INDEXER_LEASE_RENEW_INTERVAL_S": "1",
-    "PULSE_INDEXER_SHARD_SYNC_INTERVAL_S": "2",
-    "PULSE_INDEXER_IDLE_POLL_MIN_S": "0.05",
-    "PULSE_INDEXER_IDLE_POLL_MAX_S": "0.25",
     "PULSE_INDEXER_RETRY_BASE_S": "0.2",
     "PULSE_INDEXER_RETRY_CAP_S": "3",
     "PULSE_INDEXER_LOG_LEVEL": "WARNING",
@@ -653,7 +649,7 @@ def s2_indexer_kill(opts: Options) -> Result:
         ws.kill(a)
         at_a = counts(ws)[1]
         log(f"indexer-a killed (-9), search has {at_a} docs; indexer-b alone for a while")
-        time.sleep(8)  # longer than the lease duration (3 s): b takes a's shards over
+        time.sleep(8)  # longer than the KCL's failover time (5 s locally): b takes a's shards over
         _wait_search_at_least(ws, min(opts.posts, at_a + opts.posts // 10))
         at_both = counts(ws)[1]
         ws.kill(b)
@@ -831,8 +827,8 @@ def s5_poison(opts: Options) -> Result:
 
 
 def s6_replay(opts: Options) -> Result:
-    """Replay the whole stream from TRIM_HORIZON with fresh checkpoints (a new KCL application and a
-    new indexer lease table): neither store may change at all."""
+    """Replay the whole stream from TRIM_HORIZON with fresh checkpoints (new KCL applications for
+    the enricher and the indexer): neither store may change at all."""
     ws = _workspace("replay", opts)
     try:
         tag = f"s6{ws.suffix}"
@@ -855,8 +851,9 @@ def s6_replay(opts: Options) -> Result:
         ws.extra_apps.append(fresh_app)
         restarted = time.monotonic()
         ws.start_enricher("enricher-replay", PULSE_ENRICHER_APPLICATION_NAME=fresh_app)
+        # A new KCL application for the indexer too: fresh lease tables, fresh checkpoints.
         ws.start_indexer("indexer-replay",
-                         PULSE_INDEXER_LEASE_TABLE=f"{ws.stack.table_name}-indexer-leases-replay")
+                         PULSE_INDEXER_APPLICATION_NAME=f"{ws.stack.table_name}-indexer-replay")
         # Sentinels at the end of every shard: when all are searchable, the replay is through.
         sentinels = replay_lines(8, f"{tag}z")
         expected_from_lines(sentinels, expected)
