@@ -26,7 +26,7 @@ INDEXER = str(REPO / ".venv" / "bin" / "pulse-indexer")
 
 # The KCL's own intervals are already short on the local stack (see IndexerSettings.local_or).
 FAST = {
-    "PULSE_INDEXER_IDLE_TIME_BETWEEN_READS_MS": "100",
+    "PULSE_INDEXER_IDLE_TIME_BETWEEN_READS_MS": "200",
     "PULSE_INDEXER_RETRY_BASE_S": "0.1",
     "PULSE_INDEXER_RETRY_CAP_S": "2",
     "PULSE_INDEXER_METRICS_PORT": "0",

@@ -200,3 +200,35 @@ def test_a_post_deleted_and_recreated_with_the_next_version_is_searchable_even_a
         wait_until(lambda: index_state(stack) == {"synthetic:7": again_version}, 60, "the re-created post")
     _replay(stack, tmp_path)
     assert index_state(stack) == table_state(stack) == {"synthetic:7": again_version}
+
+
+def test_stream_shards_that_close_are_read_to_their_end_before_their_children(indexer_stack, tmp_path):
+    """The KCL's shard lineage through the adapter: the table's stream closes its shard every 700
+    records (the emulator's tag; AWS closes stream shards on its own), so 3,000 writes span five
+    shards; every closed shard ends with a SHARD_END checkpoint and OpenSearch equals the table."""
+    from pulse_devstack.aws_emulator import STREAM_SHARD_RECORDS_TAG
+
+    stack = indexer_stack
+    dynamodb = client("dynamodb", stack)
+    arn = dynamodb.describe_table(TableName=stack.table_name)["Table"]["TableArn"]
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": STREAM_SHARD_RECORDS_TAG, "Value": "700"}])
+    ops = data.workload(3000, seed=15)
+    app = settings_for(stack).app_name
+    with running_worker(tmp_path) as run:
+        data.write_ops(dynamodb, stack.table_name, ops[:1500])
+        data.write_ops(dynamodb, stack.table_name, ops[1500:])
+        expected = expected_state(ops)
+        wait_until(converged(stack, expected), 180, "OpenSearch to equal the table", interval_s=1)
+        streams = client("dynamodbstreams", stack)
+        stream = dynamodb.describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
+        shards = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"]
+        closed = [s["ShardId"] for s in shards if "EndingSequenceNumber" in s["SequenceNumberRange"]]
+        assert len(shards) >= 5 and len(closed) == len(shards) - 1
+
+        def parents_ended() -> bool:
+            checkpoints = {lease["leaseKey"]: lease.get("checkpoint") for lease in leases(stack, app)}
+            # a finished parent's lease is SHARD_END, or already cleaned up once its children started
+            return all(checkpoints.get(shard, "SHARD_END") == "SHARD_END" for shard in closed)
+
+        wait_until(parents_ended, 60, "every closed shard checkpointed at SHARD_END")
+        assert run.running, run.log_tail()

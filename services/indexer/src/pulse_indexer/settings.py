@@ -31,7 +31,7 @@ class IndexerSettings(BaseSettings):
     metrics_level: Literal["NONE", "SUMMARY", "DETAILED"] | None = None  # None: NONE local, SUMMARY on AWS
     max_records: int = Field(default=1000, ge=1, le=1000)  # DynamoDB Streams' GetRecords limit
     # The adapter waits this long after a non-empty poll and twice as long after an empty one.
-    idle_time_between_reads_ms: int = Field(default=250, ge=1)
+    idle_time_between_reads_ms: int = Field(default=250, ge=200)  # the KCL raises less to 200
     failover_time_ms: int | None = None  # KCL default 10000; local 5000
     shard_sync_interval_ms: int | None = None  # KCL default 60000; local 1000
     lease_assignment_interval_ms: int | None = None  # KCL default 2 x failover; local 1000
