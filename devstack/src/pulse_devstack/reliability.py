@@ -579,9 +579,9 @@ class Options:
     base_env: dict[str, str] = field(default_factory=dict)
 
 
-def _workspace(name: str, opts: Options, **kw: Any) -> Workspace:
+def _workspace(name: str, opts: Options, shards: int = 2, **kw: Any) -> Workspace:
     ws = Workspace(name, opts.base_env, opts.log_root / f"{name}-{time.strftime('%H%M%S')}", **kw)
-    ws.create()
+    ws.create(shards=shards)
     return ws
 
 
@@ -1017,6 +1017,107 @@ def s8_two_enrichers(opts: Options) -> Result:
         ws.drop()
 
 
+def _metric_sum(svc: Service, env_key: str, prefix: str) -> float:
+    """The sum of the samples starting with `prefix` on a running service's /metrics."""
+    port = svc.env[env_key]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        lines = resp.read().decode().splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
+
+
+def s10_reshard(opts: Options) -> Result:
+    """Scale-out: the Kinesis stream goes from 1 to 2 shards (UpdateShardCount) mid-run with two
+    enrichers and two indexers running. Every id is written twice (a newer version later), so ids
+    whose first version is in the parent and whose second is in a child need the parent finished
+    first. Checks, besides lost/duplicates: no enricher ever met a version older than the one stored
+    (`records_total{outcome="stale"}` = 0 on both: per-id order held), the parent ended, and the two
+    child shards went one to each enricher."""
+    from pulse_common.aws import client
+    from pulse_common.schema import Engagement, Post, RecordEnvelope
+    from pulse_producer.parsers import parse_line
+
+    ws = _workspace("reshard", opts, shards=1)
+    try:
+        tag = f"s10{ws.suffix}"
+        ids = max(20, opts.posts // 2)
+        now = datetime.now(UTC)
+        base_posts = [ev.post for line in replay_lines(ids, tag) for ev in parse_line(line)]
+        expected = Expected()
+
+        def envelope(post, bump: int) -> tuple[bytes, str]:
+            p = Post.model_validate({**post.model_dump(), "version": post.version + bump,
+                                     "engagement": Engagement(likes=bump).model_dump()})
+            expected.apply_upsert(p)
+            env = RecordEnvelope(op="upsert", id=p.id, version=p.version, ingested_at=now, post=p)
+            return env.model_dump_json().encode(), p.id
+
+        # Chunk k holds the first versions of ids in chunk k and the second versions of chunk k - 2.
+        chunk = max(10, ids // 20)
+        groups = [base_posts[i:i + chunk] for i in range(0, ids, chunk)]
+        rounds = [[envelope(post, 0) for post in group] for group in groups]
+        for k, group in enumerate(groups):
+            rounds[min(k + 2, len(rounds) - 1)] += [envelope(post, 1000) for post in group]
+        app = ws.env["PULSE_ENRICHER_APPLICATION_NAME"]
+        ws.start_indexer("indexer-a")
+        ws.start_indexer("indexer-b")
+        enrichers = [ws.start_enricher(f"enricher-{w}", PULSE_ENRICHER_WORKER_ID=f"{app}-{w}") for w in "ab"]
+        wait_until(lambda: any(_lease_owners(ws, app).values()), 180, "an enricher to hold the shard", step=1)
+        kinesis = client("kinesis", ws.stack)
+        split_at = len(rounds) // 2
+        for k, records in enumerate(rounds):
+            if k == split_at:
+                kinesis.update_shard_count(StreamName=ws.stack.stream_name, TargetShardCount=2,
+                                           ScalingType="UNIFORM_SCALING")
+                log(f"stream resharded 1 -> 2 after {k} of {len(rounds)} rounds")
+            put_direct(ws, records)
+            time.sleep(chunk / max(1.0, opts.rate))
+        done = time.monotonic()
+        shards = kinesis.list_shards(StreamName=ws.stack.stream_name)["Shards"]
+        parent = next(sh["ShardId"] for sh in shards if "ParentShardId" not in sh)
+        children = sorted(sh["ShardId"] for sh in shards if sh.get("ParentShardId") == parent)
+        verdict, recovered = wait_converged(ws, expected, since=done, alive=ws.check_alive)
+
+        def children_spread() -> bool:
+            owners = _lease_owners(ws, app)
+            return len({owners.get(child) for child in children} - {None, ""}) == 2
+
+        spread = True
+        try:
+            wait_until(children_spread, 120, "one child shard per enricher", step=2)
+        except TimeoutError:
+            spread = False
+        owners = _lease_owners(ws, app)
+        def outcome(name: str) -> float:
+            key = f'pulse_enricher_records_total{{outcome="{name}"}}'
+            return sum(_metric_sum(svc, "PULSE_ENRICHER_METRICS_PORT", key) for svc in enrichers)
+
+        stale, written = outcome("stale"), outcome("written")
+        # a finished parent's lease says SHARD_END, or is gone (cleaned up once its children started)
+        parent_done = _lease_checkpoint(ws, app, parent) in (None, "SHARD_END")
+        result = result_of("reshard", ws, expected, verdict, recovered, [
+            f"{ids} ids x 2 versions in {len(rounds)} rounds; 1 -> 2 shards before round {split_at}",
+            f"parent {parent} ended: {parent_done}; children {children} held by "
+            f"{[owners.get(c) for c in children]} ({'one each' if spread else 'NOT one each'})",
+            f"enrichers wrote {written:.0f} versions, met {stale:.0f} older than stored (per-id order)",
+        ])
+        if stale or not spread or not parent_done or len(children) != 2:
+            result.ok_extra = False
+        return result
+    finally:
+        ws.pipeline.stop()
+        ws.drop()
+
+
+def _lease_checkpoint(ws: Workspace, app: str, lease_key: str) -> str | None:
+    from pulse_common.aws import client
+
+    with contextlib.suppress(Exception):
+        item = client("dynamodb", ws.stack).get_item(TableName=app, Key={"leaseKey": {"S": lease_key}},
+                                                     ConsistentRead=True).get("Item")
+        return item["checkpoint"]["S"] if item else None
+    return None
+
+
 # ------------------------------------------------------------------------------------ the soak
 
 
@@ -1172,6 +1273,7 @@ SCENARIOS: dict[str, Callable[[Options], Result]] = {
     "replay": s6_replay,
     "out_of_order": s7_out_of_order,
     "two_enrichers": s8_two_enrichers,
+    "reshard": s10_reshard,
     "soak": s9_soak,
 }
 
