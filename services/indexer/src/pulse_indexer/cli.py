@@ -33,7 +33,7 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
     import time
 
     from pulse_common.aws import client
-    from pulse_common.kcl import DaemonError, KclDaemon
+    from pulse_common.kcl import KclDaemon
     from pulse_indexer import daemon as kcl_daemon
     from pulse_indexer.clients import opensearch_client
     from pulse_indexer.metrics import multiprocess_registry
@@ -118,19 +118,10 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
                     stop.wait(delay)
         if stop.is_set():
             return 0
-        try:
-            kcl_daemon.start(settings, daemon, kcl_daemon.stream_arn(settings))
-        except DaemonError as exc:
-            log.error(str(exc))
-            return 2
-        code = daemon.wait()
-        if server is not None:
-            server.shutdown()
-        if daemon.stopping.is_set():
-            log.info("daemon stopped", extra={"exit_code": code})
-            return 0
-        log.error("daemon exited unexpectedly", extra={"exit_code": code})
-        return code or 1
+        return daemon.supervise(
+            lambda: kcl_daemon.start(settings, daemon, kcl_daemon.stream_arn(settings)),
+            on_exit=server.shutdown if server is not None else lambda: None,
+        )
     finally:
         daemon.cleanup()
 

@@ -9,46 +9,18 @@ adapter's DynamoDB Streams client at the local emulator. Locally the lease table
 from __future__ import annotations
 
 import shlex
-import sys
 
-from pulse_common.kcl import processor_command
+from pulse_common.kcl import common_properties
 from pulse_indexer.settings import IndexerSettings
 
 
 def kcl_properties(settings: IndexerSettings, stream_arn: str) -> dict[str, str]:
     stack = settings.stack
-    props: dict[str, str] = {
-        "executableName": processor_command("pulse_indexer"),
+    props = {
+        **common_properties(settings, module="pulse_indexer"),
         "streamName": stream_arn,
         "applicationName": settings.app_name,
-        "workerId": settings.worker_id,
-        "AWSCredentialsProvider": "DefaultCredentialsProvider",
-        "processingLanguage": f"python/{sys.version_info.major}.{sys.version_info.minor}",
-        "regionName": stack.aws_region,
-        "initialPositionInStream": settings.initial_position,
-        "retrievalMode": "POLLING",
-        "maxRecords": str(settings.max_records),
-        "idleTimeBetweenReadsInMillis": str(settings.idle_time_between_reads_ms),
-        # Empty polls reach the processor too, so its lag gauge falls to 0 when caught up.
-        "callProcessRecordsEvenForEmptyRecordList": "true",
-        "metricsLevel": settings.resolved_metrics_level,
-        "failoverTimeMillis": str(settings.local_or(settings.failover_time_ms, 5000, 10000)),
-        "shardSyncIntervalMillis": str(settings.local_or(settings.shard_sync_interval_ms, 1000, 60000)),
-        "parentShardPollIntervalMillis": str(
-            settings.local_or(settings.parent_shard_poll_interval_ms, 1000, 10000)
-        ),
-        "shutdownGraceMillis": str(settings.shutdown_grace_ms),
-        "cleanupLeasesUponShardCompletion": "true",
     }
-    failover = int(props["failoverTimeMillis"])
-    props["leaseAssignmentIntervalMillis"] = str(
-        settings.local_or(settings.lease_assignment_interval_ms, 1000, 2 * failover)
-    )
-    reporter = settings.local_or(settings.worker_metrics_reporter_freq_ms, 1000, 30000)
-    props["workerMetricsReporterFreqInMillis"] = str(reporter)
-    props["inMemoryWorkerMetricsCaptureFrequencyMillis"] = str(min(reporter, 1000))
-    if settings.client_version_config:
-        props["clientVersionConfig"] = settings.client_version_config
     if stack.aws_endpoint_url:
         props["dynamoDBEndpoint"] = stack.aws_endpoint_url
         props["dynamoDBStreamsEndpoint"] = stack.aws_endpoint_url

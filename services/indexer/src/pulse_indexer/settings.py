@@ -2,53 +2,29 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from pulse_common.settings import StackSettings
+from pulse_common.kcl import KclConsumerSettings
 
 
-class IndexerSettings(BaseSettings):
-    """Every knob of `pulse-indexer`; tests shrink the intervals, production keeps the defaults."""
+class IndexerSettings(KclConsumerSettings):
+    """Every knob of `pulse-indexer`; tests shrink the intervals, production keeps the defaults.
+    The KCL's own knobs (worker id, intervals, JVM, ...) are those of `KclConsumerSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="PULSE_INDEXER_", extra="ignore")
-
-    stack: StackSettings = Field(default_factory=StackSettings)
 
     # --- KCL (the MultiLangDaemon through the DynamoDB Streams Kinesis Adapter) ---
     # Names the lease table and its -CoordinatorState / -WorkerMetricStats companions; default
     # "<PULSE_TABLE_NAME>-indexer". A re-created posts table needs a fresh name: its stream's
     # sequence numbers start again, and old checkpoints would point past them.
     application_name: str | None = None
-    # Stable across restarts on one host: a restarted worker takes back its own leases at once.
-    # Two workers on one host need two ids (the dev stack's scripts set one per worker).
-    worker_id: str = Field(default_factory=socket.gethostname)
-    initial_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
-    metrics_level: Literal["NONE", "SUMMARY", "DETAILED"] | None = None  # None: NONE local, SUMMARY on AWS
     max_records: int = Field(default=1000, ge=1, le=1000)  # DynamoDB Streams' GetRecords limit
     # The adapter waits this long after a non-empty poll and twice as long after an empty one.
     idle_time_between_reads_ms: int = Field(default=250, ge=200)  # the KCL raises less to 200
-    failover_time_ms: int | None = None  # KCL default 10000; local 5000
-    shard_sync_interval_ms: int | None = None  # KCL default 60000; local 1000
-    lease_assignment_interval_ms: int | None = None  # KCL default 2 x failover; local 1000
-    worker_metrics_reporter_freq_ms: int | None = None  # KCL default 30000; local 1000
-    parent_shard_poll_interval_ms: int | None = None  # KCL default 10000; local 1000
-    shutdown_grace_ms: int = Field(default=20000, ge=1000)
-    # KCL 3 assigns leases from a leader holding a 2-minute DynamoDB lock: when the leader dies,
-    # its leases wait ~2 min. CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X keeps KCL 2.x lease taking.
-    client_version_config: (
-        Literal["CLIENT_VERSION_CONFIG_3X", "CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X"] | None
-    ) = None
-    java: str | None = None  # java binary; default $JAVA_HOME/bin/java, then `java` on PATH
-    jvm_opts: str = "-Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
-    kcl_log_level: str = "WARN"  # the daemon's own (logback) level; processors log via log_level
-    launcher_dir: Path | None = None  # the built launcher (`pulse-indexer build-launcher`); see launcher.py
-    properties_dir: str | None = None  # where `run` writes the generated files; default a temp dir
-    metrics_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR of the processors; default a temp dir
+    launcher_dir: Path | None = None  # the built launcher; see launcher.py
 
     # --- bulk indexing ---
     bulk_max_docs: int = Field(default=1000, ge=1)
@@ -77,12 +53,3 @@ class IndexerSettings(BaseSettings):
     @property
     def app_name(self) -> str:
         return self.application_name or f"{self.stack.table_name}-indexer"
-
-    def local_or(self, value: int | None, local: int, aws: int) -> int:
-        if value is not None:
-            return value
-        return local if self.stack.is_local else aws
-
-    @property
-    def resolved_metrics_level(self) -> str:
-        return self.metrics_level or ("NONE" if self.stack.is_local else "SUMMARY")
