@@ -1,4 +1,4 @@
-"""pulse-indexer: run | migrate | reindex.
+"""pulse-indexer: run | properties | processor | migrate | reindex.
 
   pulse-indexer run        consume the posts table's DynamoDB stream into OpenSearch (until SIGTERM):
                            applies the index template, then runs the KCL 3 MultiLangDaemon with AWS's
