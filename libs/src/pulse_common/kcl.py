@@ -151,11 +151,12 @@ def processor_command(module: str) -> str:
     return f"{python} -m {module} processor"
 
 
-def render_logback(service: str, level: str) -> str:
+def render_logback(service: str, level: str, *, silenced: tuple[str, ...] = ()) -> str:
     """The daemon's own logs: one JSON-shaped line each, on stderr.
 
     The processors' stderr lines (already JSON) are echoed by the daemon as they are; the daemon's
-    extra "Received error line from subprocess" copy of each one is switched off.
+    extra "Received error line from subprocess" copy of each one is switched off, and so is every
+    logger named in `silenced`.
     """
     pattern = (
         '{"ts":"%d{yyyy-MM-dd\'T\'HH:mm:ss.SSS\'Z\',UTC}","level":"%level","service":"' + service + '",'
@@ -168,6 +169,7 @@ def render_logback(service: str, level: str) -> str:
     <encoder><pattern>{_xml_escape(pattern)}</pattern></encoder>
   </appender>
   <logger name="software.amazon.kinesis.multilang.DrainChildSTDERRTask" level="OFF"/>
+{"".join(f'  <logger name="{name}" level="OFF"/>{chr(10)}' for name in silenced)}\
   <logger name="software.amazon.kinesis.multilang.MultiLangDaemon" level="INFO"/>
   <root level="{level.upper()}">
     <appender-ref ref="STDERR"/>
