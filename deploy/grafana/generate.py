@@ -396,7 +396,7 @@ STREAM_TROUBLE = Panel(
     "Records skipped",
     (
         Q(f"sum(increase(pulse_indexer_ttl_removes_skipped_total[{RATE}]))", "TTL removes skipped"),
-        Q(f"sum(increase(pulse_indexer_tombstones_skipped_total[{RATE}]))", "tombstones with nothing indexed"),
+        Q(f"sum(increase(pulse_indexer_tombstones_skipped_total[{RATE}]))", "empty tombstones"),
     ),
 )
 INDEXER_CHECKPOINTS = Panel(
