@@ -40,6 +40,10 @@ fi
 # unchecked): each must match the SHA-1 Maven Central publishes (cached: no download on a second run).
 .venv/bin/python -m pulse_devstack.jars kclpy
 
+# The indexer's KCL launcher: the MultiLangDaemon with AWS's DynamoDB Streams Kinesis Adapter
+# (adapter jar from Maven Central, strict checksums; cached, no download on a second run).
+.venv/bin/python -m pulse_indexer.launcher build
+
 # OpenSearch node jars and launcher (cached; no download on a second run).
 .venv/bin/python -c '
 from pulse_devstack import opensearch

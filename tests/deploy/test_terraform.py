@@ -60,6 +60,7 @@ WILDCARD_RESOURCE_EXCEPTIONS = {
     # cloudwatch:PutMetricData cannot be scoped by ARN; the statement must carry a
     # cloudwatch:namespace condition instead (asserted below).
     ("enricher", "KclMetricsInItsNamespaceOnly"): {"cloudwatch:PutMetricData"},
+    ("indexer", "KclMetricsInItsNamespaceOnly"): {"cloudwatch:PutMetricData"},
     # ECS Exec's SSM message channels (only attached when enable_execute_command = true).
     ("exec", "EcsExecChannels"): {
         "ssmmessages:CreateControlChannel",
@@ -301,11 +302,17 @@ def test_the_indexer_reads_only_the_table_stream_and_writes_only_the_domain():
     assert "dynamodb:PutItem" not in {a for st in statements(doc) for a in st["actions"]}
     attach = one("resource", "aws_iam_role_policy", "indexer_leases")
     assert attach.body["role"] == '${aws_iam_role.task["indexer"].id}'
+    # the indexer runs on the KCL: its lease table, KCL 3's two companion tables, nothing else
     leases = one("data", "aws_iam_policy_document", "indexer_leases", under=MODULES / "data")
     assert {r for st in statements(leases) for r in st["resources"]} == {
         "${local.indexer_lease_table_arn}",
         "${local.indexer_lease_table_arn}/index/*",
+        "${local.indexer_coordinator_table_arn}",
+        "${local.indexer_worker_table_arn}",
     }
+    metrics = _statement(doc, "KclMetricsInItsNamespaceOnly")
+    assert metrics["actions"] == ["cloudwatch:PutMetricData"]
+    assert metrics["condition"][0]["values"] == ["${var.indexer_lease_table_name}"]
 
 
 def test_the_dashboard_can_only_search():

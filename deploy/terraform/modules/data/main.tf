@@ -16,7 +16,11 @@ locals {
   kcl_lease_table_arn       = "${local.table_arn_prefix}/${var.kcl_application_name}"
   kcl_coordinator_table_arn = "${local.table_arn_prefix}/${var.kcl_application_name}-CoordinatorState"
   kcl_worker_table_arn      = "${local.table_arn_prefix}/${var.kcl_application_name}-WorkerMetricStats"
-  indexer_lease_table_arn   = "${local.table_arn_prefix}/${var.indexer_lease_table_name}"
+  # The indexer runs on the KCL too: its application name is the lease table's name, and KCL 3
+  # adds the same two companion tables.
+  indexer_lease_table_arn       = "${local.table_arn_prefix}/${var.indexer_lease_table_name}"
+  indexer_coordinator_table_arn = "${local.table_arn_prefix}/${var.indexer_lease_table_name}-CoordinatorState"
+  indexer_worker_table_arn      = "${local.table_arn_prefix}/${var.indexer_lease_table_name}-WorkerMetricStats"
 }
 
 resource "aws_kinesis_stream" "posts" {
@@ -114,7 +118,28 @@ data "aws_iam_policy_document" "kcl_leases" {
 
 data "aws_iam_policy_document" "indexer_leases" {
   statement {
-    sid = "IndexerLeaseTable"
+    sid = "IndexerKclLeaseTable"
+    actions = [
+      "dynamodb:CreateTable",
+      "dynamodb:DescribeTable",
+      "dynamodb:UpdateTable",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:Scan",
+    ]
+    resources = [local.indexer_lease_table_arn]
+  }
+
+  statement {
+    sid       = "IndexerKclLeaseTableIndexes"
+    actions   = ["dynamodb:Query"]
+    resources = ["${local.indexer_lease_table_arn}/index/*"]
+  }
+
+  statement {
+    sid = "IndexerKclCoordinatorAndWorkerMetricTables"
     actions = [
       "dynamodb:CreateTable",
       "dynamodb:DescribeTable",
@@ -123,8 +148,7 @@ data "aws_iam_policy_document" "indexer_leases" {
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
       "dynamodb:Scan",
-      "dynamodb:Query",
     ]
-    resources = [local.indexer_lease_table_arn, "${local.indexer_lease_table_arn}/index/*"]
+    resources = [local.indexer_coordinator_table_arn, local.indexer_worker_table_arn]
   }
 }

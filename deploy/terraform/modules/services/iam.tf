@@ -179,6 +179,8 @@ data "aws_iam_policy_document" "enricher" {
 }
 
 data "aws_iam_policy_document" "indexer" {
+  # The KCL reads the stream through the DynamoDB Streams Kinesis Adapter: DescribeStream (also
+  # with ShardFilter CHILD_SHARDS when a shard ends), GetShardIterator, GetRecords.
   statement {
     sid       = "ReadThePostsTableStream"
     actions   = ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"]
@@ -213,6 +215,18 @@ data "aws_iam_policy_document" "indexer" {
     sid       = "SendDeadLetters"
     actions   = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
     resources = [var.dlq_arn]
+  }
+
+  # The indexer's KCL (SUMMARY metrics on AWS) publishes in its own namespace: the application name.
+  statement {
+    sid       = "KclMetricsInItsNamespaceOnly"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.indexer_lease_table_name]
+    }
   }
 
   statement {

@@ -4,7 +4,8 @@
 #   producer  (9101)  pinned at exactly one task: X allows one streaming connection.
 #   enricher  (9102)  KCL MultiLangDaemon; autoscaled on Kinesis lag and CPU, at most one
 #                     task per shard (a KCL worker without a lease does nothing).
-#   indexer   (9103)  DynamoDB stream -> OpenSearch; autoscaled on stream lag and CPU.
+#   indexer   (9103)  DynamoDB stream -> OpenSearch on the KCL (DynamoDB Streams Kinesis Adapter);
+#                     autoscaled on stream lag and CPU.
 #   dashboard (8080)  behind an HTTPS ALB that authenticates (Cognito or OIDC), with WAF.
 #
 # Files: main.tf (cluster, logs, task definitions, services), iam.tf (roles), network.tf
@@ -50,8 +51,10 @@ locals {
     }
     indexer = {
       PULSE_INDEXER_METRICS_PORT = "9103"
-      PULSE_INDEXER_LEASE_TABLE  = var.indexer_lease_table_name
-      PULSE_INDEXER_MAPPINGS_DIR = "/app/mappings"
+      # The KCL application: its lease table and the two tables KCL 3 adds (-CoordinatorState,
+      # -WorkerMetricStats), granted by the data module's indexer lease policy.
+      PULSE_INDEXER_APPLICATION_NAME = var.indexer_lease_table_name
+      PULSE_INDEXER_MAPPINGS_DIR     = "/app/mappings"
     }
     dashboard = {
       PULSE_DASHBOARD_HOST = "0.0.0.0"
