@@ -9,7 +9,7 @@ recovered, or missed its own extra check (poison: every poison record dead-lette
 growth < 10 % after warm-up and freshness p95 <= 3 s), or when the fuzzing found a contract breach.
 
 Examples:
-    .venv/bin/python bench/reliability.py                       # fuzz 100k + all nine scenarios
+    .venv/bin/python bench/reliability.py                       # fuzz 100k + all ten scenarios
     .venv/bin/python bench/reliability.py --only poison replay  # some scenarios
     .venv/bin/python bench/reliability.py --soak-minutes 3 --fuzz-count 0
 """

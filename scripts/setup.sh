@@ -36,15 +36,13 @@ else
   echo "setup: python packages up to date"
 fi
 
-# The KCL MultiLangDaemon jars ship inside amazon-kclpy (its setup fetched them from Maven Central).
-.venv/bin/python - <<'PY'
-import pathlib, sys
-import amazon_kclpy
-jars = list((pathlib.Path(amazon_kclpy.__file__).parent / "jars").glob("*.jar"))
-if not any("multilang" in j.name for j in jars):
-    sys.exit("setup: the KCL MultiLangDaemon jars are missing from amazon-kclpy; reinstall it with network access to Maven Central")
-print(f"setup: KCL jars ready ({len(jars)} jars)")
-PY
+# The KCL MultiLangDaemon jars ship inside amazon-kclpy (its setup fetched them from Maven Central
+# unchecked): each must match the SHA-1 Maven Central publishes (cached: no download on a second run).
+.venv/bin/python -m pulse_devstack.jars kclpy
+
+# The indexer's KCL launcher: the MultiLangDaemon with AWS's DynamoDB Streams Kinesis Adapter
+# (adapter jar from Maven Central, strict checksums; cached, no download on a second run).
+.venv/bin/python -m pulse_indexer.launcher build
 
 # OpenSearch node jars and launcher (cached; no download on a second run).
 .venv/bin/python -c '

@@ -387,20 +387,16 @@ BULK_RETRIES = Panel(
     description="_bulk requests or items retried (429, 5xx, transport) (alert: PulseIndexerBulkRetries).",
 )
 LEASES = Panel(
-    "Shard leases",
-    (
-        Q("sum(pulse_indexer_leases_held)", "held"),
-        Q(f"sum by (how) (increase(pulse_indexer_leases_taken_total[{RATE}]))", "taken: {{how}}"),
-        Q(f"sum(increase(pulse_indexer_leases_lost_total[{RATE}]))", "lost"),
-    ),
-    description="Leases held by all indexer workers, and lease movements.",
+    "Shards held",
+    (Q("sum(pulse_indexer_shards_owned)", "shard processors"),),
+    description="KCL record processors (one Python process per leased stream shard) alive in the "
+    "indexer daemon(s); the KCL owns the leases (lease table = the indexer's KCL application).",
 )
 STREAM_TROUBLE = Panel(
-    "Iterator expiries and trimmed data",
+    "Records skipped",
     (
-        Q(f"sum(increase(pulse_indexer_expired_iterators_total[{RATE}]))", "expired iterators"),
-        Q(f"sum(increase(pulse_indexer_trimmed_data_total[{RATE}]))", "trimmed data"),
         Q(f"sum(increase(pulse_indexer_ttl_removes_skipped_total[{RATE}]))", "TTL removes skipped"),
+        Q(f"sum(increase(pulse_indexer_tombstones_skipped_total[{RATE}]))", "empty tombstones"),
     ),
 )
 INDEXER_CHECKPOINTS = Panel(

@@ -136,6 +136,21 @@ def test_the_enricher_image_carries_java_17_and_the_kcl_jars():
     assert "amazon_kclpy/jars" in runs, "the build fails if the jars did not arrive"
 
 
+def test_the_indexer_image_carries_java_17_the_kcl_jars_and_the_streams_adapter_launcher():
+    stages = _stages("indexer")
+    assert any(s[0][1].startswith("eclipse-temurin:17.") for s in stages), "Java 17 runtime stage"
+    final = _final("indexer")
+    assert any(i == "COPY" and a.startswith("--from=jre /opt/java/openjdk") for i, a in final)
+    assert any(i == "COPY" and a.startswith("--from=launcher /opt/pulse-indexer-kcl") for i, a in final)
+    env = " ".join(a for i, a in final if i == "ENV")
+    assert "JAVA_HOME=/opt/java/openjdk" in env and "PULSE_INDEXER_LAUNCHER_DIR=/opt/pulse-indexer-kcl" in env
+    runs = " ".join(a for i, a in _instructions("indexer") if i == "RUN")
+    assert "--no-binary amazon-kclpy" in runs and "amazon_kclpy/jars" in runs
+    assert "services/indexer/kcl/build.sh" in runs or "/src/kcl/build.sh" in runs, "the launcher is built"
+    build = (REPO_ROOT / "services" / "indexer" / "kcl" / "build.sh").read_text()
+    assert "mvn -C " in build and "sha256sum" in build, "strict and pinned checksums for the adapter"
+
+
 # --- .dockerignore --------------------------------------------------------------------------
 
 

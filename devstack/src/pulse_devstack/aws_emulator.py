@@ -137,6 +137,253 @@ def install_moto_kinesis_speedups() -> None:
     km.Shard.get_records = get_records
 
 
+def install_moto_kinesis_resharding() -> None:
+    """Kinesis resharding (SplitShard, MergeShards, UpdateShardCount) as AWS does it. moto 5.x differs
+    in three ways that a KCL consumer trips on:
+
+    - moto moves the parent's records into the children; Kinesis keeps them in the closed parent
+      (readable until the retention period ends), and the children get only what is written after
+      the split. A consumer finishes the parent first, then reads the children: per key, in order.
+    - moto routes a write to the first shard whose hash range holds the key, closed or not, so
+      writes after a split land in the closed parent; Kinesis writes to open shards only (and a
+      shard's EndingHashKey is inclusive).
+    - moto's GetRecords never ends a closed shard; Kinesis answers, once the last record was read,
+      a null NextShardIterator and the ChildShards (KCL 2.3+ requires both, else it retries the same
+      call forever). `kinesis_child_shards` gives them; the GetRecords answer is written by
+      `install_moto_kinesis_response_speedups`.
+
+    A child's sequence numbers continue after its parent's, so they keep growing per key as on
+    Kinesis (tests/unit/devstack)."""
+    from moto.kinesis import models as km
+    from moto.kinesis.exceptions import InvalidArgumentError
+
+    original_get_records = km.KinesisBackend.get_records
+
+    def put_record(self, partition_key, data, explicit_hash_key):  # moto's, but a child's numbering
+        first = getattr(self, "_pulse_first_sequence", 1)  # continues after its parents'
+        sequence_number = (self.get_max_sequence_number() if self.records else first - 1) + 1
+        self.records[sequence_number] = km.Record(partition_key, data, sequence_number, explicit_hash_key)
+        return str(sequence_number)
+
+    def children(stream, parents: list[km.Shard], ranges: list[tuple[int, int]]) -> list[km.Shard]:
+        last_id = max(shard._shard_id for shard in stream.shards.values())
+        first_sequence = max(parent.get_max_sequence_number() for parent in parents) + 1
+        made = []
+        for n, (start, end) in enumerate(ranges, start=1):
+            child = km.Shard(last_id + n, start, end, parent=parents[0].shard_id,
+                             adjacent_parent=parents[1].shard_id if len(parents) > 1 else None)
+            child._pulse_first_sequence = first_sequence
+            stream.shards[child.shard_id] = child
+            made.append(child)
+        for parent in parents:
+            parent.is_open = False
+        return made
+
+    def split_shard(self, shard_to_split: str, new_starting_hash_key: str) -> None:
+        new_start = int(new_starting_hash_key)
+        shard = self.get_shard(shard_to_split)
+        if not shard.starting_hash < new_start <= shard.ending_hash:
+            raise InvalidArgumentError(
+                message=f"NewStartingHashKey {new_start} used in SplitShard() on shard {shard_to_split} in "
+                f"stream {self.stream_name} is not within the shard's hash key range")
+        if not shard.is_open:
+            raise InvalidArgumentError(
+                message=f"Shard {shard.shard_id} in stream {self.stream_name} has already been merged or "
+                "split, and thus is not eligible for merging or splitting.")
+        children(self, [shard], [(shard.starting_hash, new_start - 1), (new_start, shard.ending_hash)])
+
+    def merge_shards(self, shard_to_merge: str, adjacent_shard_to_merge: str) -> None:
+        first, second = self.get_shard(shard_to_merge), self.get_shard(adjacent_shard_to_merge)
+        low, high = sorted((first, second), key=lambda shard: shard.starting_hash)
+        if low.ending_hash + 1 != high.starting_hash or not (first.is_open and second.is_open):
+            raise InvalidArgumentError(adjacent_shard_to_merge)
+        children(self, [first, second], [(low.starting_hash, high.ending_hash)])
+
+    def get_shard_for_key(self, partition_key: str, explicit_hash_key: str):
+        if not isinstance(partition_key, str) or len(partition_key) > 256:
+            raise InvalidArgumentError("partition_key")
+        if explicit_hash_key:
+            if not isinstance(explicit_hash_key, str) or int(explicit_hash_key) >= 2**128:
+                raise InvalidArgumentError("explicit_hash_key")
+            key = int(explicit_hash_key)
+        else:
+            key = int(km.md5_hash(partition_key.encode("utf-8")).hexdigest(), 16)
+        for shard in self.shards.values():
+            if shard.is_open and shard.starting_hash <= key <= shard.ending_hash:
+                return shard
+        return None
+
+    def get_records(self, stream_arn, shard_iterator, limit):
+        next_iterator, records, behind = original_get_records(self, stream_arn, shard_iterator, limit)
+        stream_name, shard_id, last = km.decompose_shard_iterator(shard_iterator)
+        shard = self.describe_stream(stream_arn=stream_arn, stream_name=stream_name).get_shard(shard_id)
+        read_to = int(records[-1].sequence_number) if records else int(last)
+        if not shard.is_open and read_to >= shard.get_max_sequence_number():
+            next_iterator = None
+        return next_iterator, records, behind
+
+    km.Shard.put_record = put_record
+    km.Stream.split_shard = split_shard
+    km.Stream.merge_shards = merge_shards
+    km.Stream.get_shard_for_key = get_shard_for_key
+    km.KinesisBackend.get_records = get_records
+
+
+def kinesis_child_shards(backend, stream_arn: str | None, shard_iterator: str) -> list[dict[str, Any]]:
+    """The ChildShards of the shard an iterator reads (GetRecords at the end of a closed shard)."""
+    from moto.kinesis.utils import decompose_shard_iterator
+
+    stream_name, shard_id, _last = decompose_shard_iterator(shard_iterator)
+    stream = backend.describe_stream(stream_arn=stream_arn, stream_name=stream_name)
+    return [
+        {"ShardId": shard.shard_id,
+         "ParentShards": [p for p in (shard.parent, shard.adjacent_parent) if p],
+         "HashKeyRange": {"StartingHashKey": str(shard.starting_hash),
+                          "EndingHashKey": str(shard.ending_hash)}}
+        for shard in stream.shards.values() if shard_id in (shard.parent, shard.adjacent_parent)
+    ]
+
+
+# Emulator only: a table tagged with this key closes its stream's open shard every <value> records
+# and opens a child (AWS closes DynamoDB stream shards on its own schedule, about every 4 hours).
+STREAM_SHARD_RECORDS_TAG = "pulse-emulator:stream-shard-records"
+
+
+def install_moto_dynamodb_stream_shards() -> None:
+    """DynamoDB Streams shards as AWS documents them, where moto 5.x differs in ways the DynamoDB
+    Streams Kinesis Adapter (and any KCL consumer) trips on:
+
+    - moto gives every stream the same shard id and the same first sequence number, so a KCL lease
+      table left from an earlier table of the same name (leases are keyed by shard id) resumes a new
+      stream from a stale checkpoint and silently skips its records. AWS shard ids are unique:
+      `shardId-<20-digit creation time in ms>-<8 hex>`.
+    - moto's streams have one shard that never closes. AWS closes a stream's shards (and opens
+      children) on its own; here, a table tagged `pulse-emulator:stream-shard-records=<n>` closes
+      its open shard every n records. A closed shard has an EndingSequenceNumber, its child a
+      ParentShardId, and GetRecords at the end of a closed shard answers no NextShardIterator.
+    - DescribeStream ignores `Limit` / `ExclusiveStartShardId` (paging, LastEvaluatedShardId) and
+      `ShardFilter` (`{"Type": "CHILD_SHARDS", "ShardId": ...}`: only that shard's children), which
+      the adapter uses when a shard ends.
+    - GetShardIterator for a shard id the stream does not have fails with a 500 (an assertion);
+      AWS answers ResourceNotFoundException.
+    """
+    import uuid
+
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodb.models.table import StreamShard, Table
+    from moto.dynamodbstreams import models as sm
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    original_init = StreamShard.__init__
+    original_add = StreamShard.add
+    original_set_stream = Table.set_stream_specification
+    original_iterator_get = sm.ShardIterator.get
+
+    def shard_init(self, account_id, table, parent=None):
+        original_init(self, account_id, table)
+        self.id = f"shardId-{int(time.time() * 1000):020d}-{uuid.uuid4().hex[:8]}"
+        self.parent_id = parent.id if parent is not None else None
+        self.ending_sequence_number = None
+        if parent is not None:
+            self.starting_sequence_number = parent.ending_sequence_number + 1
+
+    def shard_to_json(self):
+        numbers = {"StartingSequenceNumber": str(self.starting_sequence_number)}
+        if self.ending_sequence_number is not None:
+            numbers["EndingSequenceNumber"] = str(self.ending_sequence_number)
+        found = {"ShardId": self.id, "SequenceNumberRange": numbers}
+        if self.parent_id:
+            found["ParentShardId"] = self.parent_id
+        return found
+
+    def stream_shards(table) -> list:
+        if table.stream_shard is None:
+            return []
+        kept = table.__dict__.get("_pulse_stream_shards")
+        if not kept or kept[-1] is not table.stream_shard:
+            kept = table._pulse_stream_shards = [table.stream_shard]
+        return kept
+
+    def shard_add(self, old, new):
+        original_add(self, old, new)
+        table = self.table
+        tags = table.tags or []
+        limit = next((int(tag["Value"]) for tag in tags if tag["Key"] == STREAM_SHARD_RECORDS_TAG), 0)
+        if limit and len(self.items) >= limit and table.stream_shard is self:
+            shards = stream_shards(table)
+            self.ending_sequence_number = self.starting_sequence_number + len(self.items) - 1
+            table.stream_shard = StreamShard(self.account_id, table, parent=self)
+            shards.append(table.stream_shard)
+
+    def set_stream_specification(self, streams):
+        original_set_stream(self, streams)
+        self.__dict__.pop("_pulse_stream_shards", None)  # a new stream: its own shards
+
+    def find_shard(backend, arn: str, shard_id: str):
+        table = backend._get_table_from_arn(arn)
+        for shard in stream_shards(table):
+            if shard.id == shard_id:
+                return shard
+        raise JsonRESTError("ResourceNotFoundException",
+                            f"Requested resource not found: Shard does not exist ({shard_id})")
+
+    def get_shard_iterator(self, arn, shard_id, shard_iterator_type, sequence_number=None):
+        shard = find_shard(self, arn, shard_id)
+        iterator = sm.ShardIterator(self, shard, shard_iterator_type, sequence_number)
+        self.shard_iterators[iterator.arn] = iterator
+        return iterator
+
+    def iterator_get(self, limit: int = 1000):
+        result = original_iterator_get(self, limit)
+        shard = self.stream_shard
+        if shard.ending_sequence_number is not None:
+            read_to = max([int(r["dynamodb"]["SequenceNumber"]) for r in result["Records"]],
+                          default=self.sequence_number - 1)
+            if read_to >= shard.ending_sequence_number:
+                self.streams_backend.shard_iterators.pop(result["NextShardIterator"], None)
+                result = {"Records": result["Records"]}  # the end of a closed shard
+        return result
+
+    def describe_stream(self, arn: str, limit: int | None = None, start_after: str | None = None,
+                        shard_filter: dict | None = None):
+        table = self._get_table_from_arn(arn)
+        shards = stream_shards(table)
+        if shard_filter and shard_filter.get("Type") == "CHILD_SHARDS":
+            shards = [shard for shard in shards if shard.parent_id == shard_filter.get("ShardId")]
+        if start_after:
+            ids = [shard.id for shard in shards]
+            shards = shards[ids.index(start_after) + 1:] if start_after in ids else []
+        page = shards[: limit or 100]
+        stream = {
+            "StreamArn": arn,
+            "StreamLabel": table.latest_stream_label,
+            "StreamStatus": "ENABLED" if table.latest_stream_label else "DISABLED",
+            "StreamViewType": table.stream_specification["StreamViewType"],
+            "CreationRequestDateTime": shards[0].created_on if shards else table.created_at,
+            "TableName": table.name,
+            "KeySchema": table.schema,
+            "Shards": [shard.to_json() for shard in page],
+        }
+        if len(page) < len(shards):
+            stream["LastEvaluatedShardId"] = page[-1].id
+        return stream
+
+    def describe_stream_handler(self):
+        stream = self.backend.describe_stream(
+            self._get_param("StreamArn"), self._get_param("Limit"), self._get_param("ExclusiveStartShardId"),
+            self._get_param("ShardFilter"))
+        return json.dumps({"StreamDescription": stream}, default=lambda value: value.timestamp())
+
+    StreamShard.__init__ = shard_init
+    StreamShard.to_json = shard_to_json
+    StreamShard.add = shard_add
+    Table.set_stream_specification = set_stream_specification
+    sm.ShardIterator.get = iterator_get
+    sm.DynamoDBStreamsBackend.get_shard_iterator = get_shard_iterator
+    sm.DynamoDBStreamsBackend.describe_stream = describe_stream
+    DynamoDBStreamsHandler.describe_stream = describe_stream_handler
+
+
 def install_moto_dynamodb_streams_speedup() -> None:
     """moto serializes GetRecords through its generic response model, ~1.5 ms per stream record;
     the records are already in DynamoDB's JSON shape, so dump them directly (3-4x faster).
@@ -179,11 +426,15 @@ def install_moto_kinesis_response_speedups() -> None:
     from moto.kinesis.responses import KinesisResponse
 
     def get_records(self):
+        stream_arn, iterator = self._get_param("StreamARN"), self._get_param("ShardIterator")
         next_iterator, records, behind = self.kinesis_backend.get_records(
-            self._get_param("StreamARN"), self._get_param("ShardIterator"), self._get_param("Limit")
+            stream_arn, iterator, self._get_param("Limit")
         )
+        # The end of a closed shard: no next iterator, the children instead (Kinesis' GetRecords).
+        ending = {"ChildShards": kinesis_child_shards(self.kinesis_backend, stream_arn, iterator)} \
+            if next_iterator is None else {"NextShardIterator": next_iterator}
         return json.dumps({
-            "NextShardIterator": next_iterator,
+            **ending,
             "Records": [
                 {
                     "Data": _base64_text(record.data),
@@ -511,11 +762,13 @@ def build_app():
     from moto.server import DomainDispatcherApplication, create_backend_app
 
     install_moto_instance_tracking_off()
+    install_moto_dynamodb_stream_shards()  # before the expiry, which wraps its GetShardIterator
     install_moto_dynamodb_stream_iterator_expiry()
     install_moto_dynamodb_json_speedups()
     install_moto_action_lookup_speedup()
     install_moto_backend_lookup_speedup()
     install_moto_kinesis_speedups()
+    install_moto_kinesis_resharding()
     install_moto_dynamodb_streams_speedup()
     install_moto_dynamodb_item_speedup()
     install_moto_dynamodb_scan_speedup()

@@ -35,6 +35,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from pulse_devstack import jars
+
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "opensearch"
 POM = PROJECT_DIR / "pom.xml"
 SOURCES = PROJECT_DIR / "src" / "main"
@@ -43,6 +45,11 @@ MIN_JAVA = 17
 STAMP_NAME = "build.stamp"
 STAMP_FORMAT = 2
 LAUNCHER_JAR = "pulse-node.jar"
+COORDINATES_NAME = "coordinates.json"  # lib/: each jar's Maven coordinates, for the checksum check
+_REMEDY = (
+    "Delete each listed jar from ~/.m2/repository (same path; Maven does not check a jar it already "
+    "has) and .local/cache/opensearch/lib, then run make setup again."
+)
 CDS_DIR = "cds"
 
 # Startup-oriented JVM flags for a dev/CI node on a small shared box (2 cores). Measured on the
@@ -87,6 +94,7 @@ def build(cache_dir: Path, *, log: Callable[[str], object] = print) -> list[Path
     digest = _source_digest()
     classpath = _classpath_from_stamp(cache_dir, digest)
     if classpath is not None and _cds_settled(cache_dir, _java_bin_or_none()):
+        _verify_lib(cache_dir)
         return classpath
 
     java = _java_bin(None)
@@ -111,6 +119,7 @@ def build(cache_dir: Path, *, log: Callable[[str], object] = print) -> list[Path
         # that running nodes have open) alone.
         if _lib_is_current(cache_dir, pom_digest):
             log("opensearch: pom.xml unchanged, keeping the jars in lib/")
+            _verify_lib(cache_dir)
         else:
             log(f"opensearch: fetching jars with Maven into {lib_dir} (first run downloads ~50 MB)")
             _fetch_jars(cache_dir, lib_dir, java)
@@ -175,34 +184,88 @@ def _lib_is_current(cache_dir: Path, pom_digest: str) -> bool:
     except (OSError, ValueError):
         return False
     jars = [cache_dir / p for p in stamp.get("classpath", []) if p.startswith("lib/")]
-    return stamp.get("pom_digest") == pom_digest and bool(jars) and all(p.exists() for p in jars)
+    return (
+        stamp.get("pom_digest") == pom_digest
+        and bool(jars)
+        and all(p.exists() for p in jars)
+        and (cache_dir / "lib" / COORDINATES_NAME).exists()  # older caches: fetched once more
+    )
 
 
 def _fetch_jars(cache_dir: Path, lib_dir: Path, java: str) -> None:
+    """Maven copies the jars in repository layout (so each one's coordinates are known), with
+    strict checksums on what it downloads; each is then checked against Maven Central's published
+    SHA-1 (a jar Maven already had in ~/.m2 is not checked by Maven) before it joins lib/."""
+    layout = cache_dir / "lib.layout.tmp"
     tmp_lib = cache_dir / "lib.tmp"
-    shutil.rmtree(tmp_lib, ignore_errors=True)
+    for tmp in (layout, tmp_lib):
+        shutil.rmtree(tmp, ignore_errors=True)
     _run(
         [
             shutil.which("mvn") or "mvn",
             "-q",
             "-B",
+            "-C",  # --strict-checksums: a download whose checksum does not match fails the build
             "-f",
             str(POM),
             "dependency:copy-dependencies",
-            f"-DoutputDirectory={tmp_lib}",
+            f"-DoutputDirectory={layout}",
+            "-Dmdep.useRepositoryLayout=true",
             "-DincludeScope=runtime",
         ],
         what="mvn dependency:copy-dependencies",
         env=_java_env(java),
     )
-    jars = sorted(tmp_lib.glob("*.jar"))
-    if not any(j.name.startswith("opensearch-") for j in jars):
-        raise RuntimeError(f"Maven ran but {tmp_lib} holds no opensearch jar")
+    found = {path: _coordinates_in_layout(layout, path) for path in sorted(layout.rglob("*.jar"))}
+    if not any(c.artifact == "opensearch" for c in found.values()):
+        raise RuntimeError(f"Maven ran but {layout} holds no opensearch jar")
+    jars.verify_jars(found, _published_checksums(cache_dir), remedy=_REMEDY)
+    tmp_lib.mkdir()
+    names: dict[str, str] = {}
+    for path, coords in found.items():
+        if coords.file_name in names:
+            raise RuntimeError(f"two jars named {coords.file_name}: {names[coords.file_name]} and {coords}")
+        names[coords.file_name] = str(coords)
+        path.rename(tmp_lib / coords.file_name)
+    (tmp_lib / COORDINATES_NAME).write_text(json.dumps(names, indent=1, sort_keys=True) + "\n")
+    shutil.rmtree(layout, ignore_errors=True)
     shutil.rmtree(lib_dir, ignore_errors=True)
     tmp_lib.rename(lib_dir)
     # New jar files invalidate any class-data sharing archive made from the old ones.
     for stale in (cache_dir / CDS_DIR).glob("node-*"):
         stale.unlink(missing_ok=True)
+
+
+def _coordinates_in_layout(root: Path, jar: Path) -> jars.Coordinates:
+    """<group as dirs>/<artifact>/<version>/<artifact>-<version>[-<classifier>].jar -> coordinates."""
+    *group, artifact, version = jar.relative_to(root).parent.parts
+    stem = f"{artifact}-{version}"
+    if not group or not jar.name.startswith(stem) or jar.suffix != ".jar":
+        raise RuntimeError(f"unexpected path in Maven's repository layout: {jar}")
+    classifier = jar.name[len(stem) : -len(".jar")].lstrip("-")
+    return jars.Coordinates(".".join(group), artifact, version, classifier)
+
+
+def _published_checksums(cache_dir: Path) -> jars.PublishedChecksums:
+    return jars.PublishedChecksums(cache_dir.parent / jars.CACHE_NAME)
+
+
+def _verify_lib(cache_dir: Path) -> None:
+    """The jars in lib/ are still the ones Maven Central publishes (hashing only: the published
+    checksums are cached since they were fetched)."""
+    lib_dir = cache_dir / "lib"
+    try:
+        listed = json.loads((lib_dir / COORDINATES_NAME).read_text())
+    except (OSError, ValueError) as exc:
+        raise jars.JarChecksumError(f"{lib_dir / COORDINATES_NAME} is unreadable ({exc}); {_REMEDY}") from exc
+    present = {p.name for p in lib_dir.glob("*.jar")}
+    if present != set(listed):
+        raise jars.JarChecksumError(
+            f"{lib_dir} holds jars Maven did not put there or lacks some: "
+            f"{sorted(present ^ set(listed))}; {_REMEDY}"
+        )
+    found = {lib_dir / name: jars.Coordinates.parse(coords) for name, coords in listed.items()}
+    jars.verify_jars(found, _published_checksums(cache_dir), remedy=_REMEDY)
 
 
 def _source_digest() -> str:
@@ -226,6 +289,8 @@ def _classpath_from_stamp(cache_dir: Path, digest: str) -> list[Path] | None:
     classpath = [cache_dir / p for p in stamp.get("classpath", [])]
     if not classpath or not all(p.exists() for p in classpath):
         return None
+    if not (cache_dir / "lib" / COORDINATES_NAME).exists():
+        return None  # built before jars were checked: fetch and check them once
     return classpath
 
 

@@ -118,6 +118,9 @@ class Pipeline:
 
     def start_indexer(self, name: str = "indexer", **env: str) -> Service:
         env.setdefault("PULSE_INDEXER_METRICS_PORT", "9103")
+        # One KCL worker id per indexer: two workers sharing an id would both think they hold
+        # every lease of that id.
+        env.setdefault("PULSE_INDEXER_WORKER_ID", f"{os.uname().nodename}-{name}")
         return self.service(name, [console_script("pulse-indexer"), "run"], **env).start()
 
     def start_dashboard(self, name: str = "dashboard", **env: str) -> Service:

@@ -1,7 +1,7 @@
 """The reliability suite: failure scenarios run against the real services on the local stack.
 
-Each scenario gets its own stream, table, dead-letter queue, index alias, KCL application and
-indexer lease table (unique names), feeds posts through the real producer (or, where the
+Each scenario gets its own stream, table, dead-letter queue, index alias and KCL applications
+(the enricher's and the indexer's, unique names), feeds posts through the real producer (or, where the
 scenario needs records the producer would never write, straight into Kinesis), injects its
 fault, waits until the stores converge and checks them against what the input says they must
 hold. It returns one `Result`; `bench/reliability.py` prints
@@ -65,12 +65,8 @@ from pulse_devstack.procs import descendants
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "sample" / "posts.jsonl.gz"
 
+# The indexer's KCL intervals are already short on the local stack (IndexerSettings.local_or).
 FAST_INDEXER = {
-    "PULSE_INDEXER_LEASE_DURATION_S": "3",
-    "PULSE_INDEXER_LEASE_RENEW_INTERVAL_S": "1",
-    "PULSE_INDEXER_SHARD_SYNC_INTERVAL_S": "2",
-    "PULSE_INDEXER_IDLE_POLL_MIN_S": "0.05",
-    "PULSE_INDEXER_IDLE_POLL_MAX_S": "0.25",
     "PULSE_INDEXER_RETRY_BASE_S": "0.2",
     "PULSE_INDEXER_RETRY_CAP_S": "3",
     "PULSE_INDEXER_LOG_LEVEL": "WARNING",
@@ -583,9 +579,9 @@ class Options:
     base_env: dict[str, str] = field(default_factory=dict)
 
 
-def _workspace(name: str, opts: Options, **kw: Any) -> Workspace:
+def _workspace(name: str, opts: Options, shards: int = 2, **kw: Any) -> Workspace:
     ws = Workspace(name, opts.base_env, opts.log_root / f"{name}-{time.strftime('%H%M%S')}", **kw)
-    ws.create()
+    ws.create(shards=shards)
     return ws
 
 
@@ -653,7 +649,7 @@ def s2_indexer_kill(opts: Options) -> Result:
         ws.kill(a)
         at_a = counts(ws)[1]
         log(f"indexer-a killed (-9), search has {at_a} docs; indexer-b alone for a while")
-        time.sleep(8)  # longer than the lease duration (3 s): b takes a's shards over
+        time.sleep(8)  # longer than the KCL's failover time (5 s locally): b takes a's shards over
         _wait_search_at_least(ws, min(opts.posts, at_a + opts.posts // 10))
         at_both = counts(ws)[1]
         ws.kill(b)
@@ -831,8 +827,8 @@ def s5_poison(opts: Options) -> Result:
 
 
 def s6_replay(opts: Options) -> Result:
-    """Replay the whole stream from TRIM_HORIZON with fresh checkpoints (a new KCL application and a
-    new indexer lease table): neither store may change at all."""
+    """Replay the whole stream from TRIM_HORIZON with fresh checkpoints (new KCL applications for
+    the enricher and the indexer): neither store may change at all."""
     ws = _workspace("replay", opts)
     try:
         tag = f"s6{ws.suffix}"
@@ -855,8 +851,9 @@ def s6_replay(opts: Options) -> Result:
         ws.extra_apps.append(fresh_app)
         restarted = time.monotonic()
         ws.start_enricher("enricher-replay", PULSE_ENRICHER_APPLICATION_NAME=fresh_app)
+        # A new KCL application for the indexer too: fresh lease tables, fresh checkpoints.
         ws.start_indexer("indexer-replay",
-                         PULSE_INDEXER_LEASE_TABLE=f"{ws.stack.table_name}-indexer-leases-replay")
+                         PULSE_INDEXER_APPLICATION_NAME=f"{ws.stack.table_name}-indexer-replay")
         # Sentinels at the end of every shard: when all are searchable, the replay is through.
         sentinels = replay_lines(8, f"{tag}z")
         expected_from_lines(sentinels, expected)
@@ -1020,6 +1017,107 @@ def s8_two_enrichers(opts: Options) -> Result:
         ws.drop()
 
 
+def _metric_sum(svc: Service, env_key: str, prefix: str) -> float:
+    """The sum of the samples starting with `prefix` on a running service's /metrics."""
+    port = svc.env[env_key]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        lines = resp.read().decode().splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix))
+
+
+def s10_reshard(opts: Options) -> Result:
+    """Scale-out: the Kinesis stream goes from 1 to 2 shards (UpdateShardCount) mid-run with two
+    enrichers and two indexers running. Every id is written twice (a newer version later), so ids
+    whose first version is in the parent and whose second is in a child need the parent finished
+    first. Checks, besides lost/duplicates: no enricher ever met a version older than the one stored
+    (`records_total{outcome="stale"}` = 0 on both: per-id order held), the parent ended, and the two
+    child shards went one to each enricher."""
+    from pulse_common.aws import client
+    from pulse_common.schema import Engagement, Post, RecordEnvelope
+    from pulse_producer.parsers import parse_line
+
+    ws = _workspace("reshard", opts, shards=1)
+    try:
+        tag = f"s10{ws.suffix}"
+        ids = max(20, opts.posts // 2)
+        now = datetime.now(UTC)
+        base_posts = [ev.post for line in replay_lines(ids, tag) for ev in parse_line(line)]
+        expected = Expected()
+
+        def envelope(post, bump: int) -> tuple[bytes, str]:
+            p = Post.model_validate({**post.model_dump(), "version": post.version + bump,
+                                     "engagement": Engagement(likes=bump).model_dump()})
+            expected.apply_upsert(p)
+            env = RecordEnvelope(op="upsert", id=p.id, version=p.version, ingested_at=now, post=p)
+            return env.model_dump_json().encode(), p.id
+
+        # Chunk k holds the first versions of ids in chunk k and the second versions of chunk k - 2.
+        chunk = max(10, ids // 20)
+        groups = [base_posts[i:i + chunk] for i in range(0, ids, chunk)]
+        rounds = [[envelope(post, 0) for post in group] for group in groups]
+        for k, group in enumerate(groups):
+            rounds[min(k + 2, len(rounds) - 1)] += [envelope(post, 1000) for post in group]
+        app = ws.env["PULSE_ENRICHER_APPLICATION_NAME"]
+        ws.start_indexer("indexer-a")
+        ws.start_indexer("indexer-b")
+        enrichers = [ws.start_enricher(f"enricher-{w}", PULSE_ENRICHER_WORKER_ID=f"{app}-{w}") for w in "ab"]
+        wait_until(lambda: any(_lease_owners(ws, app).values()), 180, "an enricher to hold the shard", step=1)
+        kinesis = client("kinesis", ws.stack)
+        split_at = len(rounds) // 2
+        for k, records in enumerate(rounds):
+            if k == split_at:
+                kinesis.update_shard_count(StreamName=ws.stack.stream_name, TargetShardCount=2,
+                                           ScalingType="UNIFORM_SCALING")
+                log(f"stream resharded 1 -> 2 after {k} of {len(rounds)} rounds")
+            put_direct(ws, records)
+            time.sleep(chunk / max(1.0, opts.rate))
+        done = time.monotonic()
+        shards = kinesis.list_shards(StreamName=ws.stack.stream_name)["Shards"]
+        parent = next(sh["ShardId"] for sh in shards if "ParentShardId" not in sh)
+        children = sorted(sh["ShardId"] for sh in shards if sh.get("ParentShardId") == parent)
+        verdict, recovered = wait_converged(ws, expected, since=done, alive=ws.check_alive)
+
+        def children_spread() -> bool:
+            owners = _lease_owners(ws, app)
+            return len({owners.get(child) for child in children} - {None, ""}) == 2
+
+        spread = True
+        try:
+            wait_until(children_spread, 120, "one child shard per enricher", step=2)
+        except TimeoutError:
+            spread = False
+        owners = _lease_owners(ws, app)
+        def outcome(name: str) -> float:
+            key = f'pulse_enricher_records_total{{outcome="{name}"}}'
+            return sum(_metric_sum(svc, "PULSE_ENRICHER_METRICS_PORT", key) for svc in enrichers)
+
+        stale, written = outcome("stale"), outcome("written")
+        # a finished parent's lease says SHARD_END, or is gone (cleaned up once its children started)
+        parent_done = _lease_checkpoint(ws, app, parent) in (None, "SHARD_END")
+        result = result_of("reshard", ws, expected, verdict, recovered, [
+            f"{ids} ids x 2 versions in {len(rounds)} rounds; 1 -> 2 shards before round {split_at}",
+            f"parent {parent} ended: {parent_done}; children {children} held by "
+            f"{[owners.get(c) for c in children]} ({'one each' if spread else 'NOT one each'})",
+            f"enrichers wrote {written:.0f} versions, met {stale:.0f} older than stored (per-id order)",
+        ])
+        if stale or not spread or not parent_done or len(children) != 2:
+            result.ok_extra = False
+        return result
+    finally:
+        ws.pipeline.stop()
+        ws.drop()
+
+
+def _lease_checkpoint(ws: Workspace, app: str, lease_key: str) -> str | None:
+    from pulse_common.aws import client
+
+    with contextlib.suppress(Exception):
+        item = client("dynamodb", ws.stack).get_item(TableName=app, Key={"leaseKey": {"S": lease_key}},
+                                                     ConsistentRead=True).get("Item")
+        return item["checkpoint"]["S"] if item else None
+    return None
+
+
 # ------------------------------------------------------------------------------------ the soak
 
 
@@ -1175,6 +1273,7 @@ SCENARIOS: dict[str, Callable[[Options], Result]] = {
     "replay": s6_replay,
     "out_of_order": s7_out_of_order,
     "two_enrichers": s8_two_enrichers,
+    "reshard": s10_reshard,
     "soak": s9_soak,
 }
 

@@ -82,17 +82,16 @@ def ensure_all(stack: StackSettings, *, shards: int = 2, search: bool = True) ->
 def reset_all(stack: StackSettings, *, enricher_application: str = "pulse-enricher", shards: int = 2) -> None:
     """Drop the stream, tables, queue and indices (and every consumer checkpoint), then recreate.
 
-    Checkpoints must go with the stream: a KCL or indexer lease pointing at a sequence number of a
+    Checkpoints must go with the stream: a KCL lease (enricher or indexer) pointing at a sequence number of a
     deleted stream would skip the new stream's records.
     """
     kinesis, dynamodb, sqs = client("kinesis", stack), client("dynamodb", stack), client("sqs", stack)
     _ignore_missing(lambda: kinesis.delete_stream(StreamName=stack.stream_name, EnforceConsumerDeletion=True))
+    indexer_application = f"{stack.table_name}-indexer"  # IndexerSettings.app_name's default
     for table in (
         stack.table_name,
-        f"{stack.table_name}-indexer-leases",
-        enricher_application,
-        f"{enricher_application}-CoordinatorState",
-        f"{enricher_application}-WorkerMetricStats",
+        *(f"{app}{suffix}" for app in (enricher_application, indexer_application)
+          for suffix in ("", "-CoordinatorState", "-WorkerMetricStats")),
     ):
         _ignore_missing(lambda table=table: dynamodb.delete_table(TableName=table))
     _ignore_missing(

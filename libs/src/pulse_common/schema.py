@@ -12,10 +12,12 @@ which write wins in DynamoDB and OpenSearch (`version_type=external`).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pulse_common.dates import bounded_utc
 
 Network = Literal["x", "bluesky", "synthetic"]
 PostType = Literal["original", "reply", "quote", "retweet"]
@@ -26,12 +28,13 @@ MAX_TEXT_CHARS = 25_000
 # Counts are stored as OpenSearch `long` (signed 64-bit): anything larger is poison, not data.
 MAX_COUNT = 2**63 - 1
 MAX_ID_CHARS = 512  # a post id, "<network>:<native id>"
+# A version is stored where counts are (DynamoDB N, OpenSearch `long` external version): same bound.
+MAX_VERSION = MAX_COUNT
 
 
 def _as_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    """Every date of the schema: in UTC and within pulse_common.dates' range (else a ValidationError)."""
+    return bounded_utc(value)
 
 
 class _Model(BaseModel):
@@ -88,7 +91,7 @@ class Post(_Model):
     urls: list[str] = Field(default_factory=list)
     geo: GeoPoint | None = None
     source_format: str = "unknown"  # x_v1, x_v2, twarc2, jetstream, synthetic
-    version: int = Field(ge=0)  # ms timestamp of the observation; only grows per id
+    version: int = Field(ge=0, le=MAX_VERSION)  # ms timestamp of the observation; only grows per id
 
     @field_validator("created_at")
     @classmethod
@@ -101,7 +104,7 @@ class RecordEnvelope(_Model):
 
     op: Literal["upsert", "delete"]
     id: str = Field(min_length=3, max_length=MAX_ID_CHARS)
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=MAX_VERSION)
     ingested_at: datetime
     post: Post | None = None
     reason: str | None = None  # for deletes: "user_delete", "compliance", ...

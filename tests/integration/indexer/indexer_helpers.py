@@ -1,29 +1,36 @@
-"""Helpers for the indexer's integration tests: fast settings, an in-process worker, and the two
-states to compare (DynamoDB table vs OpenSearch alias). A uniquely named module, not conftest, so
-the whole suite's other conftest.py files never shadow it."""
+"""Helpers for the indexer's integration tests: fast settings, `pulse-indexer run` as a real process
+(the KCL daemon with the DynamoDB Streams adapter and its per-shard processors), its lease table,
+and the two states to compare (DynamoDB table vs OpenSearch alias). A uniquely named module, not
+conftest, so the whole suite's other conftest.py files never shadow it."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import subprocess
 import sys
-import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pulse_indexer.documents import is_tombstone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "indexer"))
 
+REPO = Path(__file__).resolve().parents[3]
+INDEXER = str(REPO / ".venv" / "bin" / "pulse-indexer")
+
+# The KCL's own intervals are already short on the local stack (see IndexerSettings.local_or).
 FAST = {
-    "PULSE_INDEXER_LEASE_DURATION_S": "2",
-    "PULSE_INDEXER_LEASE_RENEW_INTERVAL_S": "0.5",
-    "PULSE_INDEXER_SHARD_SYNC_INTERVAL_S": "1",
-    "PULSE_INDEXER_IDLE_POLL_MIN_S": "0.05",
-    "PULSE_INDEXER_IDLE_POLL_MAX_S": "0.2",
+    "PULSE_INDEXER_IDLE_TIME_BETWEEN_READS_MS": "200",
     "PULSE_INDEXER_RETRY_BASE_S": "0.1",
     "PULSE_INDEXER_RETRY_CAP_S": "2",
     "PULSE_INDEXER_METRICS_PORT": "0",
+    "PULSE_INDEXER_LOG_LEVEL": "WARNING",
 }
 
 
@@ -40,7 +47,8 @@ def _cleanup(stack) -> None:
             name=naming.template_name(stack.opensearch_index_alias), ignore=[404]
         )
     dynamodb = client("dynamodb", stack)
-    for table in (stack.table_name, IndexerSettings(stack=stack).lease_table_name):
+    app = IndexerSettings(stack=stack).app_name
+    for table in (stack.table_name, app, f"{app}-CoordinatorState", f"{app}-WorkerMetricStats"):
         with contextlib.suppress(Exception):
             dynamodb.delete_table(TableName=table)
 
@@ -51,18 +59,173 @@ def settings_for(stack, **overrides):
     return IndexerSettings(stack=stack, **overrides)
 
 
-@contextlib.contextmanager
-def running_worker(settings) -> Iterator:
-    from pulse_indexer.worker import Worker
+def lease_tables(app: str) -> tuple[str, ...]:
+    """The three tables KCL 3 keeps for one application."""
+    return (app, f"{app}-CoordinatorState", f"{app}-WorkerMetricStats")
 
-    worker = Worker(settings)
-    thread = threading.Thread(target=worker.run, name="test-worker", daemon=True)
-    thread.start()
+
+@dataclass
+class IndexerRun:
+    """One `pulse-indexer run` process (KCL daemon + per-shard processors) with its own env."""
+
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen | None = None
+    metrics_port: int = 0
+
+    def start(self) -> IndexerRun:
+        from pulse_devstack.procs import free_port
+
+        self.metrics_port = self.metrics_port or free_port()
+        env = {**self.env, "PULSE_INDEXER_METRICS_PORT": str(self.metrics_port)}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [INDEXER, "run"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}{path}", timeout=5) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+        except OSError:
+            return 0, ""
+
+    def metric(self, name: str) -> float:
+        """The sum of every sample of `name` (all labels) on /metrics; 0 when absent."""
+        total = 0.0
+        for line in self.get("/metrics")[1].splitlines():
+            if line.startswith(name) and line[len(name)] in " {":
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def applied(self) -> float:
+        """Documents indexed, deleted or refused as older (conflicts) so far."""
+        return sum(
+            self.metric(f"pulse_indexer_docs_{what}_total") for what in ("indexed", "deleted", "conflicts")
+        )
+
+    def stop(self, timeout_s: float = 60) -> int | None:
+        if self.proc is None:
+            return None
+        if self.running:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        return self.proc.returncode
+
+    def kill9(self) -> None:
+        """kill -9 of `run`, its JVM and every processor at once (a crash)."""
+        from pulse_devstack.procs import descendants
+
+        assert self.proc is not None
+        for pid in [self.proc.pid, *descendants(self.proc.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def seed_leases(stack, app: str) -> None:
+    """Create the KCL lease table with one TRIM_HORIZON lease per stream shard, as the KCL does.
+
+    Only to skip the KCL's random 1-30 s wait on an empty lease table (Scheduler
+    shouldInitiateLeaseSync): a running or restarted daemon never pays it. With the adapter, the
+    lease key is the shard id.
+    """
+    from pulse_common.aws import client
+
+    dynamodb = client("dynamodb", stack)
+    streams = client("dynamodbstreams", stack)
+    dynamodb.create_table(
+        TableName=app,
+        KeySchema=[{"AttributeName": "leaseKey", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "leaseKey", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    arn = dynamodb.describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        dynamodb.put_item(
+            TableName=app,
+            Item={
+                "leaseKey": {"S": shard["ShardId"]},
+                "checkpoint": {"S": "TRIM_HORIZON"},
+                "checkpointSubSequenceNumber": {"N": "0"},
+                "leaseCounter": {"N": "0"},
+                "ownerSwitchesSinceCheckpoint": {"N": "0"},
+                "startingHashKey": {"S": "0"},
+                "endingHashKey": {"S": "1"},
+            },
+        )
+
+
+def leases(stack, app: str) -> list[dict[str, str]]:
+    """The KCL lease items of `app` ({leaseKey, leaseOwner, checkpoint, ...} as plain strings)."""
+    from pulse_common.aws import client
+
+    dynamodb = client("dynamodb", stack)
     try:
-        yield worker
+        items = dynamodb.scan(TableName=app, ConsistentRead=True)["Items"]
+    except dynamodb.exceptions.ResourceNotFoundException:
+        return []
+    return [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
+
+
+def stream_end(stack) -> str:
+    """The sequence number of the last record on the table's stream (one open shard locally)."""
+    from pulse_common.aws import client
+
+    streams = client("dynamodbstreams", stack)
+    arn = client("dynamodb", stack).describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
+    last = ""
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            if not page["Records"]:
+                break
+            last = page["Records"][-1]["dynamodb"]["SequenceNumber"]
+            iterator = page.get("NextShardIterator")
+    return last
+
+
+@contextlib.contextmanager
+def running_worker(
+    tmp_path: Path, *, seed: bool = True, name: str = "indexer", **env: str
+) -> Iterator[IndexerRun]:
+    """`pulse-indexer run` on the test's stack (the process environment, FAST included) until the
+    block ends; `seed` pre-creates its lease table (see seed_leases)."""
+    from pulse_common.settings import StackSettings
+    from pulse_indexer.settings import IndexerSettings
+
+    merged = {**os.environ, **env}
+    stack = StackSettings()
+    app = merged.get("PULSE_INDEXER_APPLICATION_NAME") or IndexerSettings(stack=stack).app_name
+    if seed:
+        seed_leases(stack, app)
+    run = IndexerRun(merged, tmp_path / f"{name}.log").start()
+    try:
+        yield run
     finally:
-        worker.stop()
-        thread.join(timeout=60)
+        run.stop()
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.5) -> None:

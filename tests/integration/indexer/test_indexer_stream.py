@@ -12,33 +12,44 @@ from indexer_helpers import (
     dead_letters,
     expected_state,
     index_state,
+    lease_tables,
+    leases,
     running_worker,
     settings_for,
+    stream_end,
     table_state,
     wait_until,
 )
 
 from pulse_common.aws import client
-from pulse_indexer import metrics as m
 from pulse_indexer import naming
 from pulse_indexer.clients import opensearch_client
 
 pytestmark = pytest.mark.integration
 
 
-def test_ten_thousand_writes_with_updates_and_deletes_leave_opensearch_equal_to_the_table(indexer_stack):
+def test_ten_thousand_writes_with_updates_and_deletes_leave_opensearch_equal_to_the_table(
+    indexer_stack, tmp_path
+):
     stack = indexer_stack
     ops = data.workload(10_000, seed=11)  # deletes are tombstones, as the enricher writes them
     assert sum(1 for op, value in ops if op == "put" and data.is_tombstone(value)) > 1000
     dynamodb = client("dynamodb", stack)
-    settings = settings_for(stack)
-    with running_worker(settings):
+    with running_worker(tmp_path) as run:
         # writes land while the worker reads: the first half before it catches up, the rest after
         data.write_ops(dynamodb, stack.table_name, ops[:5000])
         data.write_ops(dynamodb, stack.table_name, ops[5000:])
         expected = table_state(stack)
         assert expected == expected_state(ops)
         wait_until(converged(stack, expected), 180, "OpenSearch to equal the table", interval_s=1)
+        assert run.running, run.log_tail()
+        # the KCL checkpointed the end of the stream (its lease table, one lease per shard)
+        end = stream_end(stack)
+        wait_until(
+            lambda: [lease["checkpoint"] for lease in leases(stack, settings_for(stack).app_name)] == [end],
+            30,
+            "the checkpoint at the end of the stream",
+        )
 
     # every document sits in the monthly index of its created_at, readable through the alias
     search = opensearch_client(stack)
@@ -49,49 +60,51 @@ def test_ten_thousand_writes_with_updates_and_deletes_leave_opensearch_equal_to_
     )
 
 
-def test_replaying_the_whole_stream_from_trim_horizon_changes_nothing(indexer_stack):
+def _replay(stack, tmp_path):
+    """Read the whole stream again with a fresh KCL application (fresh checkpoints): the run, once
+    its checkpoint reached the end of the stream."""
+    app = f"{stack.table_name}-replay"
+    end = stream_end(stack)
+    with running_worker(tmp_path, name="replay", PULSE_INDEXER_APPLICATION_NAME=app) as run:
+        wait_until(
+            lambda: [lease["checkpoint"] for lease in leases(stack, app)] == [end],
+            120,
+            "the replay to reach the end of the stream",
+        )
+        conflicts = run.metric("pulse_indexer_docs_conflicts_total")
+    for table in lease_tables(app):
+        client("dynamodb", stack).delete_table(TableName=table)
+    return conflicts
+
+
+def test_replaying_the_whole_stream_from_trim_horizon_changes_nothing(indexer_stack, tmp_path):
     stack = indexer_stack
     ops = data.workload(2000, seed=12, update_share=0.35, delete_share=0.2, deletes="mixed")
     data.write_ops(client("dynamodb", stack), stack.table_name, ops)
     expected = expected_state(ops)
-    with running_worker(settings_for(stack)):
+    with running_worker(tmp_path):
         wait_until(converged(stack, expected), 120, "first pass to be indexed", interval_s=1)
-    before_conflicts = m.DOCS_CONFLICTS._value.get()
-
-    from pulse_indexer.leases import LeaseTable
-
-    first = settings_for(stack)
-    last_sequence = {
-        lease.checkpoint
-        for lease in LeaseTable(client("dynamodb", stack), first.lease_table_name, "test").list()
-    }
-    # a fresh lease table = fresh checkpoints: every older version and delete comes again
-    replay = settings_for(stack, lease_table=f"{stack.table_name}-replay-leases")
-    try:
-        with running_worker(replay) as worker:
-            wait_until(
-                lambda: any(c.last_sequence in last_sequence for c in list(worker.consumers.values())),
-                120,
-                "the replay to reach the end of the stream",
-            )
-        assert index_state(stack) == expected
-        assert m.DOCS_CONFLICTS._value.get() - before_conflicts >= len(expected)
-    finally:
-        client("dynamodb", stack).delete_table(TableName=replay.lease_table_name)
+    conflicts = _replay(stack, tmp_path)
+    assert index_state(stack) == expected
+    assert conflicts >= len(expected)
 
 
-def test_an_older_version_arriving_after_a_newer_one_changes_nothing(indexer_stack):
+def test_an_older_version_arriving_after_a_newer_one_changes_nothing(indexer_stack, tmp_path):
     stack = indexer_stack
     dynamodb = client("dynamodb", stack)
     newer = data.make_doc(1, 2_000)
     older = data.make_doc(1, 1_000)
     older["text"] = "stale text"
-    with running_worker(settings_for(stack)):
+    with running_worker(tmp_path) as run:
         data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(newer))])
         wait_until(lambda: index_state(stack) == {"synthetic:1": 2_000}, 60, "the newer version")
         # an out-of-order writer puts the older version after the newer one
         data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(older))])
-        wait_until(lambda: m.DOCS_CONFLICTS._value.get() > 0, 60, "the older version to be refused")
+        wait_until(
+            lambda: run.metric("pulse_indexer_docs_conflicts_total") > 0,
+            60,
+            "the older version to be refused",
+        )
     search = opensearch_client(stack)
     search.indices.refresh(index=stack.opensearch_index_alias)
     hit = search.search(
@@ -102,7 +115,7 @@ def test_an_older_version_arriving_after_a_newer_one_changes_nothing(indexer_sta
 
 
 def test_a_document_with_a_mapping_conflict_goes_to_the_dead_letter_queue_and_the_rest_are_indexed(
-    indexer_stack,
+    indexer_stack, tmp_path
 ):
     stack = indexer_stack
     ops = data.workload(300, seed=13, update_share=0, delete_share=0)
@@ -113,7 +126,7 @@ def test_a_document_with_a_mapping_conflict_goes_to_the_dead_letter_queue_and_th
     data.write_ops(client("dynamodb", stack), stack.table_name, [*ops, ("put", broken)])
     good = expected_state(ops)
     good.pop(bad_doc["id"])
-    with running_worker(settings_for(stack)):
+    with running_worker(tmp_path):
         wait_until(lambda: index_state(stack) == good, 90, "the good documents to be indexed")
         letters: list[dict] = []
         wait_until(lambda: len(letters.__iadd__(dead_letters(stack))) >= 2, 30, "two dead letters")
@@ -146,12 +159,12 @@ def test_reindex_scans_the_table_into_opensearch(indexer_stack):
     assert again.conflicts == len(expected) and index_state(stack) == expected
 
 
-def test_writes_while_the_worker_runs_become_searchable_with_their_derived_fields(indexer_stack):
+def test_writes_while_the_worker_runs_become_searchable_with_their_derived_fields(indexer_stack, tmp_path):
     stack = indexer_stack
     doc = data.make_doc(42, 5, created_at=None)
     doc["hashtags"] = ["CameraFail"]
     doc["geo"] = {"lat": 52.5, "lon": 13.4}
-    with running_worker(settings_for(stack)):
+    with running_worker(tmp_path):
         data.write_ops(client("dynamodb", stack), stack.table_name, [("put", data.make_item(doc))])
         wait_until(lambda: "synthetic:42" in index_state(stack), 60, "the post to be searchable")
     search = opensearch_client(stack)
@@ -168,7 +181,7 @@ def test_writes_while_the_worker_runs_become_searchable_with_their_derived_field
 
 @pytest.mark.parametrize("delete", ["remove", "tombstone"])
 def test_a_post_deleted_and_recreated_with_the_next_version_is_searchable_even_after_a_replay(
-    indexer_stack, delete
+    indexer_stack, delete, tmp_path
 ):
     stack = indexer_stack
     dynamodb = client("dynamodb", stack)
@@ -178,26 +191,44 @@ def test_a_post_deleted_and_recreated_with_the_next_version_is_searchable_even_a
     gone = ("delete", "synthetic:7")
     if delete == "tombstone":
         gone = ("put", data.make_tombstone("synthetic:7", 5_001))
-    with running_worker(settings_for(stack)):
+    with running_worker(tmp_path):
         data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(first))])
         wait_until(lambda: index_state(stack) == {"synthetic:7": 5_000}, 60, "the first version")
         data.write_ops(dynamodb, stack.table_name, [gone])
         wait_until(lambda: index_state(stack) == {}, 60, "the delete")
         data.write_ops(dynamodb, stack.table_name, [("put", data.make_item(again))])
         wait_until(lambda: index_state(stack) == {"synthetic:7": again_version}, 60, "the re-created post")
-    from pulse_indexer.leases import LeaseTable
+    _replay(stack, tmp_path)
+    assert index_state(stack) == table_state(stack) == {"synthetic:7": again_version}
 
-    ends = {
-        lease.checkpoint for lease in LeaseTable(dynamodb, settings_for(stack).lease_table_name, "t").list()
-    }
-    replay = settings_for(stack, lease_table=f"{stack.table_name}-replay-leases")
-    try:
-        with running_worker(replay) as worker:
-            wait_until(
-                lambda: any(c.last_sequence in ends for c in list(worker.consumers.values())),
-                60,
-                "the replay to reach the end of the stream",
-            )
-        assert index_state(stack) == table_state(stack) == {"synthetic:7": again_version}
-    finally:
-        dynamodb.delete_table(TableName=replay.lease_table_name)
+
+def test_stream_shards_that_close_are_read_to_their_end_before_their_children(indexer_stack, tmp_path):
+    """The KCL's shard lineage through the adapter: the table's stream closes its shard every 700
+    records (the emulator's tag; AWS closes stream shards on its own), so 3,000 writes span five
+    shards; every closed shard ends with a SHARD_END checkpoint and OpenSearch equals the table."""
+    from pulse_devstack.aws_emulator import STREAM_SHARD_RECORDS_TAG
+
+    stack = indexer_stack
+    dynamodb = client("dynamodb", stack)
+    arn = dynamodb.describe_table(TableName=stack.table_name)["Table"]["TableArn"]
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": STREAM_SHARD_RECORDS_TAG, "Value": "700"}])
+    ops = data.workload(3000, seed=15)
+    app = settings_for(stack).app_name
+    with running_worker(tmp_path) as run:
+        data.write_ops(dynamodb, stack.table_name, ops[:1500])
+        data.write_ops(dynamodb, stack.table_name, ops[1500:])
+        expected = expected_state(ops)
+        wait_until(converged(stack, expected), 180, "OpenSearch to equal the table", interval_s=1)
+        streams = client("dynamodbstreams", stack)
+        stream = dynamodb.describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
+        shards = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"]
+        closed = [s["ShardId"] for s in shards if "EndingSequenceNumber" in s["SequenceNumberRange"]]
+        assert len(shards) >= 5 and len(closed) == len(shards) - 1
+
+        def parents_ended() -> bool:
+            checkpoints = {lease["leaseKey"]: lease.get("checkpoint") for lease in leases(stack, app)}
+            # a finished parent's lease is SHARD_END, or already cleaned up once its children started
+            return all(checkpoints.get(shard, "SHARD_END") == "SHARD_END" for shard in closed)
+
+        wait_until(parents_ended, 60, "every closed shard checkpointed at SHARD_END")
+        assert run.running, run.log_tail()

@@ -73,15 +73,6 @@ def test_token_mode_without_a_token_is_a_configuration_error():
         DashboardSettings(auth_mode="token")
 
 
-def test_oidc_header_mode_trusts_the_load_balancer_identity_and_the_allow_list():
-    api = app_with(auth_mode="oidc-header", oidc_allowed=["@example.com", "ops@partner.io"])
-    assert api.get("/api/config").status_code == 401
-    ok = {"x-amzn-oidc-identity": "ana@example.com"}
-    assert api.get("/api/config", headers=ok).status_code == 200
-    assert api.get("/api/config", headers={"x-amzn-oidc-identity": "ops@partner.io"}).status_code == 200
-    assert api.get("/api/config", headers={"x-amzn-oidc-identity": "eve@evil.com"}).status_code == 401
-
-
 def test_a_missing_index_is_an_empty_state_not_a_crash():
     api = app_with(FakeSearch(NotFoundError(404, "index_not_found_exception", {})))
     res = api.get("/api/overview")

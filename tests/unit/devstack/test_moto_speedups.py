@@ -327,3 +327,163 @@ def test_backend_lookups_still_create_register_and_then_reuse_the_account_backen
     assert backends["444455556666"]["us-east-1"] is not first
     assert any(registered is backends for registered in BackendDict._instances)
     BackendDict._instances[:] = [kept for kept in BackendDict._instances if kept is not backends]
+
+
+def test_a_kinesis_split_keeps_the_parents_records_writes_to_open_shards_and_ends_the_parent(monkeypatch):
+    """AWS Kinesis resharding: the closed parent keeps its records, writes after the split go to the
+    open children only, and GetRecords at the parent's end answers a null NextShardIterator with
+    the ChildShards (what KCL 2.3+ requires to move on to the children)."""
+    import base64
+
+    from moto.kinesis import models as km
+    from moto.kinesis.responses import KinesisResponse
+
+    for cls, name in ((km.Shard, "put_record"), (km.Stream, "split_shard"), (km.Stream, "merge_shards"),
+                      (km.Stream, "get_shard_for_key"), (km.KinesisBackend, "get_records"),
+                      (KinesisResponse, "get_records"), (KinesisResponse, "put_records"),
+                      (km.Shard, "get_records"), (km.Shard, "get_max_sequence_number"),
+                      (km.Shard, "get_min_sequence_number")):
+        monkeypatch.setattr(cls, name, getattr(cls, name))
+    aws_emulator.install_moto_kinesis_speedups()
+    aws_emulator.install_moto_kinesis_resharding()
+    aws_emulator.install_moto_kinesis_response_speedups()
+    call = _moto_caller()
+    stream = f"reshard-{uuid.uuid4().hex[:8]}"
+    call("CreateStream", {"StreamName": stream, "ShardCount": 1})
+
+    def put(n: int, tag: str) -> list[dict]:
+        records = [{"Data": base64.b64encode(f"{tag}{i}".encode()).decode(), "PartitionKey": f"k{i}"}
+                   for i in range(n)]
+        return call("PutRecords", {"StreamName": stream, "Records": records})["Records"]
+
+    def read(shard: str) -> tuple[list[str], dict]:
+        iterator = call("GetShardIterator", {"StreamName": stream, "ShardId": shard,
+                                             "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
+        found = []
+        while True:
+            page = call("GetRecords", {"ShardIterator": iterator, "Limit": 7})
+            found += [base64.b64decode(r["Data"]).decode() for r in page["Records"]]
+            if not page.get("NextShardIterator"):
+                return found, page
+            iterator = page["NextShardIterator"]
+
+    before = put(20, "before-")
+    call("UpdateShardCount", {"StreamName": stream, "TargetShardCount": 2, "ScalingType": "UNIFORM_SCALING"})
+    after = put(40, "after-")
+    shards = {s["ShardId"]: s for s in call("ListShards", {"StreamName": stream})["Shards"]}
+    parent = "shardId-000000000000"
+    children = sorted(k for k, s in shards.items() if s.get("ParentShardId") == parent)
+    assert len(children) == 2
+    assert {r["ShardId"] for r in after} == set(children)  # no write lands in the closed parent
+    assert shards[parent]["SequenceNumberRange"]["EndingSequenceNumber"] == before[-1]["SequenceNumber"]
+
+    parent_records, last_page = read(parent)
+    assert parent_records == [f"before-{i}" for i in range(20)]  # the parent kept its records
+    assert sorted(c["ShardId"] for c in last_page["ChildShards"]) == children
+    assert all(c["ParentShards"] == [parent] for c in last_page["ChildShards"])
+    in_children = [r for child in children for r in read_child(call, stream, child)]
+    assert sorted(in_children) == sorted(f"after-{i}" for i in range(40))
+    # per key, sequence numbers keep growing across the split
+    assert min(int(r["SequenceNumber"]) for r in after) > int(before[-1]["SequenceNumber"])
+
+
+def read_child(call, stream: str, shard: str) -> list[str]:
+    import base64
+
+    iterator = call("GetShardIterator", {"StreamName": stream, "ShardId": shard,
+                                         "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
+    page = call("GetRecords", {"ShardIterator": iterator, "Limit": 100})
+    assert page["NextShardIterator"] and "ChildShards" not in page  # an open shard goes on
+    return [base64.b64decode(r["Data"]).decode() for r in page["Records"]]
+
+
+def _patch_stream_shards(monkeypatch) -> None:
+    """Restore moto's DynamoDB Streams classes after the test, then install the emulator's shards."""
+    from moto.dynamodb.models.table import StreamShard, Table
+    from moto.dynamodbstreams import models as sm
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    for cls, name in ((StreamShard, "__init__"), (StreamShard, "to_json"), (StreamShard, "add"),
+                      (Table, "set_stream_specification"), (sm.ShardIterator, "get"),
+                      (sm.DynamoDBStreamsBackend, "get_shard_iterator"),
+                      (sm.DynamoDBStreamsBackend, "describe_stream"),
+                      (DynamoDBStreamsHandler, "describe_stream")):
+        monkeypatch.setattr(cls, name, getattr(cls, name))
+    aws_emulator.install_moto_dynamodb_stream_shards()
+
+
+def _stream_table(dynamodb, name: str, tags: list[dict] | None = None) -> str:
+    return dynamodb("CreateTable", {
+        "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        **({"Tags": tags} if tags else {}),
+    })["TableDescription"]["LatestStreamArn"]
+
+
+def test_a_recreated_table_streams_into_new_shard_ids_so_old_checkpoints_never_match(monkeypatch):
+    """AWS: shard ids are unique (shardId-<creation ms>-<hex>); KCL leases are keyed by shard id,
+    so a lease table left from an earlier table of the same name must not match the new stream."""
+    _patch_stream_shards(monkeypatch)
+    dynamodb = _moto_caller("dynamodb", "DynamoDB_20120810", "1.0")
+    streams = _moto_caller("streams.dynamodb", "DynamoDBStreams_20120810", "1.0")
+    name = f"again-{uuid.uuid4().hex[:8]}"
+    first = streams("DescribeStream", {"StreamArn": _stream_table(dynamodb, name)})["StreamDescription"]
+    dynamodb("DeleteTable", {"TableName": name})
+    second = streams("DescribeStream", {"StreamArn": _stream_table(dynamodb, name)})["StreamDescription"]
+    ids = [first["Shards"][0]["ShardId"], second["Shards"][0]["ShardId"]]
+    assert ids[0] != ids[1]
+    import re
+
+    assert all(re.fullmatch(r"shardId-\d{20}-[0-9a-f]{8}", shard_id) for shard_id in ids)
+    missing = streams("GetShardIterator", {"StreamArn": second["StreamArn"], "ShardId": ids[0],
+                                           "ShardIteratorType": "TRIM_HORIZON"}, status=400)
+    assert missing["__type"].endswith("ResourceNotFoundException")
+
+
+def test_stream_shards_close_into_children_that_describe_stream_pages_and_filters(monkeypatch):
+    """AWS DynamoDB Streams: a closed shard has an EndingSequenceNumber and GetRecords at its end
+    answers no NextShardIterator; its child names it as ParentShardId; DescribeStream pages with
+    Limit / ExclusiveStartShardId / LastEvaluatedShardId and ShardFilter CHILD_SHARDS returns only
+    the children of a shard (what the DynamoDB Streams Kinesis Adapter asks when a shard ends)."""
+    _patch_stream_shards(monkeypatch)
+    dynamodb = _moto_caller("dynamodb", "DynamoDB_20120810", "1.0")
+    streams = _moto_caller("streams.dynamodb", "DynamoDBStreams_20120810", "1.0")
+    arn = _stream_table(dynamodb, f"rolls-{uuid.uuid4().hex[:8]}",
+                        [{"Key": aws_emulator.STREAM_SHARD_RECORDS_TAG, "Value": "4"}])
+    table = arn.split("/")[1]
+    for i in range(10):
+        dynamodb("PutItem", {"TableName": table, "Item": {"id": {"S": f"x:{i}"}}})
+    shards = streams("DescribeStream", {"StreamArn": arn})["StreamDescription"]["Shards"]
+    assert len(shards) == 3
+    assert [s.get("ParentShardId") for s in shards] == [None, shards[0]["ShardId"], shards[1]["ShardId"]]
+    assert "EndingSequenceNumber" in shards[0]["SequenceNumberRange"]
+    assert "EndingSequenceNumber" not in shards[2]["SequenceNumberRange"]
+
+    page = streams("DescribeStream", {"StreamArn": arn, "Limit": 2})["StreamDescription"]
+    assert [s["ShardId"] for s in page["Shards"]] == [s["ShardId"] for s in shards[:2]]
+    assert page["LastEvaluatedShardId"] == shards[1]["ShardId"]
+    rest = streams("DescribeStream", {"StreamArn": arn, "Limit": 2,
+                                      "ExclusiveStartShardId": page["LastEvaluatedShardId"]})
+    rest = rest["StreamDescription"]
+    assert [s["ShardId"] for s in rest["Shards"]] == [shards[2]["ShardId"]]
+    assert "LastEvaluatedShardId" not in rest
+    children = streams("DescribeStream", {"StreamArn": arn, "ShardFilter": {
+        "Type": "CHILD_SHARDS", "ShardId": shards[0]["ShardId"]}})["StreamDescription"]["Shards"]
+    assert [s["ShardId"] for s in children] == [shards[1]["ShardId"]]
+
+    read: list[str] = []
+    for shard in shards:
+        iterator = streams("GetShardIterator", {"StreamArn": arn, "ShardId": shard["ShardId"],
+                                                "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
+        while iterator:
+            page = streams("GetRecords", {"ShardIterator": iterator, "Limit": 3})
+            read += [r["dynamodb"]["Keys"]["id"]["S"] for r in page["Records"]]
+            iterator = page.get("NextShardIterator")
+            if shard is shards[-1] and not page["Records"]:
+                break  # the open shard: always a next iterator
+    assert read == [f"x:{i}" for i in range(10)]
+    numbers = [int(s["SequenceNumberRange"]["StartingSequenceNumber"]) for s in shards]
+    assert numbers == sorted(numbers)
+    assert numbers[1] == int(shards[0]["SequenceNumberRange"]["EndingSequenceNumber"]) + 1

@@ -41,9 +41,9 @@ def test_basic_auth_sends_the_configured_user():
     assert "authorization" in {k.lower() for k in conn.headers}
 
 
-def test_the_lease_table_defaults_to_one_per_posts_table(monkeypatch):
+def test_the_kcl_application_and_its_lease_tables_default_to_one_per_posts_table(monkeypatch):
     monkeypatch.setenv("PULSE_TABLE_NAME", "posts-a")
-    monkeypatch.delenv("PULSE_INDEXER_LEASE_TABLE", raising=False)
-    settings = IndexerSettings()
-    assert settings.lease_table_name == "posts-a-indexer-leases"
-    assert settings.renew_interval_s == settings.lease_duration_s / 3
+    monkeypatch.delenv("PULSE_INDEXER_APPLICATION_NAME", raising=False)
+    assert IndexerSettings().app_name == "posts-a-indexer"
+    monkeypatch.setenv("PULSE_INDEXER_APPLICATION_NAME", "indexer-2")
+    assert IndexerSettings().app_name == "indexer-2"

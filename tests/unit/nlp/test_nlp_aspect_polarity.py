@@ -29,7 +29,7 @@ def test_negation_flips_the_opinion_word(enricher, make_post):
 
 
 def test_no_in_front_of_a_problem_word_reads_as_praise(enricher, make_post):
-    out = enricher.enrich(make_post("No lag at all, even when gaming"))
+    out = enricher.enrich(make_post("No lag at all on my Nova 12, even when gaming"))
     assert out.aspects[0].aspect == "performance"
     assert out.aspects[0].polarity == "positive"
 
@@ -49,10 +49,16 @@ def test_coordinated_aspects_share_the_opinion(enricher, make_post):
     assert _aspects(out) == {"display": "positive", "camera": "positive", "audio": "positive"}
 
 
-def test_an_intensifier_makes_the_score_stronger(enricher, make_post):
-    plain = enricher.enrich(make_post("the camera is good")).aspects[0].score
-    strong = enricher.enrich(make_post("the camera is extremely good")).aspects[0].score
-    assert strong > plain > 0
+def test_an_intensifier_makes_the_opinion_rule_stronger(enricher, make_post):
+    from pulse_enricher.nlp.lexicon import clause_ids, score_mentions
+
+    def rule_score(text: str) -> float:
+        _doc, words, valences = enricher.analyze(text)
+        return score_mentions(words, [(1, 2)], valences, clause_ids(words))[0].score
+
+    assert rule_score("the camera is extremely good") > rule_score("the camera is good") > 0
+    for text in ("the camera is good", "the camera is extremely good"):
+        assert enricher.enrich(make_post(text)).aspects[0].polarity == "positive"
 
 
 def test_an_emoji_is_an_opinion(enricher, make_post):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pulse_enricher.nlp.pipeline import lemmatize
-from pulse_enricher.nlp.tagger import TAGGER_BITS, RowBuilder, token_rows, viterbi
+from pulse_enricher.nlp.tagger import TAGGER_BITS, RowBuilder, marginals, token_rows, viterbi
 
 TEXTS = [
     "The Nova 12 battery life is great but face id is flaky 😍",
@@ -69,28 +69,38 @@ def test_the_fused_analysis_gives_the_tokens_and_lemmas_of_the_plain_pipeline(en
         assert valences == enricher.lexicon.token_valences(words)
 
 
-def test_tagger_log_probs_equal_the_reference_weight_sum_bit_for_bit(enricher, analyzed):
+def test_tagger_scores_equal_the_reference_weight_sum_bit_for_bit(enricher, analyzed):
     tagger = enricher.tagger
     model = tagger.model
     for words, valences in analyzed:
         if not words:
             continue
-        z = model.W[token_rows(words, valences, model.bits, tagger.clusters)].sum(axis=1) + model.b
-        z = z[:, tagger._order]
-        expected = -np.logaddexp(0.0, -np.clip(z, -30, 30))
+        expected = model.W[token_rows(words, valences, model.bits, tagger.clusters)].sum(axis=1) + model.b
+        expected = expected[:, tagger._order]
         if tagger.span_bias:
             expected[:, 1:] += tagger.span_bias
-        got = tagger.log_probs(words, valences)
+        got = tagger.scores(words, valences)
         assert got.dtype == expected.dtype
         assert np.array_equal(got, expected)
 
 
-def _best_sequence_by_brute_force(logp: np.ndarray) -> list[int]:
+def _allowed(tags: tuple[int, ...]) -> bool:
+    return not any(t == 2 and (k == 0 or tags[k - 1] == 0) for k, t in enumerate(tags))  # I after B or I
+
+
+def _sequence_score(scores: np.ndarray, trans: list[list[float]] | None, tags: tuple[int, ...]) -> float:
+    total = sum(float(scores[k, t]) for k, t in enumerate(tags))
+    if trans is not None:
+        total += sum(trans[a][b] for a, b in itertools.pairwise(tags))
+    return total
+
+
+def _best_sequence_by_brute_force(scores: np.ndarray, trans: list[list[float]] | None = None) -> list[int]:
     best, best_score = None, None
-    for tags in itertools.product(range(3), repeat=len(logp)):
-        if any(t == 2 and (k == 0 or tags[k - 1] == 0) for k, t in enumerate(tags)):
-            continue  # I only after B or I
-        score = sum(float(logp[k, t]) for k, t in enumerate(tags))
+    for tags in itertools.product(range(3), repeat=len(scores)):
+        if not _allowed(tags):
+            continue
+        score = _sequence_score(scores, trans, tags)
         if best_score is None or score > best_score:
             best, best_score = list(tags), score
     return best or []
@@ -100,8 +110,35 @@ def test_viterbi_finds_the_best_tag_sequence_that_never_starts_a_span_with_i():
     rng = np.random.default_rng(7)
     for n in range(1, 7):
         for _ in range(40):
-            logp = rng.normal(size=(n, 3)).astype(np.float32)
-            assert viterbi(logp) == _best_sequence_by_brute_force(logp)
+            scores = rng.normal(size=(n, 3)).astype(np.float32)
+            assert viterbi(scores) == _best_sequence_by_brute_force(scores)
+
+
+def test_viterbi_with_crf_transitions_finds_the_best_scoring_sequence():
+    rng = np.random.default_rng(11)
+    for n in range(1, 7):
+        for _ in range(40):
+            scores = rng.normal(size=(n, 3)).astype(np.float32)
+            trans = rng.normal(size=(3, 3)).round(3).tolist()
+            assert viterbi(scores, trans) == _best_sequence_by_brute_force(scores, trans)
+
+
+def test_crf_marginals_equal_the_probabilities_summed_over_every_sequence():
+    rng = np.random.default_rng(3)
+    for n in range(1, 6):
+        scores = rng.normal(size=(n, 3))
+        trans = rng.normal(size=(3, 3)).tolist()
+        weights = {
+            tags: np.exp(_sequence_score(scores, trans, tags))
+            for tags in itertools.product(range(3), repeat=n)
+            if _allowed(tags)
+        }
+        z = sum(weights.values())
+        expected = np.zeros((n, 3))
+        for tags, w in weights.items():
+            for k, t in enumerate(tags):
+                expected[k, t] += w / z
+        assert np.allclose(marginals(scores, trans), expected)
 
 
 def test_the_enriched_posts_nested_parts_are_validated_models(enricher, make_post):

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).resolve().parents[2] / "fixtures" / "nlp" / "datasets"
-EVAL_LINE = re.compile(r"^eval: \S+( [a-z_0-9]+=\d+\.\d{4})+$")
+EVAL_LINE = re.compile(r"^eval: \S+( [a-z_0-9]+=(\d+\.\d{4}|\d+))+ scoring=(cv5|packaged)( train=\S+)?$")
+SENTIMENT = DATA / "sentiment" / "tweeteval_val.tsv"
+TARGET = DATA / "target" / "dong2014_train.tsv"
+LAPTOPS = DATA / "aspects" / "semeval14_laptops_train.xml"
+RESTAURANTS = DATA / "aspects" / "semeval14_restaurants_train.xml"
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +31,7 @@ def test_train_writes_every_artifact_and_a_manifest(trained_dir: Path):
         "post_sentiment.npz.gz",
         "target_sentiment.npz.gz",
         "aspect_tagger.npz.gz",
+        "aspect_sentiment.npz.gz",
         "word_clusters.json.gz",
         "domain_lexicon.json",
         "MANIFEST.json",
@@ -60,36 +65,137 @@ def test_an_enricher_without_any_trained_model_falls_back_to_lexicon_rules(
     assert out.aspects[0].polarity == "negative"
 
 
-def test_eval_prints_one_line_per_dataset_and_writes_json(trained_dir: Path, tmp_path: Path, capsys):
+def _eval_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("eval: ") and "=" in line.split()[2]]
+
+
+def test_eval_prints_one_line_per_figure_says_how_each_was_scored_and_writes_json(
+    trained_dir: Path, tmp_path: Path, capsys
+):
+    from pulse_enricher.eval import main
+
+    out = tmp_path / "eval.json"
+    rc = main(
+        [
+            *["--sentiment", str(SENTIMENT), "--target", str(TARGET), "--aspects", str(LAPTOPS)],
+            *["--model-dir", str(trained_dir), "--out", str(out)],
+        ]
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    lines = _eval_lines(printed)
+    assert [line.split()[1] for line in lines] == [
+        "tweeteval_val",
+        "dong2014_train_cv",
+        "semeval14_laptops_train_cv",
+    ]
+    assert all(EVAL_LINE.match(line) for line in lines), lines
+    assert lines[0].endswith("scoring=packaged") and "macro_recall=" in lines[0] and "macro_f1=" in lines[0]
+    assert "scoring=cv5" in lines[1] and "scoring=cv5" in lines[2]
+    assert "polarity_accuracy=" in lines[2] and " f1=" in lines[2]
+    assert (
+        "eval: cross-validated (5 folds, models retrained per fold): "
+        "dong2014_train_cv, semeval14_laptops_train_cv" in printed
+    )
+    results = json.loads(out.read_text())["results"]
+    assert set(results) == {"tweeteval_val", "dong2014_train_cv", "semeval14_laptops_train_cv"}
+    assert results["dong2014_train_cv"]["scoring"] == "cv5"
+
+
+def test_eval_with_two_aspect_files_adds_in_domain_and_cross_domain_lines(trained_dir: Path, capsys):
+    from pulse_enricher.eval import main
+
+    rc = main(["--aspects", str(LAPTOPS), "--aspects", str(RESTAURANTS), "--model-dir", str(trained_dir)])
+    assert rc == 0
+    trained_on = [
+        (line.split()[1], line.rsplit("train=", 1)[1]) for line in _eval_lines(capsys.readouterr().out)
+    ]
+    both = "semeval14_laptops_train+semeval14_restaurants_train"
+    assert sorted(trained_on) == sorted(
+        [
+            ("semeval14_laptops_train_cv", both),
+            ("semeval14_restaurants_train_cv", both),
+            ("semeval14_laptops_train_cv", "semeval14_laptops_train"),
+            ("semeval14_restaurants_train_cv", "semeval14_laptops_train"),
+            ("semeval14_laptops_train_cv", "semeval14_restaurants_train"),
+            ("semeval14_restaurants_train_cv", "semeval14_restaurants_train"),
+        ]
+    )
+
+
+def test_eval_writes_no_file_unless_out_is_given(trained_dir: Path, tmp_path: Path, monkeypatch):
+    from pulse_enricher.eval import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--sentiment", str(SENTIMENT), "--model-dir", str(trained_dir)]) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_eval_scores_every_text_through_enrich(trained_dir: Path, monkeypatch, capsys):
+    from pulse_enricher.eval import main
+    from pulse_enricher.nlp import enricher as enricher_module
+
+    seen: list[str] = []
+    real = enricher_module.Enricher.enrich
+
+    def spy(self, post, *args, **kwargs):
+        seen.append(post.text)
+        return real(self, post, *args, **kwargs)
+
+    monkeypatch.setattr(enricher_module.Enricher, "enrich", spy)
+    assert main(["--sentiment", str(SENTIMENT), "--model-dir", str(trained_dir)]) == 0
+    texts = [line.split("\t", 1)[1] for line in SENTIMENT.read_text().splitlines() if line]
+    assert seen == texts
+
+
+def test_a_sentiment_file_given_as_a_target_file_is_an_error_not_a_score(
+    trained_dir: Path, tmp_path: Path, capsys
+):
     from pulse_enricher.eval import main
 
     out = tmp_path / "eval.json"
     rc = main(
         [
             "--sentiment",
-            str(DATA / "sentiment" / "tweeteval_val.tsv"),
+            str(SENTIMENT),
             "--target",
-            str(DATA / "target" / "dong2014_train.tsv"),
-            "--aspects",
-            str(DATA / "aspects" / "semeval14_laptops_train.xml"),
+            str(SENTIMENT),
             "--model-dir",
             str(trained_dir),
             "--out",
             str(out),
         ]
     )
-    assert rc == 0
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("eval: ")]
-    assert [line.split()[1] for line in lines] == [
-        "tweeteval_val",
-        "dong2014_train_cv",
-        "semeval14_laptops_train_cv",
-    ]
-    assert all(EVAL_LINE.match(line) for line in lines)
-    assert "macro_recall=" in lines[0] and "accuracy=" in lines[0] and "macro_f1=" in lines[0]
-    assert "polarity_accuracy=" in lines[2] and " f1=" in lines[2]
-    results = json.loads(out.read_text())["results"]
-    assert set(results) == {"tweeteval_val", "dong2014_train_cv", "semeval14_laptops_train_cv"}
+    captured = capsys.readouterr()
+    assert rc == 2
+    assert "looks like a sentiment file" in captured.err
+    assert _eval_lines(captured.out) == []  # the valid sentiment file was not scored either
+    assert not out.exists()
+
+
+def test_a_target_file_given_as_sentiment_and_a_rating_file_are_refused(trained_dir: Path, capsys):
+    from pulse_enricher.eval import main
+
+    assert main(["--sentiment", str(TARGET), "--model-dir", str(trained_dir)]) == 2
+    assert "looks like a target file" in capsys.readouterr().err
+    assert (
+        main(["--sentiment", str(DATA / "sentiment" / "vader_tweets.tsv"), "--model-dir", str(trained_dir)])
+        == 2
+    )
+    assert "looks like a rating file" in capsys.readouterr().err
+    assert main(["--aspects", str(SENTIMENT), "--model-dir", str(trained_dir)]) == 2
+    assert "not XML" in capsys.readouterr().err
+
+
+def test_a_missing_file_fails_before_anything_is_scored(trained_dir: Path, tmp_path: Path, capsys):
+    from pulse_enricher.eval import main
+
+    missing = tmp_path / "nope.tsv"
+    rc = main(["--sentiment", str(SENTIMENT), "--target", str(missing), "--model-dir", str(trained_dir)])
+    captured = capsys.readouterr()
+    assert rc == 2
+    assert f"{missing}: no such file" in captured.err
+    assert _eval_lines(captured.out) == []
 
 
 def test_the_packaged_artifacts_stay_small():

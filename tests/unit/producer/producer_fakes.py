@@ -67,7 +67,24 @@ class FakeClock:
         time.sleep(0.005)  # let the server notice the previous connection closing
 
 
-class FakeXServer:
+class LocalHTTPServer:
+    """A real HTTP server on 127.0.0.1 (a free port) running `handler` in threads until close()."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeXServer(LocalHTTPServer):
     """Serves /2/tweets/search/stream from a script, one step per connection, and the rules API.
 
     Steps: "drop" (close without a response), ("status", code), ("tweets", [docs]) then a clean close,
@@ -87,17 +104,7 @@ class FakeXServer:
         self.lock = threading.Lock()
         self.idle = threading.Condition(self.lock)
         self.auth_headers: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(self._handler())
 
     def _handler(self):
         fake = self
@@ -209,3 +216,20 @@ class FakeJetstream:
 
     def close(self) -> None:
         self.server.shutdown()
+
+
+def jetstream_source(server: FakeJetstream, cursor_file: Any, **kw: Any) -> Any:
+    """A JetstreamSource on `server` whose first reconnect ends it (so items() returns)."""
+    from pulse_common.tracking import load_tracking_config
+    from pulse_producer.sources.bluesky import JetstreamSource
+
+    holder: dict[str, Any] = {}
+
+    def stop_on_reconnect(_seconds: float) -> None:
+        holder["source"].stop.set()
+
+    options = {"rewind_s": 2.0, "stall_timeout_s": 5, "sleep": stop_on_reconnect, **kw}
+    tracking = load_tracking_config()
+    source = JetstreamSource(url=server.url, tracking=tracking, cursor_file=cursor_file, **options)
+    holder["source"] = source
+    return source

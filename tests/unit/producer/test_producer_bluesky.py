@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from producer_fakes import FakeJetstream
+from producer_fakes import FakeJetstream, jetstream_source
 
 from pulse_common.tracking import load_tracking_config
 from pulse_producer.events import Delete, Upsert
@@ -18,22 +18,7 @@ TIMES = [int(f.split('"time_us":')[1].split(",")[0]) for f in FRAMES]
 
 
 def _source(server: FakeJetstream, cursor_file: Path, **kw) -> JetstreamSource:
-    holder: dict[str, JetstreamSource] = {}
-
-    def stop_on_reconnect(_seconds: float) -> None:
-        holder["source"].stop.set()
-
-    source = JetstreamSource(
-        url=server.url,
-        tracking=load_tracking_config(),
-        cursor_file=cursor_file,
-        rewind_s=2.0,
-        stall_timeout_s=5,
-        sleep=stop_on_reconnect,
-        **kw,
-    )
-    holder["source"] = source
-    return source
+    return jetstream_source(server, cursor_file, **kw)
 
 
 @pytest.fixture

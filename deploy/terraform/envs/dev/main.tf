@@ -24,7 +24,7 @@ module "pulse" {
   task_sizes = {
     producer  = { cpu = 256, memory = 512 }
     enricher  = { cpu = 1024, memory = 2048 }
-    indexer   = { cpu = 256, memory = 512 }
+    indexer   = { cpu = 512, memory = 1024 } # the KCL daemon (JVM) and its Python processors
     dashboard = { cpu = 256, memory = 512 }
   }
 

@@ -182,6 +182,8 @@ data "aws_iam_policy_document" "enricher" {
 # The indexer runs the KCL through the DynamoDB Streams Kinesis Adapter: it reads the posts
 # table's stream, owns its KCL tables (data module) and publishes the KCL's metrics.
 data "aws_iam_policy_document" "indexer" {
+  # The KCL reads the stream through the DynamoDB Streams Kinesis Adapter: DescribeStream (also
+  # with ShardFilter CHILD_SHARDS when a shard ends), GetShardIterator, GetRecords.
   statement {
     sid       = "ReadThePostsTableStream"
     actions   = ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"]

@@ -4,7 +4,8 @@
 #   producer  (9101)  pinned at exactly one task: X allows one streaming connection.
 #   enricher  (9102)  KCL MultiLangDaemon; autoscaled on Kinesis lag and CPU, at most one
 #                     task per shard (a KCL worker without a lease does nothing).
-#   indexer   (9103)  DynamoDB stream -> OpenSearch; autoscaled on stream lag and CPU.
+#   indexer   (9103)  DynamoDB stream -> OpenSearch on the KCL (DynamoDB Streams Kinesis Adapter);
+#                     autoscaled on stream lag and CPU.
 #   dashboard (8080)  behind an HTTPS ALB that authenticates (Cognito or OIDC), with WAF.
 #
 # Files: main.tf (cluster, logs, task definitions, services), iam.tf (roles), network.tf
@@ -49,7 +50,9 @@ locals {
       PULSE_ENRICHER_APPLICATION_NAME = var.kcl_application_names["enricher"]
     }
     indexer = {
-      PULSE_INDEXER_METRICS_PORT     = "9103"
+      PULSE_INDEXER_METRICS_PORT = "9103"
+      # The KCL application: its lease table and the two tables KCL 3 adds (-CoordinatorState,
+      # -WorkerMetricStats), granted by the data module's KCL policy.
       PULSE_INDEXER_APPLICATION_NAME = var.kcl_application_names["indexer"]
       PULSE_INDEXER_MAPPINGS_DIR     = "/app/mappings"
       # DynamoDB Streams' VPC endpoint has no private DNS: the SDKs (boto3 and the Java SDK under
@@ -108,7 +111,7 @@ locals {
           interval    = 30
           timeout     = 5
           retries     = 3
-          startPeriod = svc == "enricher" ? 120 : 30
+          startPeriod = contains(["enricher", "indexer"], svc) ? 120 : 30 # the KCL daemons start slowly
         }
         linuxParameters = local.linux_parameters
         stopTimeout     = 60

@@ -25,6 +25,7 @@ import hmac
 import io
 import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -47,9 +48,12 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import NotFoundError, TransportError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from pulse_common.metrics import CALL_LATENCY_BUCKETS
 from pulse_common.tracking import TrackingConfig, load_tracking_config
+from pulse_dashboard.alb_oidc import HEADER as OIDC_DATA_HEADER
+from pulse_dashboard.alb_oidc import AlbClaimsVerifier, InvalidClaims, email_allowed
 from pulse_dashboard.filters import POLARITIES, Filters, ParamError, parse_filters, parse_ids, parse_page
 from pulse_dashboard.insights import Insights
 from pulse_dashboard.search import make_client
@@ -111,6 +115,12 @@ class Metrics:
             ["result"],
             registry=registry,
         )
+        self.auth_refused = Counter(
+            "pulse_dashboard_auth_refused_total",
+            "oidc-header requests refused, by the check that failed",
+            ["reason"],
+            registry=registry,
+        )
         self.search_errors = Counter(
             "pulse_dashboard_opensearch_errors_total",
             "OpenSearch calls that failed, by kind",
@@ -119,14 +129,25 @@ class Metrics:
         )
 
 
+def _csv_writer(buf: io.StringIO) -> Any:
+    """Every cell quoted, so a reader splitting on `,` keeps each cell whole (see _csv_safe)."""
+    return csv.writer(buf, quoting=csv.QUOTE_ALL)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet whose list separator is `;` (or a paste split at tabs or lines) reads what follows
+# such a character inside a cell as the start of a new cell: it must not start a formula either.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([,;\t\r\n])(?=\s*[=+\-@])")
+
+
 def _csv_safe(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
+    """A CSV cell that a spreadsheet will not run as a formula, however it splits the line."""
     if value is None:
         return ""
     if isinstance(value, bool | int | float):
         return str(value)
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", str(value))
+    if text.startswith(_FORMULA_START):
         return "'" + text
     return text
 
@@ -215,30 +236,43 @@ def create_app(
 
     # -- auth, metrics, security headers ------------------------------------------------------
 
-    def authorized(request: Request) -> bool:
+    claims_verifier = (
+        AlbClaimsVerifier(settings.oidc_signer_arn or "", settings.keys_url)
+        if settings.auth_mode == "oidc-header"
+        else None
+    )
+
+    def token_authorized(request: Request) -> bool:
+        expected = settings.auth_token.get_secret_value().encode() if settings.auth_token else b""
+        header = request.headers.get("authorization", "")
+        given = header[7:] if header.lower().startswith("bearer ") else request.cookies.get("pulse_token", "")
+        return bool(expected) and hmac.compare_digest(given.encode(), expected)
+
+    def oidc_authorized(request: Request) -> bool:
+        """Only what this load balancer signed counts (alb_oidc.py), then the allow-list."""
+        assert claims_verifier is not None
+        try:
+            email = claims_verifier.email(request.headers.get(OIDC_DATA_HEADER, ""))
+        except InvalidClaims as exc:
+            metrics.auth_refused.labels(exc.reason.split(":")[0]).inc()
+            return False
+        if not email_allowed(email, settings.oidc_allowed):
+            metrics.auth_refused.labels("not_allowed").inc()
+            return False
+        return True
+
+    async def authorized(request: Request) -> bool:
         if settings.auth_mode == "none":
             return True
         if settings.auth_mode == "token":
-            expected = settings.auth_token.get_secret_value().encode() if settings.auth_token else b""
-            header = request.headers.get("authorization", "")
-            given = (
-                header[7:] if header.lower().startswith("bearer ") else request.cookies.get("pulse_token", "")
-            )
-            return bool(expected) and hmac.compare_digest(given.encode(), expected)
-        identity = request.headers.get(settings.oidc_header, "").strip()
-        if not identity:
-            return False
-        if not settings.oidc_allowed:
-            return True
-        low = identity.lower()
-        return any(
-            low == a.lower() or (a.startswith("@") and low.endswith(a.lower())) for a in settings.oidc_allowed
-        )
+            return token_authorized(request)
+        # A first request with a new key id fetches its public key: off the event loop.
+        return await run_in_threadpool(oidc_authorized, request)
 
     @app.middleware("http")
     async def _around(request: Request, call_next: Callable) -> Response:
         path = request.url.path
-        if path.startswith("/api/") and not authorized(request):
+        if path.startswith("/api/") and not await authorized(request):
             response: Response = JSONResponse(
                 {
                     "error": "unauthorized",
@@ -453,7 +487,7 @@ def create_app(
 
         def lines() -> Iterator[str]:
             buf = io.StringIO()
-            writer = csv.writer(buf)
+            writer = _csv_writer(buf)
             writer.writerow(cols)
             for row in _chain(first, rows):
                 eng = row["engagement"]
@@ -497,7 +531,7 @@ def create_app(
     def export_aspects(f: QueryFilters) -> Response:
         data = insights.aspects(f, quotes=0, trend=False, size=200)
         buf = io.StringIO()
-        writer = csv.writer(buf)
+        writer = _csv_writer(buf)
         writer.writerow(
             [
                 "aspect",

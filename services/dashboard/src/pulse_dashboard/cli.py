@@ -12,6 +12,7 @@ import socket
 import sys
 
 from pulse_common.logging import configure_logging
+from pulse_common.settings import secret_values
 from pulse_dashboard.settings import DashboardSettings
 
 
@@ -20,7 +21,12 @@ def serve(settings: DashboardSettings) -> int:
 
     from pulse_dashboard.app import create_app
 
-    log = configure_logging("dashboard", settings.log_level)
+    log = configure_logging("dashboard", settings.log_level, secrets=secret_values(settings))
+    problem = settings.serving_problem()
+    if problem is not None:
+        log.error("not serving", extra={"reason": problem})
+        print(f"pulse-dashboard: {problem}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pulse_common.dates import DateOutOfRange, bounded_utc
 from pulse_dashboard import fields as F  # noqa: N812 - F.<FIELD> reads like the mapping
 
 NETWORKS = ("x", "bluesky", "synthetic")
@@ -32,6 +33,13 @@ INTERVALS = {
     "1w": ("7d", 604800),
 }
 MAX_BUCKETS = 400
+MAX_VALUES = 20  # distinct values of one repeatable parameter (product, lang, ...)
+MIN_PREFIX_CHARS = 3
+MAX_QUERY_OPERATORS = 10
+_ESCAPED = re.compile(r"\\.", re.S)
+# simple_query_string's operators: + | ( ) anywhere, - at the start of a term, * at its end.
+_OPERATOR = re.compile(r"[+|()]|(?:^|(?<=[\s(|+]))-|\*+(?=$|[\s)|+\"])")
+_TERM_SEPARATORS = re.compile(r"[\s()|+\"]+")
 
 
 class ParamError(ValueError):
@@ -54,22 +62,45 @@ def _split(values: list[str] | str | None) -> list[str]:
     return out
 
 
-def parse_ids(param: str, values: list[str] | str | None, *, limit: int = 20) -> list[str]:
-    ids = [v.lower() for v in _split(values)]
-    if len(ids) > limit:
-        raise ParamError(param, f"at most {limit} values")
+def _distinct(param: str, values: list[str] | str | None, limit: int = MAX_VALUES) -> list[str]:
+    """A repeatable parameter's values, lower-cased and de-duplicated (`?lang=en&lang=en,EN` is one
+    value), at most `limit` distinct ones: each value is a clause of every query."""
+    out = list(dict.fromkeys(v.lower() for v in _split(values)))
+    if len(out) > limit:
+        raise ParamError(param, f"at most {limit} distinct values")
+    return out
+
+
+def parse_ids(param: str, values: list[str] | str | None, *, limit: int = MAX_VALUES) -> list[str]:
+    ids = _distinct(param, values, limit)
     for value in ids:
         if not _ID.match(value):
             raise ParamError(param, f"{value!r} is not a valid id (lower-case letters, digits, '_', '-')")
-    return list(dict.fromkeys(ids))
+    return ids
 
 
 def parse_choice(param: str, values: list[str] | str | None, choices: tuple[str, ...]) -> list[str]:
-    out = [v.lower() for v in _split(values)]
+    out = _distinct(param, values)
     for value in out:
         if value not in choices:
             raise ParamError(param, f"{value!r} is not one of {', '.join(choices)}")
-    return list(dict.fromkeys(out))
+    return out
+
+
+def check_search_text(q: str, *, max_chars: int) -> str:
+    """Free text for `simple_query_string`, refused when it would cost too much to run: a prefix
+    (`bat*`) needs MIN_PREFIX_CHARS characters before the `*` (a shorter one expands to a large
+    part of the index's terms), and at most MAX_QUERY_OPERATORS operators (`+ | - " * ( )`)."""
+    if len(q) > max_chars:
+        raise ParamError("q", f"at most {max_chars} characters")
+    text = _ESCAPED.sub("a", q)  # an escaped character is a literal, never an operator
+    operators = len(_OPERATOR.findall(text)) + (text.count('"') + 1) // 2
+    if operators > MAX_QUERY_OPERATORS:
+        raise ParamError("q", f"at most {MAX_QUERY_OPERATORS} operators (+ | - \" * ( ))")
+    for word in _TERM_SEPARATORS.split(text):
+        if word.endswith("*") and len(word.lstrip("-").rstrip("*")) < MIN_PREFIX_CHARS:
+            raise ParamError("q", f"a prefix needs at least {MIN_PREFIX_CHARS} characters before *")
+    return q
 
 
 def parse_time(param: str, value: str | None, *, now: datetime, anchor: datetime | None = None) -> datetime:
@@ -78,17 +109,21 @@ def parse_time(param: str, value: str | None, *, now: datetime, anchor: datetime
         return now
     rel = _REL.match(value)
     if rel:
-        delta = timedelta(**{_UNITS[rel[2]]: int(rel[1])})
-        return (anchor or now) - delta
+        try:
+            parsed = (anchor or now) - timedelta(**{_UNITS[rel[2]]: int(rel[1])})
+        except OverflowError:
+            parsed = datetime.min  # before year 1: refused below like any date out of range
+    else:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ParamError(
+                param, "use ISO 8601 (2026-01-31 or 2026-01-31T12:00:00Z) or 15m/24h/7d/4w"
+            ) from None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ParamError(
-            param, "use ISO 8601 (2026-01-31 or 2026-01-31T12:00:00Z) or 15m/24h/7d/4w"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return bounded_utc(parsed, now=now)
+    except DateOutOfRange as exc:
+        raise ParamError(param, str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -163,7 +198,7 @@ def parse_filters(
         raise ParamError("since", "must be before until")
     if end - start > timedelta(days=max_range_days):
         raise ParamError("since", f"the time range is at most {max_range_days} days")
-    langs = [v.lower() for v in _split(lang)]
+    langs = _distinct("lang", lang)
     for value in langs:
         if not _LANG.match(value):
             raise ParamError("lang", f"{value!r} is not a language code like en or pt-br")

@@ -21,11 +21,12 @@ from opensearchpy import OpenSearch
 from pulse_common.tracking import TrackingConfig
 from pulse_dashboard import fields as F  # noqa: N812 - F.<FIELD> reads like the mapping
 from pulse_dashboard import stats
-from pulse_dashboard.filters import INTERVALS, Filters, ParamError, iso, pick_interval
+from pulse_dashboard.filters import INTERVALS, Filters, ParamError, check_search_text, iso, pick_interval
 
 HL_PRE, HL_POST = "\ue000", "\ue001"  # highlight markers; the page escapes text, then swaps them for <mark>
 POLARITIES = ("positive", "neutral", "negative")
 MAX_QUERY_CHARS = 300
+EDGE_NGRAM_MAX_CHARS = 20  # max_gram of pulse_edge_ngram in mappings/posts.template.json
 HIGH_REACH_FOLLOWERS = 1_000
 SAMPLE_DOCS = 500  # significant_text re-analyzes _source: read at most this many foreground posts per shard
 # Never "emerging": function words the standard analyzer keeps (retweets are excluded by `scored`,
@@ -848,8 +849,7 @@ class Insights:
         must: list[dict[str, Any]] = []
         extra: list[dict[str, Any]] = []
         if q:
-            if len(q) > MAX_QUERY_CHARS:
-                raise ParamError("q", f"at most {MAX_QUERY_CHARS} characters")
+            check_search_text(q, max_chars=MAX_QUERY_CHARS)
             must.append(
                 {
                     "simple_query_string": {
@@ -865,17 +865,7 @@ class Insights:
             tag = hashtag.lstrip("#").strip().lower()
             if not tag or len(tag) > 100:
                 raise ParamError("hashtag", "1 to 100 characters")
-            extra.append(
-                {
-                    "bool": {
-                        "should": [
-                            {"term": {F.HASHTAGS_PREFIX: tag}},
-                            {"prefix": {F.HASHTAGS: {"value": tag, "case_insensitive": True}}},
-                        ],
-                        "minimum_should_match": 1,
-                    }
-                }
-            )
+            extra.append(partial_match(F.HASHTAGS, F.HASHTAGS_PREFIX, tag))
         if aspect or aspect_polarity or aspect_product:
             if aspect is not None and (not aspect.strip() or len(aspect) > 100):
                 raise ParamError("aspect", "1 to 100 characters")
@@ -1006,24 +996,22 @@ def _bucket_keys(f: Filters, seconds: int) -> list[int]:
     return list(range(first, last + 1, step))
 
 
+def partial_match(keyword_field: str, ngram_field: str, value: str) -> dict[str, Any]:
+    """Values of `keyword_field` that start with `value` (case- and accent-insensitive), as one term
+    lookup in its edge-n-gram subfield: never a `prefix` query, which walks every term of the field.
+    The n-grams stop at EDGE_NGRAM_MAX_CHARS, so a longer value matches the whole keyword exactly."""
+    if len(value) <= EDGE_NGRAM_MAX_CHARS:
+        return {"match": {ngram_field: {"query": value}}}
+    return {"term": {keyword_field: value}}
+
+
 def _aspect_conditions(aspect: str | None, polarity: str | None, product: str | None, *, exact: bool) -> list:
     must: list[dict[str, Any]] = []
     if aspect:
         if exact:
             must.append({"term": {F.ASPECT_NAME: aspect}})
         else:
-            must.append(
-                {
-                    "bool": {
-                        "should": [
-                            {"term": {F.ASPECT_NAME: aspect}},
-                            {"term": {F.ASPECT_NAME_PREFIX: aspect}},
-                            {"prefix": {F.ASPECT_NAME: {"value": aspect, "case_insensitive": True}}},
-                        ],
-                        "minimum_should_match": 1,
-                    }
-                }
-            )
+            must.append(partial_match(F.ASPECT_NAME, F.ASPECT_NAME_PREFIX, aspect))
     if polarity:
         must.append({"term": {F.ASPECT_POLARITY: polarity}})
     if product:

@@ -54,6 +54,11 @@ footer{margin-top:30px;color:#8a93a0;font-size:11px}
 """
 
 
+def _e(value: Any) -> str:
+    """Any value as HTML text or attribute content (class names too: data can name a polarity)."""
+    return escape(str(value), quote=True)
+
+
 def _fmt(n: float | int | None) -> str:
     if n is None:
         return "–"
@@ -124,7 +129,7 @@ def timeline_svg(data: dict[str, Any], width: int = 976, height: int = 220) -> s
             cx = ml + i * bw + bw / 2
             out.append(
                 f'<path d="M{cx - 5:.1f},{mt - 8} L{cx + 5:.1f},{mt - 8} L{cx:.1f},{mt} Z" fill="#E69F00">'
-                f"<title>{escape(sp['name'])}: {sp['count']} posts (usual {sp['baseline']:.1f}, z {sp['z']:.1f})"  # noqa: E501
+                f"<title>{_e(sp['name'])}: {_e(sp['count'])} posts (usual {sp['baseline']:.1f}, z {sp['z']:.1f})"  # noqa: E501
                 "</title></path>"
             )
     out.append(f'<line x1="{ml}" x2="{width - mr}" y1="{zero:.1f}" y2="{zero:.1f}" stroke="#98a2b3"/></svg>')
@@ -188,7 +193,7 @@ def render_report(insights: Insights, f: Filters) -> str:
         "<div class='kpis'>",
         f"<div class='kpi'><span>Posts</span><b>{_fmt(overview['posts'])}</b></div>",
         f"<div class='kpi'><span>Authors</span><b>{_fmt(overview['authors'])}</b></div>",
-        f"<div class='kpi'><span>Net sentiment</span><b class='{net_cls}'>{_signed(s['net'])}</b>"
+        f"<div class='kpi'><span>Net sentiment</span><b class='{_e(net_cls)}'>{_signed(s['net'])}</b>"
         + (
             f"<small class='sub'>95% CI {s['ci_low']:.2f} … {s['ci_high']:.2f}</small>"
             if s["net"] is not None
@@ -216,7 +221,7 @@ def render_report(insights: Insights, f: Filters) -> str:
             h.append(
                 f"<tr><td><b>{escape(r['name'])}</b></td><td class='num'>{_fmt(r['mentions'])}</td>"
                 f"<td>{diverging_svg(r['positive'], r['negative'], max_side)}</td>"
-                f"<td class='num {cls}'>{_signed(r['net'])} <span class='sub'>({r['ci_low']:.2f} … "
+                f"<td class='num {_e(cls)}'>{_signed(r['net'])} <span class='sub'>({r['ci_low']:.2f} … "
                 f"{r['ci_high']:.2f})</span></td><td class='quote'>{escape(quote[:140])}</td></tr>"
             )
         h.append("</table>")
@@ -263,8 +268,8 @@ def render_report(insights: Insights, f: Filters) -> str:
             who = names.get(a["product"], a["product"]) if a["product"] else "Unattributed"
             sample = a["samples"][0]["text"] if a.get("samples") else ""
             h.append(
-                f"<div class='alert {a['polarity']}'><b>{escape(who)} · {escape(a['aspect'])} · "
-                f"{escape(a['polarity'])}</b> — {a['count']} mentions at {escape(a['t'][:16].replace('T', ' '))} "  # noqa: E501
+                f"<div class='alert {_e(a['polarity'])}'><b>{escape(who)} · {escape(a['aspect'])} · "
+                f"{escape(a['polarity'])}</b> — {_e(a['count'])} mentions at {escape(a['t'][:16].replace('T', ' '))} "  # noqa: E501
                 f"vs ~{a['baseline']:.1f} usual (z {a['z']:.1f})"
                 + (
                     f"<br><span class='sub'>{escape(', '.join(a.get('top_terms', [])[:5]))}</span>"
@@ -279,28 +284,29 @@ def render_report(insights: Insights, f: Filters) -> str:
     h.append("</div><div><h2>Emerging topics</h2><div class='sub'>Rising lately</div><div>")
     h.append(
         "".join(
-            f"<span class='chip'>{escape(t['term'])} <b>{t['docs']}</b></span>" for t in emerging["recent"]
+            f"<span class='chip'>{_e(t['term'])} <b>{_e(t['docs'])}</b></span>" for t in emerging["recent"]
         )
         or "<span class='sub'>none</span>"
     )
     h.append("</div><div class='sub' style='margin-top:8px'>Over-represented in negative posts</div><div>")
     h.append(
         "".join(
-            f"<span class='chip'>{escape(t['term'])} <b>{t['docs']}</b></span>" for t in emerging["negative"]
+            f"<span class='chip'>{_e(t['term'])} <b>{_e(t['docs'])}</b></span>" for t in emerging["negative"]
         )
         or "<span class='sub'>none</span>"
     )
     h.append("</div></div></div><div class='two'>")
     for title, key, cls in (("Advocates", "advocates", "pos"), ("Detractors", "detractors", "neg")):
         h.append(
-            f"<div><h2 class='{cls}'>{title}</h2><table><tr><th>Author</th><th class='num'>Posts</th>"
+            f"<div><h2 class='{_e(cls)}'>{_e(title)}</h2><table><tr><th>Author</th><th class='num'>Posts</th>"
             "<th class='num'>Followers</th><th class='num'>Score</th></tr>"
         )
         for p in infl[key]:
             flag = " <span class='sub'>(flagged)</span>" if p["flagged_posts"] else ""
             h.append(
-                f"<tr><td>@{escape(p['username'] or p['author_id'])}{flag}</td><td class='num'>{p['posts']}</td>"  # noqa: E501
-                f"<td class='num'>{_fmt(p['followers'])}</td><td class='num {cls}'>{p['score']:.1f}</td></tr>"
+                f"<tr><td>@{escape(p['username'] or p['author_id'])}{flag}</td><td class='num'>{_e(p['posts'])}</td>"  # noqa: E501
+                f"<td class='num'>{_fmt(p['followers'])}</td>"
+                f"<td class='num {_e(cls)}'>{p['score']:.1f}</td></tr>"
             )
         if not infl[key]:
             h.append("<tr><td colspan='4' class='sub'>none</td></tr>")
@@ -326,13 +332,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--out", help="write here instead of stdout")
     args = parser.parse_args(argv)
 
-    from pulse_common.logging import configure_logging
+    from pulse_common.logging import configure_logging, redact
+    from pulse_common.settings import secret_values
     from pulse_common.tracking import load_tracking_config
     from pulse_dashboard.search import make_client
     from pulse_dashboard.settings import DashboardSettings
 
-    configure_logging("report", "WARNING")
     settings = DashboardSettings()
+    configure_logging("report", "WARNING", secrets=secret_values(settings))
     try:
         f = parse_filters(
             since=args.since,
@@ -356,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         html = render_report(insights, f)
     except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
-        print(f"pulse-report: could not build the report: {type(exc).__name__}: {exc}", file=sys.stderr)
+        error = redact(f"{type(exc).__name__}: {exc}")
+        print(f"pulse-report: could not build the report: {error}", file=sys.stderr)
         return 1
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:

@@ -9,6 +9,7 @@ import sys
 import time
 
 from pulse_common.logging import configure_logging
+from pulse_common.settings import secret_values
 
 DESCRIPTION = """\
 The Pulse enricher: a Kinesis consumer (KCL 3 MultiLangDaemon + one Python processor per shard)
@@ -51,11 +52,11 @@ def cmd_processor(_args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from pulse_common.aws import client
     from pulse_common.metrics import serve_metrics
-    from pulse_enricher.daemon import Daemon, DaemonError
+    from pulse_enricher.daemon import Daemon
     from pulse_enricher.metrics import multiprocess_registry
 
     settings = _settings()
-    log = configure_logging("enricher", settings.log_level)
+    log = configure_logging("enricher", settings.log_level, secrets=secret_values(settings))
     daemon = Daemon(settings)
     try:
         daemon.prepare_metrics_dir()
@@ -91,19 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        try:
-            daemon.start()
-        except DaemonError as exc:
-            log.error(str(exc))
-            return 2
-        code = daemon.wait()
-        if server is not None:
-            server.shutdown()
-        if daemon.stopping.is_set():
-            log.info("daemon stopped", extra={"exit_code": code})
-            return 0
-        log.error("daemon exited unexpectedly", extra={"exit_code": code})
-        return code or 1
+        return daemon.supervise(daemon.start, on_exit=server.shutdown if server is not None else lambda: None)
     finally:
         daemon.cleanup()
 

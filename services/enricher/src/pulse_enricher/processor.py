@@ -35,8 +35,11 @@ from amazon_kclpy import kcl
 from amazon_kclpy.v3 import processor as kcl_processor
 
 from pulse_common.aws import client
+from pulse_common.kcl import checkpoint as kcl_checkpoint
+from pulse_common.kcl import protocol_streams
 from pulse_common.logging import configure_logging
 from pulse_common.retry import backoff_delays
+from pulse_common.settings import secret_values
 from pulse_enricher import metrics
 from pulse_enricher.dlq import DeadLetter, DeadLetterQueue
 from pulse_enricher.records import ENRICH_FAILED, ITEM_TOO_LARGE, Poison, decode
@@ -45,10 +48,6 @@ from pulse_enricher.store import Delete, Op, PostStore, Upsert, build_item, item
 
 log = logging.getLogger("pulse.enricher.processor")
 
-RETRYABLE_CHECKPOINT_ERRORS = frozenset(
-    {"ThrottlingException", "KinesisClientLibDependencyException", "DependencyException"}
-)
-STOPPING_CHECKPOINT_ERRORS = frozenset({"ShutdownException", "InvalidStateException"})
 CHECKPOINT_ATTEMPTS = 6
 # Exit status of a processor that hit a failure retrying cannot fix. The MultiLangDaemon treats a
 # dead child as fatal and exits (System.exit(1)); `pulse-enricher run` then exits non-zero and the
@@ -293,54 +292,30 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
         self, checkpointer, sequence: str | None, sub: int | None, *, force: bool = False
     ) -> bool:
         """Checkpoint at `sequence` (None: SHARD_END / everything delivered). True if stored."""
-        delays = backoff_delays(self.settings.retry_base_s * 4, self.settings.retry_cap_s)
-        for attempt in range(1, CHECKPOINT_ATTEMPTS + 1):
-            try:
-                if sequence is None:
-                    checkpointer.checkpoint()
-                else:
-                    checkpointer.checkpoint(sequence, sub)
-            except kcl.CheckpointError as exc:
-                error = str(getattr(exc, "value", exc))
-                metrics.CHECKPOINT_ERRORS.labels(_bounded_error(error)).inc()
-                if error in STOPPING_CHECKPOINT_ERRORS:
-                    level = logging.INFO if error == "ShutdownException" else logging.ERROR
-                    log.log(level, "checkpoint refused; processor stops",
-                            extra={"shard_id": self.shard_id, "sequence_number": sequence, "error": error})
-                    self.stopped = True
-                    return False
-                if attempt == CHECKPOINT_ATTEMPTS:
-                    log.error("checkpoint failed; the next batch will try again",
-                              extra={"shard_id": self.shard_id, "sequence_number": sequence, "error": error})
-                    return False
-                delay = next(delays)
-                log.warning("checkpoint failed; retrying",
-                            extra={"shard_id": self.shard_id, "sequence_number": sequence, "error": error,
-                                   "attempt": attempt, "delay_s": round(delay, 3)})
-                self.sleep(delay)
-                continue
-            metrics.CHECKPOINTS.inc()
-            self.last_checkpointed = sequence or "SHARD_END"
-            log.debug("checkpointed", extra={"shard_id": self.shard_id, "sequence_number": sequence,
-                                              "forced": force})
-            return True
-        return False
-
-
-def _bounded_error(error: str) -> str:
-    known = RETRYABLE_CHECKPOINT_ERRORS | STOPPING_CHECKPOINT_ERRORS
-    return error if error in known else "other"
+        result = kcl_checkpoint(
+            checkpointer, sequence, sub, attempts=CHECKPOINT_ATTEMPTS,
+            delays=backoff_delays(self.settings.retry_base_s * 4, self.settings.retry_cap_s),
+            sleep=self.sleep, on_error=lambda error: metrics.CHECKPOINT_ERRORS.labels(error).inc(),
+            context={"shard_id": self.shard_id},
+        )
+        if result == "stop":
+            self.stopped = True
+        if result != "ok":
+            return False
+        metrics.CHECKPOINTS.inc()
+        self.last_checkpointed = sequence or "SHARD_END"
+        log.debug("checkpointed",
+                  extra={"shard_id": self.shard_id, "sequence_number": sequence, "forced": force})
+        return True
 
 
 def main(settings: EnricherSettings | None = None) -> int:
     """Entry point of `pulse-enricher processor` (run by the daemon, one process per shard)."""
     # Ctrl-C reaches `run`, which stops the daemon gracefully; a processor must not die mid-batch.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    protocol_out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    os.dup2(2, 1)  # anything else written to fd 1 (C libraries included) goes to stderr
-    sys.stdout = sys.stderr
+    protocol_out = protocol_streams()  # fd 1 and sys.stdout go to stderr; the KCL keeps its own
     settings = settings or EnricherSettings()
-    configure_logging("enricher", settings.log_level)
+    configure_logging("enricher", settings.log_level, secrets=secret_values(settings))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

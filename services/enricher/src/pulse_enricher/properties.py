@@ -8,55 +8,25 @@ Locally the Kinesis and DynamoDB clients point at the emulator; the JVM also get
 from __future__ import annotations
 
 import shlex
-import sys
 
+from pulse_common import kcl
 from pulse_enricher.settings import EnricherSettings
 
 KCL_MAIN_CLASS = "software.amazon.kinesis.multilang.MultiLangDaemon"
 
 
 def processor_command() -> str:
-    """What the daemon runs once per shard. The KCL splits it on spaces, so no quoting helps."""
-    python = sys.executable
-    if " " in python:
-        raise ValueError(f"the KCL cannot launch a python whose path has spaces: {python!r}")
-    return f"{python} -m pulse_enricher processor"
+    """What the daemon runs once per shard."""
+    return kcl.processor_command("pulse_enricher")
 
 
 def kcl_properties(settings: EnricherSettings) -> dict[str, str]:
     stack = settings.stack
-    props: dict[str, str] = {
-        "executableName": processor_command(),
+    props = {
+        **kcl.common_properties(settings, module="pulse_enricher"),
         "streamName": stack.stream_name,
         "applicationName": settings.application_name,
-        "workerId": settings.worker_id,
-        "AWSCredentialsProvider": "DefaultCredentialsProvider",
-        "processingLanguage": f"python/{sys.version_info.major}.{sys.version_info.minor}",
-        "regionName": stack.aws_region,
-        "initialPositionInStream": settings.initial_position,
-        "retrievalMode": "POLLING",
-        "maxRecords": str(settings.max_records),
-        "idleTimeBetweenReadsInMillis": str(settings.idle_time_between_reads_ms),
-        # Empty polls still reach the processor, so millis_behind_latest stays fresh when idle.
-        "callProcessRecordsEvenForEmptyRecordList": "true",
-        "metricsLevel": settings.resolved_metrics_level,
-        "failoverTimeMillis": str(settings.local_or(settings.failover_time_ms, 5000, 10000)),
-        "shardSyncIntervalMillis": str(settings.local_or(settings.shard_sync_interval_ms, 1000, 60000)),
-        "parentShardPollIntervalMillis": str(
-            settings.local_or(settings.parent_shard_poll_interval_ms, 1000, 10000)
-        ),
-        "shutdownGraceMillis": str(settings.shutdown_grace_ms),
-        "cleanupLeasesUponShardCompletion": "true",
     }
-    failover = int(props["failoverTimeMillis"])
-    props["leaseAssignmentIntervalMillis"] = str(
-        settings.local_or(settings.lease_assignment_interval_ms, 1000, 2 * failover)
-    )
-    reporter = settings.local_or(settings.worker_metrics_reporter_freq_ms, 1000, 30000)
-    props["workerMetricsReporterFreqInMillis"] = str(reporter)
-    props["inMemoryWorkerMetricsCaptureFrequencyMillis"] = str(min(reporter, 1000))
-    if settings.client_version_config:
-        props["clientVersionConfig"] = settings.client_version_config
     if stack.aws_endpoint_url:
         props["kinesisEndpoint"] = stack.aws_endpoint_url
         props["dynamoDBEndpoint"] = stack.aws_endpoint_url
@@ -73,33 +43,8 @@ def render_properties(settings: EnricherSettings) -> str:
 
 
 def render_logback(settings: EnricherSettings) -> str:
-    """The daemon's own logs: one JSON-shaped line each, on stderr.
-
-    The processors' stderr lines (already JSON) are echoed by the daemon as they are; the daemon's
-    extra "Received error line from subprocess" copy of each one is switched off.
-    """
-    level = settings.kcl_log_level.upper()
-    pattern = (
-        '{"ts":"%d{yyyy-MM-dd\'T\'HH:mm:ss.SSS\'Z\',UTC}","level":"%level","service":"enricher-kcl",'
-        '"logger":"%logger{36}","thread":"%thread","shard_id":"%mdc{ShardId:-}",'
-        '"msg":"%replace(%replace(%msg){\'\\\\\',\'\\\\\\\\\'}){\'"\',\'\\\\"\'}"}%n'
-    )
-    return f"""<configuration>
-  <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
-    <target>System.err</target>
-    <encoder><pattern>{_xml_escape(pattern)}</pattern></encoder>
-  </appender>
-  <logger name="software.amazon.kinesis.multilang.DrainChildSTDERRTask" level="OFF"/>
-  <logger name="software.amazon.kinesis.multilang.MultiLangDaemon" level="INFO"/>
-  <root level="{level}">
-    <appender-ref ref="STDERR"/>
-  </root>
-</configuration>
-"""
-
-
-def _xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """The daemon's own logs: one JSON-shaped line each, on stderr (see pulse_common.kcl)."""
+    return kcl.render_logback("enricher-kcl", settings.kcl_log_level)
 
 
 def describe(settings: EnricherSettings) -> str:

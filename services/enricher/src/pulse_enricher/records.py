@@ -55,8 +55,8 @@ def decode(data: bytes) -> RecordEnvelope | Poison:
         return RecordEnvelope.model_validate(raw)
     except ValidationError as exc:
         return Poison(_validation_reason(exc), _short_errors(exc))
-    except (ValueError, TypeError) as exc:  # model_post_init raises ValueError
-        return Poison(INVALID_ENVELOPE, str(exc)[:500])
+    except Exception as exc:  # noqa: BLE001 - model_post_init raises ValueError; nothing may escape
+        return Poison(INVALID_ENVELOPE, (str(exc) or type(exc).__name__)[:500])
 
 
 def _validation_reason(exc: ValidationError) -> str:

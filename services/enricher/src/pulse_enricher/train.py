@@ -4,7 +4,8 @@ Writes into the packaged models directory (or --out):
   word_clusters.json.gz   distributional word classes (unlabelled text of all training files)
   post_sentiment.npz.gz   post-level sentiment (SemEval-2017 train + VADER tweets)
   target_sentiment.npz.gz target-level sentiment (Dong 2014 train)
-  aspect_tagger.npz.gz    aspect-term BIO tagger (SemEval-2014 laptops train)
+  aspect_tagger.npz.gz    aspect-term CRF tagger (SemEval-2014 laptops + restaurants train)
+  aspect_sentiment.npz.gz aspect-term polarity (SemEval-2014 laptops + restaurants train)
   MANIFEST.json           inputs (sha256), hyper-parameters, sizes
 No development file (tweeteval_val) is ever used for training. Fixed seeds: the same
 data gives byte-identical artifacts, hence the same `Enricher.version`.
@@ -23,10 +24,10 @@ from pathlib import Path
 from .nlp import training
 from .nlp.artifacts import DEFAULT_MODEL_DIR, artifact_files, version_string
 from .nlp.datasets import datasets_dir, read_rating_tsv, read_semeval_xml, read_sentiment_tsv, read_target_tsv
-from .nlp.models import POST_MODEL, TARGET_MODEL, PostSentimentModel
+from .nlp.models import ASPECT_MODEL, POST_MODEL, TARGET_MODEL, PostSentimentModel
 from .nlp.tagger import ASPECT_TAGGER, WORD_CLUSTERS
 
-STEPS = ("clusters", "post", "target", "aspects")
+STEPS = ("clusters", "post", "target", "aspects", "aspect_polarity")
 
 
 def _sha(path: Path) -> str:
@@ -76,10 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     vad_x, vad_y = read_rating_tsv(files["vader"])
     dong = read_target_tsv(files["dong"])
     laptops = read_semeval_xml(files["laptops"])
+    restaurants = read_semeval_xml(files["restaurants"])
+    aspect_sets = {"semeval14_laptops_train": laptops, "semeval14_restaurants_train": restaurants}
 
     if "clusters" in args.only:
         t = time.time()
-        texts = [s.text for s in laptops] + [s.text for s in read_semeval_xml(files["restaurants"])]
+        texts = [s.text for s in laptops] + [s.text for s in restaurants]
         texts += sem_x + vad_x + [e.text for e in dong]
         clusters = training.build_word_clusters(texts)
         with (
@@ -92,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if "post" in args.only:
         t = time.time()
-        model = training.fit_post(analyzer, sem_x + vad_x, sem_y + vad_y)
+        clusters = training.load_clusters(out)
+        model = training.fit_post(analyzer, sem_x + vad_x, sem_y + vad_y, clusters=clusters)
         model.save(out / POST_MODEL)
         manifest["models"]["post_sentiment"] = {
             **model.meta,
@@ -102,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if "target" in args.only:
         t = time.time()
-        post = PostSentimentModel.load(out)
+        post = PostSentimentModel.load(out, training.load_clusters(out))
         rows = training.target_rows(analyzer, post, dong)
         model = training.fit_target(rows, [e.label for e in dong])
         model.save(out / TARGET_MODEL)
@@ -112,12 +116,25 @@ def main(argv: list[str] | None = None) -> int:
     if "aspects" in args.only:
         t = time.time()
         clusters = training.load_clusters(out)
-        rows, labels, _ = training.tagger_data(analyzer, laptops, clusters)
-        model = training.fit_tagger(rows, labels, training.TAGGER_ALPHA, average=True)
-        model.meta["span_bias"] = training.TAGGER_SPAN_BIAS
+        sequences = [
+            seq
+            for sents in aspect_sets.values()
+            for seq in training.tagger_sequences(analyzer, sents, clusters)
+        ]
+        model = training.fit_tagger(sequences)
         model.save(out / ASPECT_TAGGER)
-        manifest["models"]["aspect_tagger"] = {**model.meta, "data": ["semeval14_laptops_train"]}
-        _log(f"aspect tagger: {len(laptops)} sentences in {time.time() - t:.0f}s")
+        meta = {k: v for k, v in model.meta.items() if k != "transitions"}
+        manifest["models"]["aspect_tagger"] = {**meta, "data": sorted(aspect_sets)}
+        _log(f"aspect tagger (CRF): {len(sequences)} sentences in {time.time() - t:.0f}s")
+
+    if "aspect_polarity" in args.only:
+        t = time.time()
+        post = PostSentimentModel.load(out, training.load_clusters(out))
+        rows = [r for sents in aspect_sets.values() for r in training.aspect_rows(analyzer, post, sents)]
+        model = training.fit_aspect_polarity([r[1] for r in rows], [r[2] for r in rows])
+        model.save(out / ASPECT_MODEL)
+        manifest["models"]["aspect_sentiment"] = {**model.meta, "data": sorted(aspect_sets)}
+        _log(f"aspect polarity: {len(rows)} terms in {time.time() - t:.0f}s")
 
     manifest["artifacts"] = {
         p.name: p.stat().st_size for p in artifact_files(out) if p.name != "MANIFEST.json"

@@ -108,28 +108,3 @@ class DeadLetterQueue:
                         extra={"failed": response.get("Failed", [])[:3]},
                     )
                     self._sleep(next(delays))
-
-
-def fast_stream_records(streams: Any) -> Any:
-    """Parse GetRecords responses with orjson instead of botocore's shape walker (about 5x cheaper).
-
-    The JSON protocol body already is the wire format of the records (AttributeValue maps); only
-    `ApproximateCreationDateTime` stays an epoch number instead of a datetime. Error responses are
-    left to botocore. Returns the same client.
-    """
-
-    def parse_body(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
-        if response_dict.get("status_code", 500) >= 300:
-            return
-        body = response_dict.get("body") or b"{}"
-        try:
-            parsed = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return  # let botocore report it
-        customized_response_dict.update(parsed)
-        response_dict["body"] = b"{}"
-
-    streams.meta.events.register(
-        f"before-parse.{streams.meta.service_model.service_id.hyphenize()}.GetRecords", parse_body
-    )
-    return streams

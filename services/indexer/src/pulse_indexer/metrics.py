@@ -1,8 +1,13 @@
-"""The indexer's Prometheus metrics (names `pulse_indexer_*`; labels are bounded)."""
+"""The indexer's Prometheus metrics (names `pulse_indexer_*`; labels are bounded).
+
+The KCL daemon runs one Python processor per shard; each records into prometheus-client's
+multiprocess files (PROMETHEUS_MULTIPROC_DIR, set by `pulse-indexer run`), and `run` serves the
+merged view. Gauges say how they merge (`multiprocess_mode`).
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from pulse_common.metrics import BATCH_SIZE_BUCKETS, CALL_LATENCY_BUCKETS, FRESHNESS_BUCKETS
 
@@ -51,22 +56,31 @@ FRESHNESS_INGESTED = Histogram(
     "now - ingested_at when a document's bulk write succeeded (searchable after the next refresh)",
     buckets=FRESHNESS_BUCKETS,
 )
-LEASES_HELD = Gauge("pulse_indexer_leases_held", "Shard leases this worker holds")
-LEASES_TAKEN = Counter(
-    "pulse_indexer_leases_taken_total", "Leases acquired, by how (free, expired, stolen)", ["how"]
-)
-LEASES_LOST = Counter("pulse_indexer_leases_lost_total", "Leases lost to another worker or to expiry")
+SHARDS = Gauge("pulse_indexer_shards_owned", "Shard processors alive", multiprocess_mode="livesum")
 SHARD_LAG = Gauge(
     "pulse_indexer_shard_lag_seconds",
-    "now - ApproximateCreationDateTime of the last record processed, per shard held",
+    "now - ApproximateCreationDateTime of the last record processed (0 when caught up), per shard held",
     ["shard"],
+    multiprocess_mode="livemax",
 )
-SHARD_LAG_MAX = Gauge("pulse_indexer_lag_seconds", "Largest shard lag over the shards this worker holds")
-ITERATOR_EXPIRED = Counter(
-    "pulse_indexer_expired_iterators_total", "ExpiredIteratorException: re-acquired from the checkpoint"
+SHARD_LAG_MAX = Gauge(
+    "pulse_indexer_lag_seconds",
+    "Largest shard lag over the shards this worker holds (the autoscaling signal)",
+    multiprocess_mode="livemax",
 )
-TRIMMED = Counter("pulse_indexer_trimmed_data_total", "TrimmedDataAccessException: resumed from TRIM_HORIZON")
 CHECKPOINTS = Counter("pulse_indexer_checkpoints_total", "Shard checkpoints written")
+CHECKPOINT_ERRORS = Counter(
+    "pulse_indexer_checkpoint_errors_total", "Checkpoint errors by KCL error name", ["error"]
+)
 DEAD_LETTERS = Counter(
     "pulse_indexer_dead_letters_total", "Messages written to the dead-letter queue", ["reason"]
 )
+
+
+def multiprocess_registry() -> CollectorRegistry:
+    """A fresh registry merging every processor's files (one per scrape)."""
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

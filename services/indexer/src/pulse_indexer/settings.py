@@ -2,42 +2,29 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from pulse_common.settings import StackSettings
-
-
-def _default_worker_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+from pulse_common.kcl import KclConsumerSettings
 
 
-class IndexerSettings(BaseSettings):
-    """Every knob of `pulse-indexer`; tests shrink the intervals, production keeps the defaults."""
+class IndexerSettings(KclConsumerSettings):
+    """Every knob of `pulse-indexer`; tests shrink the intervals, production keeps the defaults.
+    The KCL's own knobs (worker id, intervals, JVM, ...) are those of `KclConsumerSettings`."""
 
     model_config = SettingsConfigDict(env_prefix="PULSE_INDEXER_", extra="ignore")
 
-    stack: StackSettings = Field(default_factory=StackSettings)
-
-    # --- leases (DynamoDB table, created if missing) ---
-    lease_table: str | None = None  # default: "<PULSE_TABLE_NAME>-indexer-leases"
-    worker_id: str = Field(default_factory=_default_worker_id)
-    lease_duration_s: float = Field(default=10.0, gt=0)  # a lease not renewed for this long is expired
-    lease_renew_interval_s: float | None = None  # default: lease_duration_s / 3
-    shard_sync_interval_s: float = Field(default=10.0, gt=0)  # re-list shards, rebalance leases
-    max_leases_per_worker: int = Field(default=0, ge=0)  # 0 = no cap
-    initial_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
-
-    # --- stream reads ---
-    get_records_limit: int = Field(default=1000, ge=1, le=1000)
-    idle_poll_min_s: float = Field(default=0.1, ge=0)  # first wait after an empty read
-    idle_poll_max_s: float = Field(default=0.5, ge=0)  # empty reads back off up to this
+    # --- KCL (the MultiLangDaemon through the DynamoDB Streams Kinesis Adapter) ---
+    # Names the lease table and its -CoordinatorState / -WorkerMetricStats companions; default
+    # "<PULSE_TABLE_NAME>-indexer". A re-created posts table needs a fresh name: its stream's
+    # sequence numbers start again, and old checkpoints would point past them.
+    application_name: str | None = None
+    max_records: int = Field(default=1000, ge=1, le=1000)  # DynamoDB Streams' GetRecords limit
+    # The adapter waits this long after a non-empty poll and twice as long after an empty one.
+    idle_time_between_reads_ms: int = Field(default=250, ge=200)  # the KCL raises less to 200
+    launcher_dir: Path | None = None  # the built launcher; see launcher.py
 
     # --- bulk indexing ---
     bulk_max_docs: int = Field(default=1000, ge=1)
@@ -60,12 +47,9 @@ class IndexerSettings(BaseSettings):
 
     # --- ops ---
     metrics_port: int = Field(default=9103, ge=0)  # 0 = no metrics server
+    metrics_host: str = "0.0.0.0"
     log_level: str = "INFO"
 
     @property
-    def lease_table_name(self) -> str:
-        return self.lease_table or f"{self.stack.table_name}-indexer-leases"
-
-    @property
-    def renew_interval_s(self) -> float:
-        return self.lease_renew_interval_s or self.lease_duration_s / 3
+    def app_name(self) -> str:
+        return self.application_name or f"{self.stack.table_name}-indexer"

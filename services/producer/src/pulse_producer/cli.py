@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pulse_common.logging import configure_logging
+from pulse_common.logging import configure_logging, redact
+from pulse_common.settings import secret_values
 
 from .settings import ProducerSettings
 
@@ -190,7 +191,7 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     from .runner import Runner
     from .sink import KinesisSink
 
-    log = configure_logging("producer", settings.log_level)
+    log = configure_logging("producer", settings.log_level, secrets=secret_values(settings))
     stack = settings.stack
     kinesis = client("kinesis", stack, parameter_validation=False)
     _check_stream(kinesis, stack.stream_name)
@@ -238,7 +239,7 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
     if summary.error is not None:
-        print(f"pulse-producer: {summary.error}", file=sys.stderr)
+        print(f"pulse-producer: {redact(summary.error)}", file=sys.stderr)
         return EXIT_USAGE if _is_usage(runner) else EXIT_FAILED
     return EXIT_OK if summary.failed == 0 else EXIT_FAILED
 

@@ -15,13 +15,14 @@ sources pass the receive time.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from pulse_common.schema import MAX_ID_CHARS, MAX_TEXT_CHARS, Author, Engagement, GeoPoint, Post
+from pulse_common.dates import DateOutOfRange, bounded_utc
+from pulse_common.schema import MAX_ID_CHARS, MAX_TEXT_CHARS, MAX_VERSION, Author, Engagement, GeoPoint, Post
 
 from .events import Delete, Event, Upsert, ms_of, now_ms
 
@@ -38,6 +39,14 @@ class ParseError(ValueError):
 # ---------------------------------------------------------------- helpers
 
 
+def _bounded(moment: datetime) -> datetime:
+    """In UTC and within pulse_common.dates' range, or ParseError("bad_timestamp")."""
+    try:
+        return bounded_utc(moment)
+    except DateOutOfRange as exc:
+        raise ParseError("bad_timestamp", str(exc)) from exc
+
+
 def _dt_iso(value: Any) -> datetime:
     if not isinstance(value, str) or not value:
         raise ParseError("bad_timestamp", repr(value)[:80])
@@ -45,16 +54,17 @@ def _dt_iso(value: Any) -> datetime:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     except ValueError as exc:
         raise ParseError("bad_timestamp", value[:80]) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _bounded(moment)
 
 
 def _dt_v1(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ParseError("bad_timestamp", repr(value)[:80])
     try:
-        return datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y").astimezone(UTC)
+        moment = datetime.strptime(value, "%a %b %d %H:%M:%S %z %Y")
     except ValueError:
         return _dt_iso(value)
+    return _bounded(moment)
 
 
 def _int(value: Any) -> int:
@@ -63,6 +73,13 @@ def _int(value: Any) -> int:
     except (TypeError, ValueError):
         return 0
     return max(number, 0)
+
+
+def _version(value: int) -> int:
+    """A delete's version from the document: bounded as the schema bounds every version."""
+    if not 0 <= value <= MAX_VERSION:
+        raise ParseError("bad_version", str(value)[:40])
+    return value
 
 
 def _str_id(value: Any) -> str:
@@ -220,7 +237,7 @@ def parse_v1_delete(doc: dict[str, Any], received_ms: int | None) -> Delete:
     sid = _str_id(status.get("id_str") or status.get("id"))
     stamp = _dict(doc.get("delete")).get("timestamp_ms") or doc.get("timestamp_ms")
     version = received_ms if received_ms is not None else (_int(stamp) or now_ms())
-    return Delete(id=f"x:{sid}", version=version, reason="user_delete")
+    return Delete(id=f"x:{sid}", version=_version(version), reason="user_delete")
 
 
 # ---------------------------------------------------------------- X API v2
@@ -337,7 +354,7 @@ def _v2_compliance_delete(data: dict[str, Any], received_ms: int | None) -> Dele
     version = received_ms
     if version is None:
         version = ms_of(_dt_iso(body["event_at"])) if body.get("event_at") else now_ms()
-    return Delete(id=f"x:{tid}", version=version, reason="compliance")
+    return Delete(id=f"x:{tid}", version=_version(version), reason="compliance")
 
 
 # ---------------------------------------------------------------- Bluesky Jetstream
@@ -375,7 +392,7 @@ def parse_jetstream(doc: dict[str, Any], received_ms: int | None) -> list[Event]
     # Replayed files: a create is versioned by its createdAt (idempotent replays), an update or a
     # delete by Jetstream's time_us (when it happened). Live: the receive time.
     time_ms = _int(doc.get("time_us")) // 1000 or now_ms()
-    version = received_ms if received_ms is not None else time_ms
+    version = _version(received_ms if received_ms is not None else time_ms)
     operation = commit.get("operation")
     if operation == "delete":
         return [Delete(id=post_id, version=version, reason="user_delete")]

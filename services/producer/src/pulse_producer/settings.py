@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pulse_common.settings import StackSettings
+from pulse_common.settings import SecretToken, StackSettings
 
 
 class ProducerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PULSE_PRODUCER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PULSE_PRODUCER_", extra="ignore", hide_input_in_errors=True)
 
     stack: StackSettings = Field(default_factory=StackSettings)
 
@@ -34,7 +34,7 @@ class ProducerSettings(BaseSettings):
     loop: bool = False  # replay: start over at the end
     count: int | None = Field(default=None, ge=0)  # synthetic: stop after this many posts
     seed: int = 12
-    x_bearer_token: SecretStr | None = None
+    x_bearer_token: SecretToken = None  # stripped and checked: a pasted newline must not reach a header
     x_api_base_url: str = "https://api.x.com"
     x_stall_timeout_s: float = Field(default=20.0, gt=0)  # X: reconnect after 20 s without data
     x_exclude_retweets: bool | None = None  # None: as the tracking config says

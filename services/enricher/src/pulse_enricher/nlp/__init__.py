@@ -8,9 +8,10 @@
     enricher.version                                      # "pulse-nlp/2026.11.1+<artifact hash>"
 
 Modules: text (normalization, entities, emojis), lang (language guess), pipeline (spaCy
-blank + lemmatizer component), brands / aspects (PhraseMatchers from the tracking config),
-tagger (open-vocabulary aspect terms), lexicon (clause-scoped opinion rules), models
-(post- and target-level linear models), influence (score formula and spam flags),
+blank + lemmatizer component), brands / aspects (PhraseMatchers from the tracking config, the
+word-sense check of taxonomy synonyms, brand names kept out of aspects), tagger (the CRF that
+finds open-vocabulary aspect terms), lexicon (clause-scoped opinion rules), models (post-,
+target- and aspect-level linear models), influence (score formula and spam flags),
 training / datasets (used by pulse-train and pulse-eval only).
 """
 

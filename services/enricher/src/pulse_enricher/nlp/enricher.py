@@ -7,6 +7,7 @@ stateful signal, duplicate text, needs an explicit `DuplicateTracker` passed in.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -20,15 +21,22 @@ from pulse_common.schema import EnrichedPost, Post, Sentiment
 from pulse_common.tracking import TrackingConfig
 
 from .artifacts import DEFAULT_MODEL_DIR, version_string
-from .aspects import AspectHit, TaxonomyMatcher
+from .aspects import AspectHit, BrandWords, SenseFilter, TaxonomyMatcher
 from .brands import BrandHit, BrandMatcher
-from .features import fold_tokens, lexicon_dense
+from .features import fold_tokens, lexicon_dense, mark_negation
 from .influence import DuplicateTracker, flags_for, influence_fields
 from .lang import detect_language
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, score_mentions
-from .models import LABELS, PostSentimentModel, TargetSentimentModel, first_argmax
+from .models import (
+    LABELS,
+    AspectSentimentModel,
+    PostContext,
+    PostSentimentModel,
+    TargetSentimentModel,
+    first_argmax,
+)
 from .pipeline import build_nlp, lemmatize, set_lemmas, token_texts
-from .tagger import AspectTagger
+from .tagger import AspectTagger, load_word_clusters
 from .text import (
     extract_emojis,
     extract_hashtags,
@@ -82,21 +90,58 @@ class Enricher:
         # lemmas and the token texts.
         self._fused = self.nlp.pipe_names == ["pulse_lemmatizer"]
         self._tokenizer = self.nlp.tokenizer
-        self.brand_matcher = BrandMatcher(self.nlp, tracking)
-        self.taxonomy = TaxonomyMatcher(self.nlp, tracking)
+        self._set_tracking(tracking)
         self.vader = SentimentIntensityAnalyzer()
         self.lexicon = OpinionLexicon(self.model_dir / "domain_lexicon.json", self.vader)
-        self.post_model = PostSentimentModel.load(self.model_dir)
+        clusters = load_word_clusters(self.model_dir)
+        self.post_model = PostSentimentModel.load(self.model_dir, clusters)
         self.target_model = TargetSentimentModel.load(self.model_dir)
-        self.tagger = AspectTagger.load(self.model_dir)
+        self.aspect_model = AspectSentimentModel.load(self.model_dir)
+        self.tagger = AspectTagger.load(self.model_dir, clusters)
         # The target model reads the post model's feature columns when both hash alike.
         self._share_post_feats = (
             self.post_model is not None
             and self.target_model is not None
             and self.post_model.model.bits == self.target_model.model.bits
         )
+        self._share_aspect_feats = (
+            self.post_model is not None
+            and self.aspect_model is not None
+            and self.post_model.model.bits == self.aspect_model.model.bits
+        )
         self.languages = frozenset(languages or tracking.languages or ["en"]) & SUPPORTED_LANGUAGES
         self.version = version_string(self.model_dir)
+
+    def _set_tracking(self, tracking: TrackingConfig) -> None:
+        self.tracking = tracking
+        self.brand_matcher = BrandMatcher(self.nlp, tracking)
+        self.taxonomy = TaxonomyMatcher(self.nlp, tracking)
+        self.brand_words = BrandWords(tracking)
+        self.sense = SenseFilter(tracking, self.brand_words)
+
+    def with_tracking(self, tracking: TrackingConfig) -> Enricher:
+        """The same models and pipeline with another tracking config (pulse-eval scores each
+        target of a target-sentiment file as the one tracked product)."""
+        other = copy.copy(self)
+        other._set_tracking(tracking)
+        return other
+
+    def with_models(
+        self,
+        *,
+        tagger: AspectTagger | None = None,
+        aspect_model: AspectSentimentModel | None = None,
+        target_model: TargetSentimentModel | None = None,
+    ) -> Enricher:
+        """The same pipeline with some models replaced (pulse-eval's cross-validation folds)."""
+        other = copy.copy(self)
+        if tagger is not None:
+            other.tagger = tagger
+        if aspect_model is not None:
+            other.aspect_model = aspect_model
+        if target_model is not None:
+            other.target_model = target_model
+        return other
 
     # -- building blocks (also used by pulse-eval, so it scores exactly what production does) --
     def analyze(self, text: str) -> tuple[Doc, list[str], list[float]]:
@@ -180,6 +225,8 @@ class Enricher:
         rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
         if self.target_model is None:
             return _scores(rule.polarity, rule.score, abs(rule.score))
+        if post_feats is None and self._share_post_feats:
+            post_feats = self.post_model.features(words, valences, text, toks)  # type: ignore[union-attr]
         label, score, confidence = self.target_model.predict(
             words, valences, text, t_start, t_end, post_proba, toks, clauses, None, post_feats, rule
         )
@@ -195,16 +242,40 @@ class Enricher:
         spans: list[tuple[int, int]],
         post_proba: Sequence[float] | None = None,
         clauses: list[int] | None = None,
+        *,
+        text: str | None = None,
+        toks: list[str] | None = None,
+        post_feats: dict[int, float] | None = None,
     ) -> list[ScoredMention]:
-        """Polarity of each aspect span.
+        """Polarity of each aspect span (negative / neutral / positive).
 
-        The clause-scoped opinion rules (lexicon.py) decide; the post-level model's signed
-        score (p_pos − p_neg) is added as a prior, weight 0.3 when the aspect has opinion
-        words of its own and 1.0 when it has none ("it shut down after two hours" has no
-        lexicon word but is clearly negative). On SemEval-2014 laptop terms this lifts
-        polarity accuracy from 0.56 (rules alone) to 0.65.
+        The trained aspect model decides (SemEval-2014 laptop and restaurant terms: the
+        aspect's clause and ±3-token window with negation marks, the clause-scoped opinion
+        rules of lexicon.py as features, the post model's probabilities); its score is
+        p(positive) − p(negative). The opinion words listed are the rules' (what the decision
+        rests on). Without the model: the rules, plus the post-level model's signed score as a
+        prior (weight 0.3 when the aspect has opinion words of its own, 1.0 when it has none).
         """
-        scored = score_mentions(words, spans, valences, clauses if clauses is not None else clause_ids(words))
+        if clauses is None:
+            clauses = clause_ids(words)
+        scored = score_mentions(words, spans, valences, clauses)
+        if self.aspect_model is not None and text is not None:
+            if toks is None:
+                toks = fold_tokens(words)
+            out = []
+            if post_feats is None and self.post_model is not None:
+                post_feats = self.post_model.features(words, valences, text, toks)
+            share = post_feats if self._share_aspect_feats else None
+            negated = mark_negation(toks)
+            ctx = PostContext(words, valences, text, toks, clauses, post_proba, share, negated)
+            for (start, end), rule in zip(spans, scored, strict=True):
+                p = self.aspect_model.probs(ctx, start, end, len(spans), rule)
+                c = clauses[start]
+                negated_opinion = c >= 0 and any(
+                    valences[i] and clauses[i] == c and negated[i].endswith("_NEG") for i in range(len(words))
+                )
+                out.append(_combine(p, rule, negated_opinion))
+            return out
         if post_proba is None:
             return scored
         prior = float(post_proba[2] - post_proba[0])
@@ -217,26 +288,59 @@ class Enricher:
         return out
 
     def extract_aspects(
-        self, doc: Doc, words: list[str], valences: list[float], text: str | None = None
+        self,
+        doc: Doc,
+        words: list[str],
+        valences: list[float],
+        text: str | None = None,
+        brand_hits: list[BrandHit] | None = None,
     ) -> list[AspectHit]:
-        """Taxonomy matches plus open-vocabulary terms from the tagger (taxonomy wins overlaps)."""
+        """Taxonomy matches used in their product sense, plus open-vocabulary terms from the
+        tagger (taxonomy wins overlaps; brand names, hashtags and mentions are never aspects)."""
         if text is None:
             text = doc.text
-        hits = self.taxonomy.find(doc, text)
+        brand_hits = brand_hits or []
+        found = self.taxonomy.find(doc, text)
+        context: bool | None = None
+        hits: list[AspectHit] = []
+        rejected: list[AspectHit] = []
+        for h in found:
+            if h.token_end - h.token_start == 1:
+                if self.sense.changes_sense(words, h.token_start, valences):
+                    rejected.append(h)
+                    continue
+                if self.sense.needs_context(h, doc[h.token_start].lemma_):
+                    if context is None:
+                        context = self.sense.product_context(words, bool(brand_hits), found)
+                    if not context:
+                        rejected.append(h)
+                        continue
+            hits.append(h)
         if self.tagger is None:
             return hits
-        taken = [False] * len(words)
+        taken = [0] * len(words)  # 1: a kept taxonomy term, 2: a word not used as a feature
         for h in hits:
             for i in range(h.token_start, h.token_end):
-                taken[i] = True
+                taken[i] = 1
+        for h in rejected:
+            for i in range(h.token_start, h.token_end):
+                taken[i] = 2
+        brand_tokens = {
+            i for b in brand_hits if b.token_start >= 0 for i in range(b.token_start, b.token_end)
+        }
         added = False
         for start, end in self.tagger.tag_spans(words, valences):
             if any(taken[start:end]):
                 continue
+            span = self.brand_words.trim(words, start, end, brand_tokens)
+            if span is None:
+                continue
+            start, end = span
             s_char = doc[start].idx
             last = doc[end - 1]
             e_char = last.idx + len(last.text)
-            name = " ".join(lemmatize(w) for w in words[start:end] if w[0].isalnum() or w == "-")
+            kept = [t for t in doc[start:end] if t.text[0].isalnum() or t.text == "-"]
+            name = "".join(lemmatize(t.text) + t.whitespace_ for t in kept).strip()
             hits.append(
                 AspectHit(
                     name or text[s_char:e_char].lower(),
@@ -305,10 +409,17 @@ class Enricher:
             sentiment, post_proba, post_feats = self._post_scores(text, words, valences, toks)
             if sarcastic and sentiment[0] == "positive":
                 sentiment = ("negative", -abs(sentiment[1]), sentiment[2] * 0.5)
-            aspect_hits = self.extract_aspects(doc, words, valences, text)
+            aspect_hits = self.extract_aspects(doc, words, valences, text, brand_hits)
             if aspect_hits:
                 scored_aspects = self.aspect_polarities(
-                    words, valences, [(h.token_start, h.token_end) for h in aspect_hits], post_proba, clauses
+                    words,
+                    valences,
+                    [(h.token_start, h.token_end) for h in aspect_hits],
+                    post_proba,
+                    clauses,
+                    text=text,
+                    toks=toks,
+                    post_feats=post_feats,
                 )
                 for hit, res in zip(aspect_hits, scored_aspects, strict=True):
                     polarity, score = res.polarity, res.score
@@ -381,6 +492,22 @@ class Enricher:
             enriched_at=enriched_at,
         )
         return EnrichedPost.model_validate(data)
+
+
+RULE_OVERRIDE = 0.4  # a negated opinion rule this strong wins over a disagreeing model
+
+
+def _combine(proba: list[float], rule: ScoredMention, negated_opinion: bool) -> ScoredMention:
+    """The aspect model's verdict, unless the aspect's own negated opinion words clearly say
+    otherwise ("no lag at all", "not bad": the rules flip the negated word; the review-trained
+    weights often read the problem word alone)."""
+    k = first_argmax(proba)
+    label, score = LABELS[k], proba[2] - proba[0]
+    if negated_opinion and abs(rule.score) >= RULE_OVERRIDE and label != rule.polarity:
+        label, score = rule.polarity, (score + rule.score) / 2
+        if polarity_of(score) != label:
+            score = rule.score
+    return ScoredMention(round(_clip(score), 4), label, rule.opinions)
 
 
 def _attribute(hit: AspectHit, brand_hits: list[BrandHit]) -> str | None:

@@ -58,18 +58,24 @@ def tokenize(text: str) -> list[str]:
     return fold_tokens(TOKEN_RE.findall(text.replace("’", "'")))
 
 
+NEGATION_SCOPE = 4  # tokens a negator reaches ("not good at all, love it": 'love' is not negated)
+
+
 def mark_negation(tokens: list[str]) -> list[str]:
+    """Suffix "_NEG" to the tokens a negator governs: up to `NEGATION_SCOPE` tokens after it,
+    never past punctuation or a contrast word ("but", "however", ...)."""
     out = []
-    neg = False
+    left = 0
     for tok in tokens:
         if tok in SCOPE_END or tok[0] in ".,!?;:":
-            neg = False
+            left = 0
             out.append(tok)
         elif tok in NEGATORS or tok.endswith("n't"):
-            neg = True
+            left = NEGATION_SCOPE
             out.append(tok)
         else:
-            out.append(tok + "_NEG" if neg else tok)
+            out.append(tok + "_NEG" if left else tok)
+            left = max(0, left - 1)
     return out
 
 
@@ -150,6 +156,18 @@ def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, f
             col = pairs[pair] = get(feature) or _columns_miss(cache, feature, bits)
         cols.append(col)
     return dict.fromkeys(cols, 1.0)
+
+
+def unigram_columns(tokens: list[str], bits: int, prefix: str) -> list[int]:
+    """The columns of `prefix + token` for each token (`hash_features` of them, in order, repeats kept)."""
+    cache = _COLUMNS.get(bits)
+    if cache is None:
+        cache = _COLUMNS[bits] = {}
+    prefixed = _PREFIXED_COLUMNS.get((bits, prefix))
+    if prefixed is None:
+        prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
+    get = prefixed.get
+    return [get(t) or _prefixed_miss(prefixed, cache, prefix, t, bits) for t in tokens]
 
 
 def word_ngrams(tokens: list[str], prefix: str = "") -> list[str]:

@@ -14,15 +14,18 @@ import io
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
-from .features import fold_tokens, hash_features, lexicon_dense, mark_negation, ngram_columns
+from .features import fold_tokens, hash_features, lexicon_dense, mark_negation, ngram_columns, unigram_columns
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, score_mentions
 
 POST_MODEL = "post_sentiment.npz.gz"
 TARGET_MODEL = "target_sentiment.npz.gz"
+ASPECT_MODEL = "aspect_sentiment.npz.gz"
 LABELS = ("negative", "neutral", "positive")
 
 
@@ -38,6 +41,8 @@ class LinearModel:
         labels = LABELS if set(LABELS) <= set(self.classes) else tuple(self.classes)
         self._order = np.array([self.classes.index(c) for c in labels])
         self._order_list: list[int] = self._order.tolist()
+        self._shared_key: dict[int, float] | None = None  # see probs_split
+        self._shared_z: list[float] = []
 
     def decision(self, feats: dict[int, float]) -> np.ndarray:
         return np.array(self._decision(feats), dtype=np.float32)
@@ -50,6 +55,26 @@ class LinearModel:
         # take = W[idx]; val.dot = val @ (the same BLAS gemv, same result), with less overhead.
         z = (val.dot(self.W.take(idx, axis=0)) + self.b).tolist()
         return [z[k] for k in self._order_list]
+
+    def probs_split(self, shared: dict[int, float], own: dict[int, float]) -> list[float]:
+        """`probs({**shared, **own})` with the shared part's scores computed once per `shared`
+        dict (the post's features, shared by every brand and aspect of a post). Own columns
+        that are also shared are left out: merged, they would count once with the same value
+        (hashed columns are all 1.0, and dense columns never collide)."""
+        if self._shared_key is not shared:
+            self._shared_key = shared
+            self._shared_z = self._decision(shared) if shared else [float(v) for v in self.b[self._order]]
+        extra = {k: v for k, v in own.items() if k not in shared}
+        z = self._shared_z
+        if extra:
+            n = len(extra)
+            idx = np.fromiter(extra, dtype=np.int64, count=n)
+            val = np.fromiter(extra.values(), dtype=np.float32, count=n)
+            part = val.dot(self.W.take(idx, axis=0)).tolist()
+            z = [z[j] + part[k] for j, k in enumerate(self._order_list)]
+        p = [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z]
+        total = sum(p)
+        return [v / total for v in p]
 
     def proba(self, feats: dict[int, float]) -> np.ndarray:
         """One-vs-rest logistic outputs, normalized; in LABELS order (neg, neu, pos)."""
@@ -82,13 +107,23 @@ class LinearModel:
 
     @classmethod
     def from_sklearn(cls, clf, bits: int, meta: dict) -> LinearModel:
+        """From a fitted one-vs-rest linear classifier. A sentiment model whose training data
+        lacked a class (tiny files, cross-validation folds) still gets all three: the missing
+        one never wins; a two-class fit (one weight row) is spread over both classes."""
         coef = np.asarray(clf.coef_, dtype=np.float32)
-        return cls(
-            coef.T.copy(),
-            np.asarray(clf.intercept_, dtype=np.float32),
-            [str(c) for c in clf.classes_],
-            {**meta, "bits": bits},
-        )
+        bias = np.asarray(clf.intercept_, dtype=np.float32)
+        classes = [str(c) for c in clf.classes_]
+        if len(classes) == 2 and coef.shape[0] == 1:
+            coef = np.vstack([-coef[0], coef[0]])
+            bias = np.array([-bias[0], bias[0]], dtype=np.float32)
+        if set(classes) < set(LABELS):
+            full_w = np.zeros((len(LABELS), coef.shape[1]), dtype=np.float32)
+            full_b = np.full(len(LABELS), -30.0, dtype=np.float32)
+            for k, c in enumerate(classes):
+                full_w[LABELS.index(c)] = coef[k]
+                full_b[LABELS.index(c)] = bias[k]
+            coef, bias, classes = full_w, full_b, list(LABELS)
+        return cls(coef.T.copy(), bias, classes, {**meta, "bits": bits})
 
 
 def first_argmax(p: Sequence[float]) -> int:
@@ -109,6 +144,13 @@ def _label_score(p: Sequence[float]) -> tuple[str, float, float]:
 POST_BITS = 18
 
 
+CONTRAST_WORDS = frozenset({"but", "however", "although", "though", "yet"})
+
+
+def _squash(s: float) -> float:
+    return s / math.sqrt(s * s + 15.0)
+
+
 def post_features(
     words: list[str],
     valences: list[float],
@@ -116,23 +158,54 @@ def post_features(
     bits: int = POST_BITS,
     toks: list[str] | None = None,
     dense: dict[int, float] | None = None,
+    clusters: dict[str, int] | None = None,
 ) -> dict[int, float]:
-    """Word uni+bigrams with negation scope marking, plus VADER-lexicon dense features."""
+    """Word uni+bigrams with negation scope marking, VADER-lexicon dense features, and:
+
+    * contrast: the words after the last "but"/"however"/... again, as "bc:" features, and the
+      lexicon score after and before it ("nice screen but the battery is a joke" leans on
+      the part after "but");
+    * word clusters ("cl:<id>"): distributional classes, so an unseen word counts like its
+      neighbours;
+    * news-like posts: a URL, no opinion word at all, a number; emoji valence on its own.
+    """
     if toks is None:
         toks = fold_tokens(words)
-    feats = ngram_columns(mark_negation(toks), bits)  # = hash_features(word_ngrams(...), bits)
+    negated = mark_negation(toks)
+    feats = ngram_columns(negated, bits)  # = hash_features(word_ngrams(...), bits)
+    last = -1
+    for i, t in enumerate(toks):
+        if t in CONTRAST_WORDS:
+            last = i
+    if last >= 0:
+        feats.update(dict.fromkeys(unigram_columns(negated[last + 1 :], bits, "bc:"), 1.0))
+    if clusters is not None:
+        get = clusters.get
+        ids = [str(c) for c in (get(t) for t in toks) if c is not None]
+        feats.update(dict.fromkeys(unigram_columns(ids, bits, "cl:"), 1.0))
     feats.update(dense if dense is not None else lexicon_dense(valences, toks, text))
+    if last >= 0:
+        feats[26] = _squash(sum(valences[last + 1 :]))
+        feats[27] = _squash(sum(valences[:last]))
+    feats[28] = 1.0 if "<url>" in toks else 0.0
+    feats[29] = 0.0 if any(valences) else 1.0
+    emoji = [v for w, v in zip(words, valences, strict=True) if v and not w[:1].isalnum()]
+    feats[30] = sum(emoji) / 4.0 if emoji else 0.0
+    feats[31] = 1.0 if "<num>" in toks else 0.0
     return feats
 
 
 class PostSentimentModel:
-    def __init__(self, model: LinearModel) -> None:
+    """The post-level model; `clusters` are the word clusters it was trained with (None: none)."""
+
+    def __init__(self, model: LinearModel, clusters: dict[str, int] | None = None) -> None:
         self.model = model
+        self.clusters = clusters if model.meta.get("clusters") else None
 
     @classmethod
-    def load(cls, model_dir: Path) -> PostSentimentModel | None:
+    def load(cls, model_dir: Path, clusters: dict[str, int] | None = None) -> PostSentimentModel | None:
         path = model_dir / POST_MODEL
-        return cls(LinearModel.load(path)) if path.exists() else None
+        return cls(LinearModel.load(path), clusters) if path.exists() else None
 
     def proba(
         self,
@@ -142,12 +215,17 @@ class PostSentimentModel:
         toks: list[str] | None = None,
         dense: dict[int, float] | None = None,
     ) -> np.ndarray:
-        return self.model.proba(post_features(words, valences, text, self.model.bits, toks, dense))
+        return self.model.proba(self.features(words, valences, text, toks, dense))
 
     def features(
-        self, words: list[str], valences: list[float], text: str, toks: list[str], dense: dict[int, float]
+        self,
+        words: list[str],
+        valences: list[float],
+        text: str,
+        toks: list[str] | None = None,
+        dense: dict[int, float] | None = None,
     ) -> dict[int, float]:
-        return post_features(words, valences, text, self.model.bits, toks, dense)
+        return post_features(words, valences, text, self.model.bits, toks, dense, self.clusters)
 
     def predict(self, words: list[str], valences: list[float], text: str) -> tuple[str, float, float]:
         return _label_score(self.proba(words, valences, text))
@@ -193,8 +271,10 @@ def target_features(
     dense: dict[int, float] | None = None,
     post_feats: dict[int, float] | None = None,
     rule: ScoredMention | None = None,
+    own_only: bool = False,
 ) -> dict[int, float]:
-    """Features for the sentiment toward tokens [t_start, t_end).
+    """Features for the sentiment toward tokens [t_start, t_end) (`own_only`: without the
+    post's shared columns, for `LinearModel.probs_split`).
 
     The post-level feature columns (whole-post n-grams and lexicon features, shared with the
     post model so they are computed once per post), left/right context n-grams, position-tagged words
@@ -205,7 +285,7 @@ def target_features(
         toks = fold_tokens(words)
     if clauses is None:
         clauses = clause_ids(words)
-    if post_feats is None:
+    if post_feats is None and not own_only:
         post_feats = post_features(words, valences, text, bits, toks, dense)
     neg = mark_negation([*toks[max(0, t_start - 8) : t_start], "<t>", *toks[t_end : t_end + 8]])
     n_left = min(t_start, 8)
@@ -222,7 +302,7 @@ def target_features(
         if d - 1 < len(right):
             key = (-d, right[d - 1])
             cols.extend(window_get(key) or _window_miss(window, key, bits))
-    feats = dict(post_feats)
+    feats = {} if own_only else dict(post_feats)  # type: ignore[arg-type]
     # Context n-grams ("l:" left, "r:" right), then the window and target features: the
     # columns in this order (the order `hash_features` over all those strings would give).
     feats.update(ngram_columns(left, bits, "l:"))
@@ -254,14 +334,28 @@ def target_features(
     return feats
 
 
-class TargetSentimentModel:
+class _MentionModel:
+    """A three-way sentiment model of one mention (a target or an aspect term) in a post."""
+
+    FILE = ""
+
     def __init__(self, model: LinearModel) -> None:
         self.model = model
 
     @classmethod
-    def load(cls, model_dir: Path) -> TargetSentimentModel | None:
-        path = model_dir / TARGET_MODEL
+    def load(cls, model_dir: Path) -> Self | None:
+        path = model_dir / cls.FILE
         return cls(LinearModel.load(path)) if path.exists() else None
+
+    def _probs(self, feats: dict[int, float], post_feats: dict[int, float] | None) -> list[float]:
+        """`feats` are own columns only when `post_feats` (the post's shared columns) are given."""
+        if post_feats is not None:
+            return self.model.probs_split(post_feats, feats)
+        return self.model.probs(feats)
+
+
+class TargetSentimentModel(_MentionModel):
+    FILE = TARGET_MODEL
 
     def predict(
         self,
@@ -290,8 +384,110 @@ class TargetSentimentModel:
             dense,
             post_feats,
             rule,
+            own_only=post_feats is not None,
         )
-        return _label_score(self.model.probs(feats))
+        return _label_score(self._probs(feats, post_feats))
 
 
-__all__ = ["LinearModel", "OpinionLexicon", "PostSentimentModel", "TargetSentimentModel"]
+# -- aspect level -----------------------------------------------------------------------------
+ASPECT_WINDOW = 3
+
+
+def aspect_features(
+    words: list[str],
+    valences: list[float],
+    text: str,
+    t_start: int,
+    t_end: int,
+    post_proba: Sequence[float] | None,
+    n_aspects: int,
+    bits: int = TARGET_BITS,
+    toks: list[str] | None = None,
+    clauses: list[int] | None = None,
+    post_feats: dict[int, float] | None = None,
+    rule: ScoredMention | None = None,
+    negated: list[str] | None = None,
+    own_only: bool = False,
+) -> dict[int, float]:
+    """`target_features` plus what decides one aspect among several: the negation-marked
+    words of the aspect's own clause ("cl:"), the words within ±3 tokens ("d3:"), and how
+    many aspects the sentence has (one aspect usually carries the sentence's polarity).
+    `negated` is `mark_negation(toks)`, computed once per post."""
+    if toks is None:
+        toks = fold_tokens(words)
+    if clauses is None:
+        clauses = clause_ids(words)
+    feats = target_features(
+        words,
+        valences,
+        text,
+        t_start,
+        t_end,
+        post_proba,
+        bits,
+        toks,
+        clauses,
+        None,
+        post_feats,
+        rule,
+        own_only,
+    )
+    neg = negated if negated is not None else mark_negation(toks)
+    c = clauses[t_start]
+    clause = [neg[i] for i in range(len(neg)) if c >= 0 and clauses[i] == c and not t_start <= i < t_end]
+    lo, hi = max(0, t_start - ASPECT_WINDOW), min(len(neg), t_end + ASPECT_WINDOW)
+    near = neg[lo:t_start] + neg[t_end:hi]
+    cols = unigram_columns(clause, bits, "cl:") + unigram_columns(near, bits, "d3:")
+    cols.extend(hash_features([f"nasp:{min(n_aspects, 4)}"], bits))
+    feats.update(dict.fromkeys(cols, 1.0))
+    return feats
+
+
+@dataclass(slots=True)
+class PostContext:
+    """What every aspect of one post shares, computed once per post."""
+
+    words: list[str]
+    valences: list[float]
+    text: str
+    toks: list[str]
+    clauses: list[int]
+    post_proba: Sequence[float] | None
+    post_feats: dict[int, float] | None  # the post model's columns, when the models hash alike
+    negated: list[str]  # mark_negation(toks)
+
+
+class AspectSentimentModel(_MentionModel):
+    """Polarity of one aspect term (negative / neutral / positive), trained on SemEval-2014 terms."""
+
+    FILE = ASPECT_MODEL
+
+    def probs(
+        self, ctx: PostContext, t_start: int, t_end: int, n_aspects: int, rule: ScoredMention
+    ) -> list[float]:
+        feats = aspect_features(
+            ctx.words,
+            ctx.valences,
+            ctx.text,
+            t_start,
+            t_end,
+            ctx.post_proba,
+            n_aspects,
+            self.model.bits,
+            ctx.toks,
+            ctx.clauses,
+            ctx.post_feats,
+            rule,
+            ctx.negated,
+            own_only=ctx.post_feats is not None,
+        )
+        return self._probs(feats, ctx.post_feats)
+
+
+__all__ = [
+    "AspectSentimentModel",
+    "LinearModel",
+    "OpinionLexicon",
+    "PostSentimentModel",
+    "TargetSentimentModel",
+]

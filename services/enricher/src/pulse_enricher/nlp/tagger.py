@@ -1,12 +1,19 @@
-"""Open-vocabulary aspect-term tagger: token-level BIO logistic regression + constrained Viterbi.
+"""Open-vocabulary aspect-term tagger: a linear-chain CRF over hashed token features.
 
 Per token it looks at the word and its ±2 neighbours, lemma, 3-letter prefix/suffix,
-word shape, neighbouring bigrams and whether neighbours are opinion words (the lexicon's
-valence sign). Each base string is hashed once per token (CRC32); context templates are
-combined arithmetically, so tagging a post is a few hundred integer operations plus one
-(k × 3) matrix product per token. Decoding forbids O→I, so every span starts with B.
-Trained on SemEval-2014 laptop reviews by `pulse-train`; no tracking-config input, so the
-model stays valid whatever the taxonomy is (the taxonomy PhraseMatcher covers that side).
+word shape, neighbouring bigrams, whether neighbours are opinion words (the lexicon's
+valence sign: opinion-word proximity) and distributional word clusters at 0/±1. Each base
+string is hashed once per token (CRC32); context templates are combined arithmetically, so
+the emission scores of a post are a few hundred integer operations plus one gather-and-sum
+over a (2**bits × 3) weight matrix. The CRF's 3×3 transition weights (O/B/I) make the
+decoding structured: multi-word spans are scored as sequences, and O→I / start→I are
+forbidden, so every span starts with B.
+
+`pulse-train` fits the CRF with python-crfsuite (L-BFGS, elastic net) on every
+aspect-annotated set (SemEval-2014 laptops and restaurants); the state-feature weights are
+copied into the hashed weight matrix, so run time needs no crfsuite call. No tracking-config
+input, so the model stays valid whatever the taxonomy is (the taxonomy PhraseMatcher covers
+that side).
 """
 
 from __future__ import annotations
@@ -303,6 +310,15 @@ class RowBuilder:
         return buf[index]
 
 
+def load_word_clusters(model_dir: Path) -> dict[str, int] | None:
+    """The word clusters artifact (word -> cluster id), None when there is none."""
+    path = model_dir / WORD_CLUSTERS
+    if not path.exists():
+        return None
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
 def bio_spans(tags: list[int]) -> list[tuple[int, int]]:
     spans = []
     start = None
@@ -320,29 +336,28 @@ def bio_spans(tags: list[int]) -> list[tuple[int, int]]:
     return spans
 
 
-def viterbi(logp: np.ndarray) -> list[int]:
-    """Best O/B/I sequence with O->I and start->I forbidden (pure Python: 3 tags, short posts).
+def viterbi(scores: np.ndarray, transitions: list[list[float]] | None = None) -> list[int]:
+    """Best O/B/I sequence under per-token scores plus transition weights (pure Python: 3 tags,
+    short posts), with O->I and start->I forbidden.
 
     Ties go to the lowest tag (O, then B), at every step and at the end.
     """
-    rows = logp.tolist()
+    rows = scores.tolist()
     if not rows:
         return []
+    (oo, ob, _oi), (bo, bb, bi), (io, ib, ii) = transitions or ((0.0,) * 3,) * 3
     o, b, i_ = rows[0][0], rows[0][1], -1e9
     back: list[tuple[int, int, int]] = []
     append = back.append
     for lo, lb, li in rows[1:]:
         # O and B may follow anything; I follows B or I only.
-        if b >= i_:
-            bi_prev, bi_top = 1, b
-        else:
-            bi_prev, bi_top = 2, i_
-        if o >= bi_top:
-            append((0, 0, bi_prev))
-            o, b, i_ = o + lo, o + lb, bi_top + li
-        else:
-            append((bi_prev, bi_prev, bi_prev))
-            o, b, i_ = bi_top + lo, bi_top + lb, bi_top + li
+        o_from = (o + oo, b + bo, i_ + io)
+        b_from = (o + ob, b + bb, i_ + ib)
+        po = 0 if o_from[0] >= o_from[1] and o_from[0] >= o_from[2] else (1 if o_from[1] >= o_from[2] else 2)
+        pb = 0 if b_from[0] >= b_from[1] and b_from[0] >= b_from[2] else (1 if b_from[1] >= b_from[2] else 2)
+        pi = 1 if b + bi >= i_ + ii else 2
+        append((po, pb, pi))
+        o, b, i_ = o_from[po] + lo, b_from[pb] + lb, (b + bi if pi == 1 else i_ + ii) + li
     tag = 0 if o >= b and o >= i_ else (1 if b >= i_ else 2)
     tags = [tag]
     for ptr in reversed(back):
@@ -351,12 +366,34 @@ def viterbi(logp: np.ndarray) -> list[int]:
     return tags[::-1]
 
 
+def marginals(scores: np.ndarray, transitions: list[list[float]] | None = None) -> np.ndarray:
+    """Per-token posterior probability of each tag (forward-backward, same constraints as `viterbi`)."""
+    n = len(scores)
+    trans = np.array(transitions if transitions is not None else np.zeros((3, 3)), dtype=np.float64)
+    trans[0, 2] = -np.inf  # O -> I
+    emit = scores.astype(np.float64)
+    alpha = np.empty((n, 3))
+    beta = np.zeros((n, 3))
+    alpha[0] = emit[0]
+    alpha[0, 2] = -np.inf  # start -> I
+    for t in range(1, n):
+        alpha[t] = np.logaddexp.reduce(alpha[t - 1][:, None] + trans, axis=0) + emit[t]
+    for t in range(n - 2, -1, -1):
+        beta[t] = np.logaddexp.reduce(trans + (emit[t + 1] + beta[t + 1])[None, :], axis=1)
+    log_z = np.logaddexp.reduce(alpha[-1])
+    return np.exp(alpha + beta - log_z)
+
+
 class AspectTagger:
+    """The CRF: hashed state-feature weights (`model.W`, columns in TAGS order) + transitions."""
+
     def __init__(self, model: LinearModel, clusters: dict[str, int] | None = None) -> None:
         self.model = model
         self.clusters = clusters
         self._order = np.array([model.classes.index(t) for t in TAGS])
-        # Log-odds added to B/I before decoding: trades precision for recall (tuned at train time).
+        trans = model.meta.get("transitions")  # [from][to] in TAGS order; absent: independent tokens
+        self.transitions: list[list[float]] | None = [list(map(float, r)) for r in trans] if trans else None
+        # Added to B/I emission scores before decoding: trades precision for recall (set at train time).
         self.span_bias = float(model.meta.get("span_bias", 0.0))
         self._rows = RowBuilder(model.bits, clusters)
         # Weights with the classes already in TAGS order: each class sums its own column, so
@@ -365,32 +402,33 @@ class AspectTagger:
         self._b = model.b[self._order]
 
     @classmethod
-    def load(cls, model_dir: Path) -> AspectTagger | None:
+    def load(cls, model_dir: Path, clusters: dict[str, int] | None = None) -> AspectTagger | None:
         path = model_dir / ASPECT_TAGGER
         if not path.exists():
             return None
-        clusters_path = model_dir / WORD_CLUSTERS
-        clusters = None
-        if clusters_path.exists():
-            with gzip.open(clusters_path, "rt", encoding="utf-8") as fh:
-                clusters = json.load(fh)
+        if clusters is None:
+            clusters = load_word_clusters(model_dir)
         return cls(LinearModel.load(path), clusters)
 
-    def log_probs(self, words: list[str], valences: list[float]) -> np.ndarray:
-        """(n, 3) one-vs-rest log-probabilities in TAGS order (+ span_bias on B and I). Needs ≥ 1 word."""
+    def scores(self, words: list[str], valences: list[float]) -> np.ndarray:
+        """(n, 3) emission scores in TAGS order (+ span_bias on B and I). Needs ≥ 1 word."""
         cols = self._rows.columns(words, valences)  # (F, n): token_rows(...) transposed
         # Summed over the templates in order, one (n, C) slice after another: the same float32
         # additions, in the same order, as `W[token_rows(...)].sum(axis=1)`.
         z = np.add.reduce(self._W.take(cols, axis=0), axis=0) + self._b  # (n, C), C in TAGS order
-        np.maximum(z, -30, out=z)  # = np.clip(z, -30, 30), without clip's Python wrappers
-        np.minimum(z, 30, out=z)
-        logp = -np.logaddexp(0.0, -z)  # log sigmoid, one-vs-rest
         if self.span_bias:
-            logp[:, 1:] += self.span_bias
-        return logp
+            z[:, 1:] += self.span_bias
+        return z
 
     def tag_spans(self, words: list[str], valences: list[float]) -> list[tuple[int, int]]:
         if not words:
             return []
-        spans = bio_spans(viterbi(self.log_probs(words, valences)))
+        spans = bio_spans(viterbi(self.scores(words, valences), self.transitions))
         return [(s, e) for s, e in spans if any(w[:1].isalnum() for w in words[s:e])]
+
+    def aspect_probability(self, words: list[str], valences: list[float]) -> np.ndarray:
+        """P(token is inside an aspect term) per token: the CRF's marginals of B + I."""
+        if not words:
+            return np.zeros(0)
+        p = marginals(self.scores(words, valences), self.transitions)
+        return p[:, 1] + p[:, 2]

@@ -13,14 +13,26 @@ from sklearn.linear_model import SGDClassifier
 from .artifacts import DEFAULT_MODEL_DIR
 from .datasets import TargetExample
 from .lexicon import OpinionLexicon
-from .models import POST_BITS, TARGET_BITS, LinearModel, PostSentimentModel, post_features, target_features
+from .models import (
+    POST_BITS,
+    TARGET_BITS,
+    LinearModel,
+    PostSentimentModel,
+    aspect_features,
+    post_features,
+    target_features,
+)
 from .pipeline import build_nlp
 
 SEED = 0
-POST_ALPHA = 1e-4
+POST_ALPHA = 1.5e-4
 TARGET_ALPHA = 1e-3
-TAGGER_ALPHA = 3e-6
-TAGGER_SPAN_BIAS = 1.0
+ASPECT_ALPHA = 1e-3
+POLARITIES = ("negative", "neutral", "positive")  # SemEval's "conflict" terms are left out
+TAGGER_C1 = 0.05  # crfsuite L1 (keeps the weight matrix sparse: small artifact)
+TAGGER_C2 = 0.01  # crfsuite L2
+TAGGER_ITERATIONS = 150
+TAGGER_SPAN_BIAS = 0.0
 
 
 @dataclass
@@ -71,16 +83,34 @@ def sgd(alpha: float) -> SGDClassifier:
 
 
 def fit_post(
-    analyzer: TextAnalyzer, texts: list[str], labels: list[str], alpha: float = POST_ALPHA
+    analyzer: TextAnalyzer,
+    texts: list[str],
+    labels: list[str],
+    alpha: float = POST_ALPHA,
+    clusters: dict[str, int] | None = None,
 ) -> LinearModel:
     rows = []
     for text in texts:
         a = analyzer(text)
-        rows.append(post_features(a.words, a.valences, text))
+        rows.append(post_features(a.words, a.valences, text, POST_BITS, clusters=clusters))
     clf = sgd(alpha).fit(to_csr(rows, POST_BITS), np.array(labels))
     return LinearModel.from_sklearn(
-        clf, POST_BITS, {"kind": "post_sentiment", "alpha": alpha, "n": len(texts)}
+        clf,
+        POST_BITS,
+        {"kind": "post_sentiment", "alpha": alpha, "n": len(texts), "clusters": clusters is not None},
     )
+
+
+def shared_post_features(
+    post_model: PostSentimentModel | None, a: Analyzed, bits: int
+) -> tuple[np.ndarray | None, dict[int, float] | None]:
+    """The post model's probabilities and feature columns, as `Enricher.enrich` shares them with
+    the target and aspect models (columns only when the models hash alike)."""
+    if post_model is None:
+        return None, None
+    feats = post_model.features(a.words, a.valences, a.text)
+    proba = post_model.model.proba(feats)
+    return proba, feats if post_model.model.bits == bits else None
 
 
 def target_span(a: Analyzed, start: int, end: int) -> tuple[int, int]:
@@ -102,18 +132,17 @@ def target_rows(
     analyzer: TextAnalyzer, post_model: PostSentimentModel | None, examples: list[TargetExample]
 ) -> list[dict[int, float]]:
     rows = []
-    cache: dict[str, tuple[Analyzed, np.ndarray | None]] = {}
+    cache: dict[str, tuple[Analyzed, np.ndarray | None, dict[int, float] | None]] = {}
     for ex in examples:
         if ex.text not in cache:
             a = analyzer(ex.text)
-            p = post_model.proba(a.words, a.valences, ex.text) if post_model is not None else None
-            cache[ex.text] = (a, p)
-        a, p = cache[ex.text]
+            cache[ex.text] = (a, *shared_post_features(post_model, a, TARGET_BITS))
+        a, p, shared = cache[ex.text]
         if not a.words:
             rows.append({})
             continue
         s, e = target_span(a, ex.start, ex.end)
-        rows.append(target_features(a.words, a.valences, ex.text, s, e, p))
+        rows.append(target_features(a.words, a.valences, ex.text, s, e, p, post_feats=shared))
     return rows
 
 
@@ -124,21 +153,49 @@ def fit_target(rows: list[dict[int, float]], labels: list[str], alpha: float = T
     )
 
 
+def aspect_rows(
+    analyzer: TextAnalyzer, post_model: PostSentimentModel | None, sentences: list
+) -> list[tuple[int, dict[int, float], str]]:
+    """(sentence index, features, gold polarity) for every non-conflict aspect term."""
+    out = []
+    for k, sent in enumerate(sentences):
+        terms = [t for t in sent.terms if t[3] in POLARITIES]
+        if not terms:
+            continue
+        a = analyzer(sent.text)
+        if not a.words:
+            continue
+        proba, shared = shared_post_features(post_model, a, TARGET_BITS)
+        n_aspects = len(sent.terms)
+        for start, end, _term, polarity in terms:
+            s, e = target_span(a, start, end)
+            feats = aspect_features(a.words, a.valences, sent.text, s, e, proba, n_aspects, post_feats=shared)
+            out.append((k, feats, polarity))
+    return out
+
+
+def fit_aspect_polarity(
+    rows: list[dict[int, float]], labels: list[str], alpha: float = ASPECT_ALPHA
+) -> LinearModel:
+    clf = sgd(alpha).fit(to_csr(rows, TARGET_BITS), np.array(labels))
+    return LinearModel.from_sklearn(
+        clf, TARGET_BITS, {"kind": "aspect_sentiment", "alpha": alpha, "n": len(rows)}
+    )
+
+
 def kfold_indices(n: int, k: int = 5, seed: int = SEED) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
     return [order[i::k] for i in range(k)]
 
 
-def tagger_data(
+def tagger_sequences(
     analyzer: TextAnalyzer, sentences: list, clusters: dict[str, int] | None = None
-) -> tuple[np.ndarray, list[str], list[list[str]]]:
-    """Per-token feature rows and BIO labels for SemEval-style sentences."""
+) -> list[tuple[np.ndarray, list[str]]]:
+    """Per sentence: the tagger's hashed feature rows (n_tokens, n_templates) and BIO tags."""
     from .tagger import TAGGER_BITS, token_rows
 
-    blocks: list[np.ndarray] = []
-    labels: list[str] = []
-    words_per_sentence = []
+    out = []
     for sent in sentences:
         a = analyzer(sent.text)
         if not a.words:
@@ -149,30 +206,63 @@ def tagger_data(
             tags[s] = "B"
             for i in range(s + 1, e):
                 tags[i] = "I"
-        blocks.append(token_rows(a.words, a.valences, TAGGER_BITS, clusters))
-        labels.extend(tags)
-        words_per_sentence.append(a.words)
-    return np.vstack(blocks), labels, words_per_sentence
+        out.append((token_rows(a.words, a.valences, TAGGER_BITS, clusters), tags))
+    return out
 
 
 def fit_tagger(
-    rows: np.ndarray, labels: list[str], alpha: float = TAGGER_ALPHA, average: bool = False
+    sequences: list[tuple[np.ndarray, list[str]]],
+    c1: float = TAGGER_C1,
+    c2: float = TAGGER_C2,
+    iterations: int = TAGGER_ITERATIONS,
+    span_bias: float = TAGGER_SPAN_BIAS,
 ) -> LinearModel:
-    from .tagger import TAGGER_BITS
+    """A linear-chain CRF (python-crfsuite, L-BFGS) over the hashed token features.
 
-    n, f = rows.shape
-    indptr = np.arange(0, n * f + 1, f)
-    x_mat = sp.csr_matrix(
-        (np.ones(n * f, dtype=np.float32), rows.ravel(), indptr), shape=(n, 1 << TAGGER_BITS)
+    The attributes crfsuite sees are the hashed column numbers, so its state-feature weights
+    copy straight into a (2**bits × 3) matrix that `AspectTagger` sums at run time; the
+    transition weights go into the model's meta. L-BFGS is deterministic: same data, same bytes.
+    """
+    import tempfile
+
+    import pycrfsuite
+
+    from .tagger import TAGGER_BITS, TAGS
+
+    trainer = pycrfsuite.Trainer(verbose=False)
+    n_tokens = 0
+    for rows, tags in sequences:
+        trainer.append([[str(c) for c in row] for row in rows.tolist()], tags)
+        n_tokens += len(tags)
+    trainer.set_params(
+        {"c1": c1, "c2": c2, "max_iterations": iterations, "feature.possible_transitions": True}
     )
-    x_mat.sum_duplicates()
-    clf = SGDClassifier(
-        loss="log_loss", alpha=alpha, max_iter=30, tol=None, random_state=SEED, average=average
-    )
-    clf.fit(x_mat, np.array(labels))
-    return LinearModel.from_sklearn(
-        clf, TAGGER_BITS, {"kind": "aspect_tagger", "alpha": alpha, "n": len(labels)}
-    )
+    with tempfile.TemporaryDirectory(prefix="pulse-crf-") as tmp:
+        path = f"{tmp}/tagger.crfsuite"
+        trainer.train(path)
+        tagger = pycrfsuite.Tagger()
+        tagger.open(path)
+        info = tagger.info()
+        tagger.close()
+    index = {t: k for k, t in enumerate(TAGS)}
+    weights = np.zeros((1 << TAGGER_BITS, len(TAGS)), dtype=np.float32)
+    for (attr, label), w in sorted(info.state_features.items()):
+        weights[int(attr), index[label]] += w
+    transitions = [[0.0] * len(TAGS) for _ in TAGS]
+    for (a, b), w in info.transitions.items():
+        transitions[index[a]][index[b]] = round(float(w), 6)
+    meta = {
+        "kind": "aspect_crf",
+        "bits": TAGGER_BITS,
+        "c1": c1,
+        "c2": c2,
+        "iterations": iterations,
+        "n_sentences": len(sequences),
+        "n_tokens": n_tokens,
+        "transitions": transitions,
+        "span_bias": span_bias,
+    }
+    return LinearModel(weights, np.zeros(len(TAGS), dtype=np.float32), list(TAGS), meta)
 
 
 def build_word_clusters(
@@ -233,13 +323,6 @@ def build_word_clusters(
 
 
 def load_clusters(model_dir: Path) -> dict[str, int] | None:
-    import gzip
-    import json
+    from .tagger import load_word_clusters
 
-    from .tagger import WORD_CLUSTERS
-
-    path = model_dir / WORD_CLUSTERS
-    if not path.exists():
-        return None
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return json.load(fh)
+    return load_word_clusters(model_dir)

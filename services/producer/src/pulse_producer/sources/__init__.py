@@ -7,11 +7,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .. import metrics
+from ..parsers import ParseError
 
 log = logging.getLogger("pulse.producer.source")
+T = TypeVar("T")
+UNEXPECTED_ERROR = "unexpected_error"  # the skip reason of an exception that is not a ParseError
 
 
 @dataclass
@@ -27,6 +30,20 @@ class SourceStats:
         metrics.INPUT_SKIPPED.labels(source=source, reason=reason).inc()
         if reason != "not_tracked":
             log.warning("input skipped", extra={"reason": reason, "position": where, "detail": detail[:200]})
+
+    def isolated(self, source: str, where: str, handle: Callable[[], list[T]]) -> list[T]:
+        """One message's work, isolated from the stream it came in: whatever it raises is that
+        message's alone. A ParseError is skipped under its reason; any other exception is skipped
+        as `unexpected_error` (with its traceback in the log). Nothing propagates to the read loop,
+        so a hostile message can never pass for a lost connection and be read again forever."""
+        try:
+            return handle()
+        except ParseError as exc:
+            self.skip(source, exc.reason, where, exc.detail)
+        except Exception as exc:  # the point: no message may stop a source (logged, counted)
+            log.warning("message handling failed", exc_info=True, extra={"position": where})
+            self.skip(source, UNEXPECTED_ERROR, where, f"{type(exc).__name__}: {exc}")
+        return []
 
 
 class Source(Protocol):

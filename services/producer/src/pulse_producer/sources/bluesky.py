@@ -30,8 +30,8 @@ from pulse_common.schema import Post
 from pulse_common.tracking import TrackingConfig
 
 from .. import metrics
-from ..events import Delete, Item, Upsert, now_ms
-from ..parsers import ParseError, parse_jetstream
+from ..events import Delete, Event, Item, Upsert, now_ms
+from ..parsers import parse_jetstream
 from . import SourceStats
 
 log = logging.getLogger("pulse.producer.bluesky")
@@ -232,25 +232,37 @@ class JetstreamSource:
                     self._advance(self._seen_us)
                 self._save_locked()
 
-    def _handle(self, message: str | bytes) -> Iterator[Item]:
+    def _handle(self, message: str | bytes) -> list[Item]:
+        """One Jetstream message -> the items to forward. Whatever the message holds, its time_us
+        is marked read, so the cursor moves past it (a message that fails stays skipped)."""
         received = now_ms()
         try:
             doc = orjson.loads(message)
         except orjson.JSONDecodeError as exc:
             self.stats.skip(self.name, "bad_json", "jetstream", str(exc))
-            return
+            return []
         time_us = doc.get("time_us") if isinstance(doc, dict) else None
-        time_us = time_us if isinstance(time_us, int) else 0
-        forwarded = []
-        try:
-            events = parse_jetstream(doc, received_ms=received) if isinstance(doc, dict) else []
-        except ParseError as exc:
-            self.stats.skip(self.name, exc.reason, f"jetstream:{time_us}", exc.detail)
-            events = []
+        time_us = time_us if isinstance(time_us, int) and not isinstance(time_us, bool) else 0
+        where = f"jetstream:{time_us}"
+        forwarded = self.stats.isolated(self.name, where, lambda: self._forwardable(doc, received, where))
+        # One step under the lock: what was read and what is outstanding never disagree.
+        with self._lock:
+            self._seen_us = max(self._seen_us, time_us)
+            self._pending += len(forwarded)
+            if not forwarded and self._pending == 0:
+                self._advance(time_us)
+        return [
+            Item(event=event, source=where, on_sent=lambda t=time_us: self._acked(t)) for event in forwarded
+        ]
+
+    def _forwardable(self, doc: Any, received: int, where: str) -> list[Event]:
+        """The message's events that concern a tracked brand (and deletes of posts forwarded)."""
+        events = parse_jetstream(doc, received_ms=received) if isinstance(doc, dict) else []
+        forwarded: list[Event] = []
         for event in events:
             if isinstance(event, Upsert):
                 if not self.filter.language_ok(event.post) or not self.filter.mentions_brand(event.post):
-                    self.stats.skip(self.name, "not_tracked", f"jetstream:{time_us}")
+                    self.stats.skip(self.name, "not_tracked", where)
                     continue
                 self.known[event.id] = None
                 self.known.move_to_end(event.id)
@@ -258,19 +270,8 @@ class JetstreamSource:
                     self.known.popitem(last=False)
             elif isinstance(event, Delete):
                 if event.id not in self.known and not self.forward_unknown_deletes:
-                    self.stats.skip(self.name, "not_tracked", f"jetstream:{time_us}")
+                    self.stats.skip(self.name, "not_tracked", where)
                     continue
                 self.known.pop(event.id, None)
             forwarded.append(event)
-        # One step under the lock: what was read and what is outstanding never disagree.
-        with self._lock:
-            self._seen_us = max(self._seen_us, time_us)
-            self._pending += len(forwarded)
-            if not forwarded and self._pending == 0:
-                self._advance(time_us)
-        for event in forwarded:
-            yield Item(
-                event=event,
-                source=f"jetstream:{time_us}",
-                on_sent=lambda t=time_us: self._acked(t),
-            )
+        return forwarded

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from ..events import Item
-from ..parsers import ParseError, parse_line
+from ..parsers import parse_line
 from . import Pacer, SourceStats
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -76,11 +76,8 @@ class ReplaySource:
                 lineno += 1
                 if self.stop.is_set():
                     return
-                try:
-                    events = parse_line(line)
-                except ParseError as exc:
-                    self.stats.skip(self.name, exc.reason, f"{shown}:{lineno}", exc.detail)
-                    continue
+                where = f"{shown}:{lineno}"
+                events = self.stats.isolated(self.name, where, lambda line=line: parse_line(line))
                 for event in events:
                     if not self.pacer.wait():
                         return

@@ -286,7 +286,7 @@ class XStreamSource:
                     return None, ""
                 if not line:
                     continue  # keep-alive
-                yield from self._items_from(line)
+                yield from self.stats.isolated(self.name, "stream", lambda line=line: self._items_from(line))
             if self.stop.is_set():
                 return None, ""
             return self.policy.network_error(), "closed"
@@ -313,22 +313,17 @@ class XStreamSource:
                     self._response = None
                     self.open_connections -= 1
 
-    def _items_from(self, line: bytes) -> Iterator[Item]:
+    def _items_from(self, line: bytes) -> list[Item]:
+        """One stream message (a post, a compliance delete, an error notice) -> its items."""
         received = now_ms()
         try:
             doc = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            self.stats.skip(self.name, "bad_json", "stream", str(exc))
-            return
+            raise ParseError("bad_json", str(exc)) from exc
         if isinstance(doc, dict) and doc.get("errors") and not doc.get("data"):
-            log.warning("stream error message", extra={"errors": doc["errors"]})
-            return
-        try:
-            events = parse_document(doc, received_ms=received)
-        except ParseError as exc:
-            self.stats.skip(self.name, exc.reason, "stream", exc.detail)
-            return
+            log.warning("stream error message", extra={"errors": str(doc["errors"])[:500]})
+            return []
+        events = parse_document(doc, received_ms=received)
         data = doc.get("data") if isinstance(doc, dict) else None
         tweet_id = data.get("id") if isinstance(data, dict) else "?"
-        for event in events:
-            yield Item(event=event, source=f"x:stream:{tweet_id}")
+        return [Item(event=event, source=f"x:stream:{tweet_id}") for event in events]
