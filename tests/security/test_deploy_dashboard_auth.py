@@ -103,7 +103,9 @@ def test_the_dashboard_reads_the_task_definitions_settings(monkeypatch):
         monkeypatch.setenv(name, value)
     settings = DashboardSettings()
     assert settings.auth_mode == "oidc-header"
-    assert json.loads(rendered["PULSE_DASHBOARD_OIDC_ALLOWED"]) == allowed
+    assert settings.oidc_signer_arn == ALB_ARN
+    assert settings.oidc_allowed == allowed
+    assert settings.serving_problem() is None, "it serves on 0.0.0.0 behind the load balancer"
 
 
 # --- refused by Terraform (plan with a mocked provider) ---------------------------------------------
