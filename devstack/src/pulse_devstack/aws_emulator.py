@@ -44,6 +44,35 @@ class SerializedWrites:
         return self.app(environ, start_response)
 
 
+class EmptyBodyChunk:
+    """WSGI middleware: a response without a body (moto's answer to HEAD) yields one empty chunk.
+
+    hypercorn's WSGI adapter sends the status line together with the first body chunk; with no
+    chunk at all it never sends it, and the client gets a 500 instead of the real status. The
+    SDKs' HeadBucket (how Terraform's provider finds an S3 bucket) needs the real 200 or 404.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self._at_least_one_chunk(self.app(environ, start_response))
+
+    @staticmethod
+    def _at_least_one_chunk(body: Iterable[bytes]) -> Iterable[bytes]:
+        try:
+            sent = False
+            for chunk in body:
+                sent = True
+                yield chunk
+            if not sent:
+                yield b""
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+
 class RequestStats:
     """WSGI middleware for profiling the emulator: calls and handler CPU seconds per operation,
     written as JSON to `path` every few seconds (PULSE_EMULATOR_STATS=<path>)."""
@@ -687,6 +716,48 @@ def install_moto_dynamodb_stream_iterator_expiry(clock: Callable[[], float] = ti
     DynamoDBBackend.delete_table = delete_table
 
 
+def install_moto_application_autoscaling_tags() -> None:
+    """Application Auto Scaling's tag API (TagResource, UntagResource, ListTagsForResource), which
+    moto lacks: Terraform's provider lists a scalable target's tags after creating it and retried
+    moto's 500 for ever (found by make tf-local). Tags are kept per ARN, with those that
+    RegisterScalableTarget sets."""
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    def tags_of(backend: ApplicationAutoscalingBackend) -> dict[str, dict[str, str]]:
+        return backend.__dict__.setdefault("_pulse_tags", {})
+
+    original_register = ApplicationAutoScalingResponse.register_scalable_target
+
+    def register_scalable_target(self) -> str:
+        body = original_register(self)
+        tags = self._get_param("Tags") or {}
+        if tags:
+            arn = json.loads(body)["ScalableTargetARN"]
+            tags_of(self.applicationautoscaling_backend).setdefault(arn, {}).update(tags)
+        return body
+
+    def tag_resource(self) -> str:
+        store = tags_of(self.applicationautoscaling_backend)
+        store.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self) -> str:
+        tags = tags_of(self.applicationautoscaling_backend).get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            tags.pop(key, None)
+        return "{}"
+
+    def list_tags_for_resource(self) -> str:
+        tags = tags_of(self.applicationautoscaling_backend).get(self._get_param("ResourceARN"), {})
+        return json.dumps({"Tags": tags})
+
+    ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target
+    ApplicationAutoScalingResponse.tag_resource = tag_resource
+    ApplicationAutoScalingResponse.untag_resource = untag_resource
+    ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
+
+
 def build_app():
     from moto.server import DomainDispatcherApplication, create_backend_app
 
@@ -704,7 +775,8 @@ def build_app():
     install_moto_response_id_speedup()
     install_moto_kinesis_response_speedups()
     install_moto_request_routing_speedup()
-    app = SerializedWrites(DomainDispatcherApplication(create_backend_app))
+    install_moto_application_autoscaling_tags()
+    app = EmptyBodyChunk(SerializedWrites(DomainDispatcherApplication(create_backend_app)))
     stats_path = os.environ.get("PULSE_EMULATOR_STATS")
     return RequestStats(app, stats_path) if stats_path else app
 
