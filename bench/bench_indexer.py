@@ -61,7 +61,7 @@ def _setup():
 
 def _teardown(stack, *more_tables: str) -> None:
     from pulse_common.aws import client
-    from pulse_indexer import naming
+    from pulse_common.contracts import search as naming
     from pulse_indexer.clients import opensearch_client
 
     search = opensearch_client(stack)

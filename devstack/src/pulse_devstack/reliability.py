@@ -56,7 +56,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pulse_common.items import is_tombstone
+from pulse_common.contracts.items import is_tombstone
 from pulse_devstack import procs
 from pulse_devstack.paths import CACHE_DIR, LOG_DIR
 from pulse_devstack.pipeline import Pipeline, Service, console_script, dead_letter_count
@@ -891,7 +891,8 @@ def _search_ids(ws: Workspace, ids: list[str]) -> set[str]:
 def s7_out_of_order(opts: Options) -> Result:
     """Every id gets 2-4 versions and some deletes, put in shuffled order across separate rounds
     (separate batches): the highest version wins everywhere and OpenSearch equals DynamoDB."""
-    from pulse_common.schema import Engagement, Post, RecordEnvelope
+    from pulse_common.contracts.envelope import RecordEnvelope
+    from pulse_common.schema import Engagement, Post
     from pulse_producer.parsers import parse_line
 
     ws = _workspace("out-of-order", opts)
@@ -1033,7 +1034,8 @@ def s10_reshard(opts: Options) -> Result:
     (`records_total{outcome="stale"}` = 0 on both: per-id order held), the parent ended, and the two
     child shards went one to each enricher."""
     from pulse_common.aws import client
-    from pulse_common.schema import Engagement, Post, RecordEnvelope
+    from pulse_common.contracts.envelope import RecordEnvelope
+    from pulse_common.schema import Engagement, Post
     from pulse_producer.parsers import parse_line
 
     ws = _workspace("reshard", opts, shards=1)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulse_indexer.documents import is_tombstone
+from pulse_common.contracts.items import is_tombstone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "indexer"))
 
@@ -36,7 +36,7 @@ FAST = {
 
 def _cleanup(stack) -> None:
     from pulse_common.aws import client
-    from pulse_indexer import naming
+    from pulse_common.contracts import search as naming
     from pulse_indexer.clients import opensearch_client
     from pulse_indexer.settings import IndexerSettings
 

@@ -9,15 +9,14 @@ from botocore.exceptions import ClientError
 from enricher_standin import StandInEnricher
 
 from pulse_common.aws import client
-from pulse_common.schema import RecordEnvelope
+from pulse_common.contracts.envelope import RecordEnvelope
+from pulse_common.contracts.items import is_tombstone, item_too_large
+from pulse_common.contracts.items import to_item as build_item
 from pulse_enricher.store import (
     Delete,
     PostStore,
     Upsert,
     WriteResult,
-    build_item,
-    is_tombstone,
-    item_too_large,
     latest_per_id,
 )
 

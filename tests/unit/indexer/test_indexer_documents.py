@@ -4,8 +4,9 @@ import json
 import orjson
 import pytest
 
+from pulse_common.contracts.items import BadRecord
 from pulse_indexer import documents
-from pulse_indexer.documents import BadRecord, record_to_action
+from pulse_indexer.documents import record_to_action
 
 ALIAS = "pulse-posts"
 

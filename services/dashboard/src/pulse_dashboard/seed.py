@@ -16,6 +16,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import NotFoundError
 
+from pulse_common.contracts import search
 from pulse_common.schema import EnrichedPost
 from pulse_common.settings import StackSettings
 from pulse_common.tracking import TrackingConfig
@@ -30,16 +31,12 @@ def apply_template(stack: StackSettings, *, refresh_interval: str | None = None)
 
 
 def to_document(post: EnrichedPost) -> dict[str, Any]:
-    """The document the indexer writes for this post: its JSON plus the indexer's derived fields."""
-    from pulse_indexer import documents
-
-    return documents.derive(post.model_dump(mode="json"))
+    """The document the indexer writes for this post: its JSON plus the derived fields."""
+    return search.post_document(post)
 
 
 def index_name(stack: StackSettings, post: EnrichedPost) -> str:
-    from pulse_indexer import naming
-
-    return naming.index_for(stack.opensearch_index_alias, post.created_at)
+    return search.index_for(stack.opensearch_index_alias, post.created_at)
 
 
 def bulk_index(
@@ -120,15 +117,13 @@ def sample_posts(
 
 def delete_alias_indices(client: OpenSearch, stack: StackSettings) -> None:
     """Delete the alias's indices (a test's or the benchmark's own; never the shared one)."""
-    from pulse_indexer import naming
-
     alias = stack.opensearch_index_alias
     if alias == StackSettings.model_fields["opensearch_index_alias"].default:
         raise ValueError(f"refusing to delete the shared alias {alias!r}")
-    indices = client.indices.get(index=naming.index_pattern(alias), params={"allow_no_indices": "true"})
+    indices = client.indices.get(index=search.index_pattern(alias), params={"allow_no_indices": "true"})
     for name in indices:
         client.indices.delete(index=name, params={"ignore_unavailable": "true"})
     try:
-        client.indices.delete_index_template(name=naming.template_name(alias))
+        client.indices.delete_index_template(name=search.template_name(alias))
     except NotFoundError:
         pass

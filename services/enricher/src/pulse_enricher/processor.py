@@ -35,6 +35,8 @@ from amazon_kclpy import kcl
 from amazon_kclpy.v3 import processor as kcl_processor
 
 from pulse_common.aws import client
+from pulse_common.contracts.envelope import POISON_REASONS, Poison, decode
+from pulse_common.contracts.items import item_too_large, to_item
 from pulse_common.kcl import checkpoint as kcl_checkpoint
 from pulse_common.kcl import protocol_streams
 from pulse_common.logging import configure_logging
@@ -42,11 +44,17 @@ from pulse_common.retry import backoff_delays
 from pulse_common.settings import secret_values
 from pulse_enricher import metrics
 from pulse_enricher.dlq import DeadLetter, DeadLetterQueue
-from pulse_enricher.records import ENRICH_FAILED, ITEM_TOO_LARGE, Poison, decode
 from pulse_enricher.settings import EnricherSettings
-from pulse_enricher.store import Delete, Op, PostStore, Upsert, build_item, item_too_large, now_utc
+from pulse_enricher.store import Delete, Op, PostStore, Upsert, now_utc
 
 log = logging.getLogger("pulse.enricher.processor")
+
+# Why the enricher dead-letters a record (bounded: a metric label): the envelope's poison reasons,
+# and what can go wrong after decoding.
+INVALID_BASE64 = "invalid_base64"
+ENRICH_FAILED = "enrich_failed"
+ITEM_TOO_LARGE = "item_too_large"
+REASONS = (*POISON_REASONS, INVALID_BASE64, ENRICH_FAILED, ITEM_TOO_LARGE)
 
 CHECKPOINT_ATTEMPTS = 6
 # Exit status of a processor that hit a failure retrying cannot fix. The MultiLangDaemon treats a
@@ -243,7 +251,7 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
             try:
                 data = record.binary_data
             except Exception as exc:  # noqa: BLE001 - undecodable base64 from the daemon
-                outcome.letters.append(self._letter("invalid_base64", str(exc), seq, b""))
+                outcome.letters.append(self._letter(INVALID_BASE64, str(exc), seq, b""))
                 continue
             decoded = decode(data)
             if isinstance(decoded, Poison):
@@ -281,7 +289,7 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
             enriched.enriched_at = enriched_at
         if getattr(enriched, "ingested_at", None) is None:
             enriched.ingested_at = envelope.ingested_at
-        return build_item(enriched, envelope, enriched_at=enriched_at, retention=self.retention)
+        return to_item(enriched, envelope, enriched_at=enriched_at, retention=self.retention)
 
     def _letter(self, reason: str, error: str, seq: str, raw: bytes) -> DeadLetter:
         return DeadLetter(reason=reason, error=error, shard_id=self.shard_id, sequence_number=seq,

@@ -1,12 +1,11 @@
 """The posts table: versioned upserts and deletes that never let an older version win.
 
-Item format (docs/TEAM_NOTES.md): id, version (N), created_at, ingested_at, enriched_at (S, ISO),
-expires_at (N, TTL epoch s), doc (S: EnrichedPost JSON). A deleted post is a tombstone item
-`{id, version: <delete version>, deleted: true (BOOL), expires_at: now + tombstone TTL}`: it keeps
-the delete's version, so an upsert older than the delete that arrives after it (out of order, a
-replay, a redrive) meets the tombstone and is refused instead of resurrecting the post. Readers of
-the table skip items with `deleted` (`is_tombstone`); the TTL sweeper removes tombstones once no
-older record can still arrive (EnricherSettings.tombstone_ttl_hours).
+The item format and the version rules are the contract's (`pulse_common.contracts.items`): a post
+item, or for a deleted post a tombstone `{id, version: <delete version>, deleted: true, expires_at}`
+that keeps the delete's version, so an upsert older than the delete that arrives after it (out of
+order, a replay, a redrive) meets the tombstone and is refused instead of resurrecting the post. The
+TTL sweeper removes tombstones once no older record can still arrive
+(EnricherSettings.tombstone_ttl_hours).
 
 Two write modes for upserts:
 - `batch` (default): one strongly consistent `batch_get_item` reads the stored versions of the
@@ -14,14 +13,13 @@ Two write modes for upserts:
   posts. A post id is the partition key, so all versions of an id are in one shard and one
   processor writes them in order; the read-then-write gap matters only to a zombie processor that
   lost its lease mid-batch.
-- `conditional`: one conditional `PutItem` per post (`attribute_not_exists(id) OR version < :v`)
+- `conditional`: one conditional `PutItem` per post (`NEWER_VERSION`)
   from a thread pool: strict even against zombies, ~5x the calls.
 Either way an upsert newer than a tombstone replaces it (the post is re-created); one at or below
 the tombstone's version is `stale`.
 
-Deletes are always a conditional `PutItem` of the tombstone (`attribute_not_exists(id) OR
-version < :v OR (version = :v AND the stored item is not a tombstone)`), written even when no item
-existed. An older delete never touches a newer post; a delete wins a tie with an upsert; the same
+Deletes are always a conditional `PutItem` of the tombstone (`DELETE_WINS`), written even when no
+item existed. An older delete never touches a newer post; a delete wins a tie with an upsert; the same
 delete again (a redelivery) writes nothing. Outcomes: `deleted` when the put replaced a live post
 (ReturnValues=ALL_OLD shows it), `delete_noop` otherwise (no item, an older tombstone refreshed
 with the newer delete version, or a newer or equal version already stored).
@@ -46,32 +44,29 @@ from typing import Any
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from pulse_common.items import TOMBSTONE_ATTR, is_tombstone
+from pulse_common.contracts.items import (
+    CONDITION_NAMES,
+    DELETE_WINS,
+    NEWER_VERSION,
+    TOMBSTONE_ATTR,
+    is_tombstone,
+    item_size,
+    tombstone_item,
+)
 from pulse_common.retry import backoff_delays, is_retryable_aws_error
-from pulse_common.schema import EnrichedPost, RecordEnvelope
 from pulse_enricher import metrics
 
 log = logging.getLogger("pulse.enricher.store")
 
 MAX_BATCH_WRITE = 25
 MAX_BATCH_GET = 100
-MAX_ITEM_BYTES = 400 * 1024
-ITEM_MARGIN_BYTES = 4 * 1024  # attribute names and the other attributes
 MAX_BATCH_WRITE_BYTES = 15 * 1024 * 1024  # the request limit is 16 MiB
 NON_RETRYABLE_CODES = frozenset({"ValidationException", "SerializationException"})
-CONDITION_NEWER = "attribute_not_exists(id) OR #v < :v"
-# A tombstone replaces an older item of any kind, or a live item of the same version (a delete wins
-# a tie); never a newer item, and never a tombstone of the same version (a redelivered delete).
-CONDITION_DELETE = "attribute_not_exists(id) OR #v < :v OR (#v = :v AND attribute_not_exists(#d))"
 DEFAULT_TOMBSTONE_TTL = timedelta(days=15)
 
 
 class ItemRejected(Exception):
     """DynamoDB refused the data itself (ValidationException): retrying cannot help."""
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -98,41 +93,6 @@ class WriteResult:
     deleted: list[str] = field(default_factory=list)
     delete_noop: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)  # id -> DynamoDB's reason
-
-
-def build_tombstone(post_id: str, version: int, *, now: datetime, ttl: timedelta) -> dict[str, Any]:
-    """The tombstone item of a delete (low-level attribute values)."""
-    return {
-        "id": {"S": post_id},
-        "version": {"N": str(version)},
-        TOMBSTONE_ATTR: {"BOOL": True},
-        "expires_at": {"N": str(int((now + ttl).timestamp()))},
-    }
-
-
-def build_item(
-    enriched: EnrichedPost, envelope: RecordEnvelope, *, enriched_at: datetime, retention: timedelta
-) -> dict[str, Any]:
-    """The DynamoDB item (low-level attribute values) for an enriched post."""
-    doc = enriched.model_dump_json(warnings=False)
-    ingested_at = envelope.ingested_at
-    return {
-        "id": {"S": envelope.id},
-        "version": {"N": str(envelope.version)},
-        "created_at": {"S": iso(enriched.created_at)},
-        "ingested_at": {"S": iso(ingested_at)},
-        "enriched_at": {"S": iso(enriched_at)},
-        "expires_at": {"N": str(int((enriched_at + retention).timestamp()))},
-        "doc": {"S": doc},
-    }
-
-
-def item_size(item: dict[str, Any]) -> int:
-    return sum(len(k) + len(next(iter(v.values())).encode("utf-8")) for k, v in item.items())
-
-
-def item_too_large(item: dict[str, Any]) -> bool:
-    return item_size(item) > MAX_ITEM_BYTES - ITEM_MARGIN_BYTES
 
 
 def latest_per_id(ops: Iterable[Op]) -> list[Op]:
@@ -275,8 +235,8 @@ class PostStore:
                     lambda: self.dynamodb.put_item(
                         TableName=self.table,
                         Item=op.item,
-                        ConditionExpression=CONDITION_NEWER,
-                        ExpressionAttributeNames={"#v": "version"},
+                        ConditionExpression=NEWER_VERSION,
+                        ExpressionAttributeNames={"#v": CONDITION_NAMES["#v"]},
                         ExpressionAttributeValues={":v": {"N": str(op.version)}},
                     ),
                 )
@@ -303,15 +263,15 @@ class PostStore:
         now = self.clock()
 
         def delete(op: Delete) -> tuple[str, bool]:
-            tombstone = build_tombstone(op.id, op.version, now=now, ttl=self.tombstone_ttl)
+            tombstone = tombstone_item(op.id, op.version, now=now, ttl=self.tombstone_ttl)
             try:
                 response = self._call(
                     "put_item",
                     lambda: self.dynamodb.put_item(
                         TableName=self.table,
                         Item=tombstone,
-                        ConditionExpression=CONDITION_DELETE,
-                        ExpressionAttributeNames={"#v": "version", "#d": TOMBSTONE_ATTR},
+                        ConditionExpression=DELETE_WINS,
+                        ExpressionAttributeNames=CONDITION_NAMES,
                         ExpressionAttributeValues={":v": {"N": str(op.version)}},
                         ReturnValues="ALL_OLD",
                     ),

@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pulse_common.contracts import search as naming
 from pulse_common.settings import StackSettings
-from pulse_indexer import naming
 
 log = logging.getLogger("pulse.indexer.migrate")
 

@@ -39,6 +39,7 @@ import orjson
 from amazon_kclpy import kcl
 from amazon_kclpy.v3 import processor as kcl_processor
 
+from pulse_common.contracts.items import BadRecord
 from pulse_common.kcl import checkpoint as kcl_checkpoint
 from pulse_common.kcl import protocol_streams
 from pulse_common.logging import configure_logging
@@ -47,7 +48,7 @@ from pulse_common.settings import secret_values
 from pulse_indexer import metrics as m
 from pulse_indexer.bulk import BulkWriter, record_outcome
 from pulse_indexer.clients import DeadLetterQueue, opensearch_client
-from pulse_indexer.documents import Action, BadRecord, dead_letter, is_ttl_remove, record_to_action
+from pulse_indexer.documents import Action, dead_letter, is_ttl_remove, record_to_action
 from pulse_indexer.settings import IndexerSettings
 
 log = logging.getLogger("pulse.indexer.processor")

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulse_common.aws import client as aws_client
-from pulse_common.items import is_tombstone
+from pulse_common.contracts.items import BadRecord, is_tombstone
 from pulse_indexer.bulk import BulkOutcome, BulkWriter, record_outcome
 from pulse_indexer.clients import DeadLetterQueue, opensearch_client
-from pulse_indexer.documents import BadRecord, dead_letter, record_json, upsert_action
+from pulse_indexer.documents import dead_letter, record_json, upsert_action
 from pulse_indexer.settings import IndexerSettings
 
 log = logging.getLogger("pulse.indexer.reindex")

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import time
@@ -23,6 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from pulse_common.contracts.envelope import MAX_RECORD_BYTES, partition_key
 from pulse_common.retry import backoff_delays, is_retryable_aws_error
 
 from . import metrics
@@ -31,10 +31,8 @@ from .events import Item, record_bytes
 
 log = logging.getLogger("pulse.producer.sink")
 
-MAX_RECORD_BYTES = 1024 * 1024  # data + partition key
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 5 * 1024 * 1024
-MAX_PARTITION_KEY_CHARS = 256
 RETRY_FOREVER_CODES = frozenset({"ProvisionedThroughputExceededException", "InternalFailure"})
 USAGE_CODES = frozenset(
     {
@@ -52,12 +50,6 @@ class SinkError(RuntimeError):
     def __init__(self, message: str, *, usage: bool = False) -> None:
         super().__init__(message)
         self.usage = usage  # the user must fix something (exit 2)
-
-
-def partition_key(post_id: str) -> str:
-    if len(post_id) <= MAX_PARTITION_KEY_CHARS:
-        return post_id
-    return "h:" + hashlib.sha256(post_id.encode("utf-8")).hexdigest()
 
 
 @dataclass(slots=True)
