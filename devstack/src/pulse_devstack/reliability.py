@@ -319,17 +319,19 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 def put_direct(ws: Workspace, records: list[tuple[bytes, str]]) -> None:
     """put_records in order (chunks of 500), re-putting failed entries before the next chunk."""
     from pulse_common.aws import client
+    from pulse_common.retry import RetryPolicy
 
     kinesis = client("kinesis", ws.stack)
     for start in range(0, len(records), 500):
         pending = [{"Data": d, "PartitionKey": k[:256]} for d, k in records[start:start + 500]]
+        delays = RetryPolicy(base_s=0.05, cap_s=1.0).delays()
         for _attempt in range(50):
             if not pending:
                 break
             response = kinesis.put_records(StreamName=ws.stack.stream_name, Records=pending)
             pending = [e for e, r in zip(pending, response["Records"], strict=True) if "ErrorCode" in r]
             if pending:
-                time.sleep(0.2)
+                time.sleep(next(delays))
         if pending:
             raise RuntimeError(f"{len(pending)} records could not be put")
 

@@ -4,8 +4,8 @@ import json
 
 import enricher_posts as posts
 
-from pulse_common.contracts.envelope import Poison, RecordEnvelope, decode
 from pulse_common.contracts import envelope as records
+from pulse_common.contracts.envelope import Poison, RecordEnvelope, decode
 
 
 def test_a_valid_upsert_decodes_into_an_envelope_with_its_post():

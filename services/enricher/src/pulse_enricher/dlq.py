@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pulse_common.retry import backoff_delays
+from pulse_common.retry import RetryPolicy
 
 log = logging.getLogger("pulse.enricher.dlq")
 
@@ -100,7 +100,7 @@ class DeadLetterQueue:
         ]
         for batch in _batches(entries):
             pending = batch
-            delays = backoff_delays(self.retry_base_s, self.retry_cap_s)
+            delays = RetryPolicy(self.retry_base_s, self.retry_cap_s).delays()
             while pending:
                 response = self._retrying(
                     lambda p=pending: self.sqs.send_message_batch(QueueUrl=self.url, Entries=p)
@@ -113,7 +113,7 @@ class DeadLetterQueue:
                     self.sleep(next(delays))
 
     def _retrying(self, fn: Callable[[], Any]) -> Any:
-        delays = backoff_delays(self.retry_base_s, self.retry_cap_s)
+        delays = RetryPolicy(self.retry_base_s, self.retry_cap_s).delays()
         attempt = 0
         while True:
             attempt += 1

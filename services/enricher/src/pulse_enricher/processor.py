@@ -40,12 +40,12 @@ from pulse_common.contracts.items import item_too_large, to_item
 from pulse_common.kcl import checkpoint as kcl_checkpoint
 from pulse_common.kcl import protocol_streams
 from pulse_common.logging import configure_logging
-from pulse_common.retry import backoff_delays
+from pulse_common.retry import RetryPolicy
 from pulse_common.settings import secret_values
 from pulse_enricher import metrics
 from pulse_enricher.dlq import DeadLetter, DeadLetterQueue
 from pulse_enricher.settings import EnricherSettings
-from pulse_enricher.store import Delete, Op, PostStore, Upsert, now_utc
+from pulse_enricher.store import STORE_RETRY, Delete, Op, PostStore, Upsert, now_utc
 
 log = logging.getLogger("pulse.enricher.processor")
 
@@ -131,8 +131,7 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
                 stack.table_name,
                 mode=self.settings.write_mode,
                 concurrency=self.settings.write_concurrency,
-                retry_base_s=self.settings.retry_base_s,
-                retry_cap_s=self.settings.retry_cap_s,
+                retry=STORE_RETRY.replace(base_s=self.settings.retry_base_s, cap_s=self.settings.retry_cap_s),
                 tombstone_ttl=timedelta(hours=self.settings.tombstone_ttl_hours),
             )
         if self.dlq is None:
@@ -302,7 +301,7 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
         """Checkpoint at `sequence` (None: SHARD_END / everything delivered). True if stored."""
         result = kcl_checkpoint(
             checkpointer, sequence, sub, attempts=CHECKPOINT_ATTEMPTS,
-            delays=backoff_delays(self.settings.retry_base_s * 4, self.settings.retry_cap_s),
+            delays=RetryPolicy(self.settings.retry_base_s * 4, self.settings.retry_cap_s).delays(),
             sleep=self.sleep, on_error=lambda error: metrics.CHECKPOINT_ERRORS.labels(error).inc(),
             context={"shard_id": self.shard_id},
         )

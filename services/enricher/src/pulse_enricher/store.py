@@ -53,7 +53,7 @@ from pulse_common.contracts.items import (
     item_size,
     tombstone_item,
 )
-from pulse_common.retry import backoff_delays, is_retryable_aws_error
+from pulse_common.retry import THROTTLING_CODES, RetryPolicy, aws_error_code, is_retryable_aws_error
 from pulse_enricher import metrics
 
 log = logging.getLogger("pulse.enricher.store")
@@ -109,10 +109,18 @@ def latest_per_id(ops: Iterable[Op]) -> list[Op]:
     return list(best.values())
 
 
-def _error_code(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code", "")
-    return type(exc).__name__
+def is_retryable_store_error(exc: BaseException) -> bool:
+    """Retry what an outage or a missing table raises; never bad data, a failed condition or a bug."""
+    code = aws_error_code(exc)
+    if code in NON_RETRYABLE_CODES or code == "ConditionalCheckFailedException":
+        return False
+    return isinstance(exc, ClientError | HTTPClientError | BotoConnectionError | OSError) or (
+        is_retryable_aws_error(exc)
+    )
+
+
+# Writes are retried until they succeed: the caller must not checkpoint past an unwritten post.
+STORE_RETRY = RetryPolicy(base_s=0.05, cap_s=5.0, max_attempts=None, retryable=is_retryable_store_error)
 
 
 class PostStore:
@@ -123,8 +131,7 @@ class PostStore:
         *,
         mode: str = "batch",
         concurrency: int = 8,
-        retry_base_s: float = 0.05,
-        retry_cap_s: float = 5.0,
+        retry: RetryPolicy = STORE_RETRY,
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
         tombstone_ttl: timedelta = DEFAULT_TOMBSTONE_TTL,
@@ -134,8 +141,7 @@ class PostStore:
         self.table = table
         self.mode = mode
         self.concurrency = concurrency
-        self.retry_base_s = retry_base_s
-        self.retry_cap_s = retry_cap_s
+        self.retry = retry
         self.sleep = sleep
         self.should_stop = should_stop
         self.tombstone_ttl = tombstone_ttl
@@ -185,7 +191,7 @@ class PostStore:
                     "ConsistentRead": True,
                 }
             }
-            delays = self._delays()
+            delays = self.retry.delays()
             while request:
                 response = self._call("batch_get_item", lambda r=request: self.dynamodb.batch_get_item(
                     RequestItems=r))
@@ -206,7 +212,7 @@ class PostStore:
     def _batch_put(self, upserts: list[Upsert], result: WriteResult) -> None:
         for chunk in _chunks(upserts):
             pending = [{"PutRequest": {"Item": op.item}} for op in chunk]
-            delays = self._delays()
+            delays = self.retry.delays()
             while pending:
                 request = {self.table: pending}
                 try:
@@ -244,7 +250,7 @@ class PostStore:
             except ItemRejected as exc:
                 return op.id, str(exc)[:500]
             except ClientError as exc:
-                if _error_code(exc) == "ConditionalCheckFailedException":
+                if aws_error_code(exc) == "ConditionalCheckFailedException":
                     return op.id, False
                 raise
 
@@ -279,7 +285,7 @@ class PostStore:
                 old = response.get("Attributes")
                 return op.id, bool(old) and not is_tombstone(old)  # a live post was replaced
             except ClientError as exc:
-                if _error_code(exc) == "ConditionalCheckFailedException":
+                if aws_error_code(exc) == "ConditionalCheckFailedException":
                     return op.id, False
                 raise
 
@@ -295,44 +301,31 @@ class PostStore:
         return list(self._pool.map(fn, items))
 
     # -- retries ------------------------------------------------------------------------------
-    def _delays(self):
-        return backoff_delays(self.retry_base_s, self.retry_cap_s)
-
     def _call(self, operation: str, fn: Callable[[], Any]) -> Any:
         """Call fn until it succeeds; raise only what retrying cannot fix."""
-        delays = self._delays()
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def timed() -> Any:
             started = time.perf_counter()
-            try:
-                response = fn()
-                metrics.WRITE_SECONDS.labels(operation).observe(time.perf_counter() - started)
-                return response
-            except Exception as exc:
-                code = _error_code(exc)
-                if code in NON_RETRYABLE_CODES:
-                    raise ItemRejected(f"{code}: {exc}") from exc
-                if code == "ConditionalCheckFailedException":
-                    raise
-                if not (
-                    isinstance(exc, ClientError | HTTPClientError | BotoConnectionError | OSError)
-                    or is_retryable_aws_error(exc)
-                ):
-                    raise  # a bug, not an outage
-                if self.should_stop():
-                    raise
-                throttled = code in {"ProvisionedThroughputExceededException", "ThrottlingException",
-                                     "RequestLimitExceeded"}
-                metrics.WRITE_RETRIES.labels("throttled" if throttled else "error").inc()
-                delay = next(delays)
-                log.log(
-                    logging.WARNING if attempt < 5 else logging.ERROR,
-                    "dynamodb call failed; retrying",
-                    extra={"operation": operation, "error": code, "attempt": attempt,
-                           "delay_s": round(delay, 3)},
-                )
-                self.sleep(delay)
+            response = fn()
+            metrics.WRITE_SECONDS.labels(operation).observe(time.perf_counter() - started)
+            return response
+
+        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            code = aws_error_code(exc)
+            metrics.WRITE_RETRIES.labels("throttled" if code in THROTTLING_CODES else "error").inc()
+            log.log(
+                logging.WARNING if attempt < 5 else logging.ERROR,
+                "dynamodb call failed; retrying",
+                extra={"operation": operation, "error": code, "attempt": attempt, "delay_s": round(delay, 3)},
+            )
+
+        try:
+            return self.retry.call(timed, sleep=self.sleep, on_retry=on_retry, should_stop=self.should_stop)
+        except Exception as exc:
+            code = aws_error_code(exc)
+            if code in NON_RETRYABLE_CODES:
+                raise ItemRejected(f"{code}: {exc}") from exc
+            raise
 
 
 def _chunks(upserts: list[Upsert]) -> Iterable[list[Upsert]]:

@@ -23,7 +23,7 @@ import sys
 
 from pulse_common.logging import configure_logging
 from pulse_common.metrics import serve_metrics
-from pulse_common.retry import backoff_delays
+from pulse_common.retry import RetryPolicy
 from pulse_common.settings import secret_values
 from pulse_indexer.settings import IndexerSettings
 
@@ -95,7 +95,7 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
         if not args.no_migrate:
             # Never write before the template is in place: an index auto-created without it would get
             # dynamic mappings. OpenSearch down at start = wait here (not ready), retrying with backoff.
-            delays = backoff_delays(settings.retry_base_s, settings.retry_cap_s)
+            delays = RetryPolicy(settings.retry_base_s, settings.retry_cap_s).delays()
             while not stop.is_set():
                 try:
                     apply_migrations(

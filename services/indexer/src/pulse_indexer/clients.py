@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import orjson
 
 from pulse_common.aws import client as aws_client
-from pulse_common.retry import backoff_delays
+from pulse_common.retry import RetryPolicy, aws_error_code
 from pulse_common.settings import StackSettings
 from pulse_indexer import metrics as m
 
@@ -76,7 +76,7 @@ class DeadLetterQueue:
             try:
                 self._url = self.sqs.get_queue_url(QueueName=self.stack.dlq_name)["QueueUrl"]
             except Exception as exc:
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+                code = aws_error_code(exc)
                 if "NonExistentQueue" not in code and "QueueDoesNotExist" not in code:
                     raise
                 self._url = self.sqs.create_queue(QueueName=self.stack.dlq_name)["QueueUrl"]
@@ -87,7 +87,7 @@ class DeadLetterQueue:
         for start in range(0, len(messages), 10):
             batch = messages[start : start + 10]
             entries = {str(i): orjson.dumps(msg).decode() for i, msg in enumerate(batch)}
-            delays = backoff_delays(self.retry_base_s, self.retry_cap_s)
+            delays = RetryPolicy(self.retry_base_s, self.retry_cap_s).delays()
             while entries:
                 try:
                     response = self.sqs.send_message_batch(

@@ -43,7 +43,7 @@ from pulse_common.contracts.items import BadRecord
 from pulse_common.kcl import checkpoint as kcl_checkpoint
 from pulse_common.kcl import protocol_streams
 from pulse_common.logging import configure_logging
-from pulse_common.retry import backoff_delays
+from pulse_common.retry import RetryPolicy
 from pulse_common.settings import secret_values
 from pulse_indexer import metrics as m
 from pulse_indexer.bulk import BulkWriter, record_outcome
@@ -292,7 +292,7 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
             sequence,
             None if sequence is None else 0,
             attempts=CHECKPOINT_ATTEMPTS,
-            delays=backoff_delays(self.settings.retry_base_s, self.settings.retry_cap_s),
+            delays=RetryPolicy(self.settings.retry_base_s, self.settings.retry_cap_s).delays(),
             sleep=self.sleep,
             on_error=lambda error: m.CHECKPOINT_ERRORS.labels(error).inc(),
             context={"shard_id": self.shard_id},

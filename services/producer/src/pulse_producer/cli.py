@@ -150,12 +150,12 @@ class UsageError(Exception):
 def _check_stream(kinesis: Any, stream: str) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from pulse_common.retry import call_with_retry
+    from pulse_common.retry import RetryPolicy, aws_error_code
 
     try:
-        call_with_retry(lambda: kinesis.describe_stream_summary(StreamName=stream), max_attempts=4)
+        RetryPolicy(max_attempts=4).call(lambda: kinesis.describe_stream_summary(StreamName=stream))
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
+        code = aws_error_code(exc)
         if code == "ResourceNotFoundException":
             raise UsageError(
                 f"Kinesis stream {stream!r} does not exist (create it, or set PULSE_STREAM_NAME)"

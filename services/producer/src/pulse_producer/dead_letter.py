@@ -8,7 +8,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from pulse_common.retry import call_with_retry
+from pulse_common.retry import RetryPolicy
 
 from . import metrics
 
@@ -29,7 +29,8 @@ class DeadLetter:
     @property
     def queue_url(self) -> str:
         if self._url is None:
-            self._url = call_with_retry(lambda: self.sqs.get_queue_url(QueueName=self.queue_name))["QueueUrl"]
+            found = RetryPolicy().call(lambda: self.sqs.get_queue_url(QueueName=self.queue_name))
+            self._url = found["QueueUrl"]
         return self._url
 
     def send(self, *, reason: str, source: str, raw: bytes, error: str = "") -> bool:
@@ -49,7 +50,7 @@ class DeadLetter:
             body["raw_bytes"] = len(raw)
         try:
             message = json.dumps(body)
-            call_with_retry(lambda: self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message))
+            RetryPolicy().call(lambda: self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message))
         except Exception:
             log.exception("dead letter could not be sent", extra={"reason": reason, "source": source})
             return False

@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from pulse_common.contracts.envelope import MAX_RECORD_BYTES, partition_key
-from pulse_common.retry import backoff_delays, is_retryable_aws_error
+from pulse_common.retry import RetryPolicy, aws_error_code
 
 from . import metrics
 from .dead_letter import DeadLetter
@@ -84,8 +84,8 @@ class KinesisSink:
         self.dead_letter = dead_letter
         self.max_records = min(max_records, MAX_BATCH_RECORDS)
         self.max_bytes = min(max_bytes, MAX_BATCH_BYTES)
-        self.retry_base_s = retry_base_s
-        self.retry_cap_s = retry_cap_s
+        # Kinesis is retried until it takes every record: the source waits, nothing is dropped.
+        self.retry = RetryPolicy(retry_base_s, retry_cap_s, max_attempts=None)
         self.max_entry_attempts = max_entry_attempts
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -151,7 +151,7 @@ class KinesisSink:
 
     def _send(self, batch: list[_Entry]) -> None:
         pending = batch
-        delays = backoff_delays(self.retry_base_s, self.retry_cap_s, rng=self.rng)
+        delays = self.retry.delays(rng=self.rng)
         while pending:
             self.calls += 1
             metrics.BATCH_SIZE.observe(len(pending))
@@ -162,9 +162,9 @@ class KinesisSink:
                     Records=[{"Data": e.data, "PartitionKey": e.key} for e in pending],
                 )
             except (ClientError, BotoCoreError) as exc:
-                code = _error_code(exc)
+                code = aws_error_code(exc)
                 metrics.PUT_FAILURES.labels(error_code=code).inc()
-                if not is_retryable_aws_error(exc):
+                if not self.retry.retryable(exc):
                     raise SinkError(
                         _fatal_message(self.stream_name, code, exc), usage=code in USAGE_CODES
                     ) from exc
@@ -204,13 +204,6 @@ class KinesisSink:
             self.dead_lettered += 1
         else:
             self.failed += 1
-
-
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code") or "Unknown")
-    return type(exc).__name__
 
 
 def _fatal_message(stream: str, code: str, exc: BaseException) -> str:
