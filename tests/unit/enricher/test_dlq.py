@@ -1,46 +1,23 @@
 from __future__ import annotations
 
-import base64
 import json
 
 import enricher_posts as posts
 import pytest
 
 from pulse_common.aws import client
+from pulse_common.contracts.dead_letter import RAW_BUDGET as RAW_LIMIT
+from pulse_common.contracts.dead_letter import DeadLetter, DeadLetterWriter
 from pulse_enricher import dlq_cli
-from pulse_enricher.dlq import RAW_LIMIT, DeadLetter, DeadLetterQueue, _batches
 
 
 def letter(raw: bytes, reason: str = "invalid_json", seq: str = "1") -> DeadLetter:
-    return DeadLetter(reason=reason, error="bad", shard_id="shardId-000000000001", sequence_number=seq,
-                      raw=raw, source="kinesis:unit-posts")
-
-
-def test_a_dead_letter_carries_reason_origin_and_raw_bytes():
-    body = json.loads(letter(b"\xff{not json").body())
-    assert body["reason"] == "invalid_json" and body["service"] == "enricher"
-    assert body["shard_id"] == "shardId-000000000001" and body["sequence_number"] == "1"
-    assert base64.b64decode(body["raw_b64"]) == b"\xff{not json"
-    assert body["raw_truncated"] is False and body["error"] == "bad" and body["at"].endswith("Z")
-
-
-def test_raw_bytes_too_big_for_sqs_are_truncated_and_say_so():
-    body = letter(b"x" * 2_000_000).body()
-    assert len(body) < 256 * 1024
-    parsed = json.loads(body)
-    assert parsed["raw_truncated"] is True and parsed["raw_bytes"] == 2_000_000
-    assert len(base64.b64decode(parsed["raw_b64"])) == RAW_LIMIT
-
-
-def test_messages_are_sent_in_batches_sqs_accepts():
-    entries = [{"Id": str(i), "MessageBody": "x" * 100_000} for i in range(7)]
-    assert all(sum(len(e["MessageBody"]) for e in b) < 256 * 1024 for b in _batches(entries))
-    small = [{"Id": str(i), "MessageBody": "x"} for i in range(25)]
-    assert [len(b) for b in _batches(small)] == [10, 10, 5]
+    return DeadLetter(service="enricher", reason=reason, error="bad", shard_id="shardId-000000000001",
+                      sequence_number=seq, raw=raw, source="kinesis:unit-posts")
 
 
 def send(aws, letters):
-    DeadLetterQueue(client("sqs", aws), aws.dlq_name, sleep=lambda _s: None).send(letters)
+    DeadLetterWriter(client("sqs", aws), aws.dlq_name, sleep=lambda _s: None).send(letters)
 
 
 def test_pulse_dlq_lists_without_consuming(aws, capsys: pytest.CaptureFixture):

@@ -10,7 +10,7 @@ from amazon_kclpy.checkpoint_error import CheckpointError
 from enricher_standin import StandInEnricher
 
 from pulse_common.aws import client
-from pulse_enricher.dlq import DeadLetterQueue
+from pulse_common.contracts.dead_letter import DeadLetterWriter
 from pulse_enricher.processor import ShardProcessor
 from pulse_enricher.settings import EnricherSettings
 from pulse_enricher.store import PostStore
@@ -54,7 +54,7 @@ def make_processor(aws):
         settings = EnricherSettings(retry_base_s=0.001, retry_cap_s=0.002)
         store = kwargs.pop("store", None) or PostStore(client("dynamodb", aws), aws.table_name,
                                                        sleep=lambda _s: None)
-        dlq = DeadLetterQueue(client("sqs", aws), aws.dlq_name, sleep=lambda _s: None)
+        dlq = DeadLetterWriter(client("sqs", aws), aws.dlq_name, sleep=lambda _s: None)
         processor = ShardProcessor(settings, enricher=kwargs.pop("enricher", StandInEnricher()), store=store,
                                    dlq=dlq, sleep=lambda _s: None)
         init(processor)

@@ -153,18 +153,18 @@ def test_bad_records_and_rejected_documents_are_dead_lettered_and_the_batch_stil
             not_json,
         ],
     )
-    assert sorted((letter["reason"], letter["sequence_number"]) for letter in dlq.sent) == [
+    assert sorted((letter.reason, letter.sequence_number) for letter in dlq.sent) == [
         ("invalid_json", "10"),
         ("invalid_json", "7"),
         ("mapping_conflict", "8"),
     ]
     assert all(
-        letter["shard_id"] == "shardId-1" and letter["source"] == "dynamodb-stream:t" for letter in dlq.sent
+        (letter.service, letter.shard_id, letter.source) == ("indexer", "shardId-1", "dynamodb-stream:t")
+        for letter in dlq.sent
     )
-    conflict = next(letter for letter in dlq.sent if letter["reason"] == "mapping_conflict")
-    import base64
-
-    assert json.loads(base64.b64decode(conflict["raw_b64"]))["dynamodb"]["NewImage"]["id"] == {"S": "x:3"}
+    conflict = next(letter for letter in dlq.sent if letter.reason == "mapping_conflict")
+    assert json.loads(conflict.raw)["dynamodb"]["NewImage"]["id"] == {"S": "x:3"}
+    assert conflict.post_id == "x:3"
     assert checkpointer.calls == ["10"]
 
 

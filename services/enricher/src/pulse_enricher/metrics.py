@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from pulse_common.contracts.dead_letter import DeadLetter
 from pulse_common.metrics import BATCH_SIZE_BUCKETS, CALL_LATENCY_BUCKETS
 
 ENRICH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -60,6 +61,12 @@ MILLIS_BEHIND = Gauge(
 SHARDS = Gauge(
     "pulse_enricher_shards_owned", "Shard processors alive", multiprocess_mode="livesum"
 )
+
+
+def count_dead_letter(letter: DeadLetter) -> None:
+    """A letter the dead-letter queue stored (the writer's on_sent)."""
+    FAILED.labels(letter.reason).inc()
+    DEAD_LETTERS.labels(letter.reason).inc()
 
 
 def multiprocess_registry() -> CollectorRegistry:

@@ -35,6 +35,7 @@ from amazon_kclpy import kcl
 from amazon_kclpy.v3 import processor as kcl_processor
 
 from pulse_common.aws import client
+from pulse_common.contracts.dead_letter import DEAD_LETTER_RETRY, DeadLetter, DeadLetterWriter
 from pulse_common.contracts.envelope import POISON_REASONS, Poison, decode
 from pulse_common.contracts.items import item_too_large, to_item
 from pulse_common.kcl import checkpoint as kcl_checkpoint
@@ -43,7 +44,6 @@ from pulse_common.logging import configure_logging
 from pulse_common.retry import RetryPolicy
 from pulse_common.settings import secret_values
 from pulse_enricher import metrics
-from pulse_enricher.dlq import DeadLetter, DeadLetterQueue
 from pulse_enricher.settings import EnricherSettings
 from pulse_enricher.store import STORE_RETRY, Delete, Op, PostStore, Upsert, now_utc
 
@@ -89,7 +89,7 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
         *,
         enricher: Any = None,
         store: PostStore | None = None,
-        dlq: DeadLetterQueue | None = None,
+        dlq: DeadLetterWriter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         exit_on_failure: bool = True,
     ) -> None:
@@ -135,12 +135,14 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
                 tombstone_ttl=timedelta(hours=self.settings.tombstone_ttl_hours),
             )
         if self.dlq is None:
-            self.dlq = DeadLetterQueue(
+            self.dlq = DeadLetterWriter(
                 client("sqs", stack),
                 stack.dlq_name,
-                retry_base_s=self.settings.retry_base_s,
-                retry_cap_s=self.settings.retry_cap_s,
+                retry=DEAD_LETTER_RETRY.replace(
+                    base_s=self.settings.retry_base_s, cap_s=self.settings.retry_cap_s
+                ),
                 on_retry=metrics.DLQ_RETRIES.inc,
+                on_sent=metrics.count_dead_letter,
             )
         try:
             params = inspect.signature(self.enricher.enrich).parameters
@@ -213,13 +215,6 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
             outcome.letters.append(self._letter(ITEM_TOO_LARGE, f"rejected by DynamoDB: {reason}", seq,
                                                 outcome.raw_by_sequence.get(seq, b"")))
         self.dlq.send(outcome.letters)
-
-        for letter in outcome.letters:
-            metrics.FAILED.labels(letter.reason).inc()
-            metrics.DEAD_LETTERS.labels(letter.reason).inc()
-            log.warning("record dead-lettered",
-                        extra={"shard_id": self.shard_id, "sequence_number": letter.sequence_number,
-                               "reason": letter.reason, "error": letter.error[:300]})
         counts = {
             "written": len(result.written),
             "stale": len(result.stale),
@@ -291,8 +286,8 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
         return to_item(enriched, envelope, enriched_at=enriched_at, retention=self.retention)
 
     def _letter(self, reason: str, error: str, seq: str, raw: bytes) -> DeadLetter:
-        return DeadLetter(reason=reason, error=error, shard_id=self.shard_id, sequence_number=seq,
-                          raw=raw, source=self.source)
+        return DeadLetter(service="enricher", reason=reason, error=error, shard_id=self.shard_id,
+                          sequence_number=seq, raw=raw, source=self.source)
 
     # -- checkpoints --------------------------------------------------------------------------
     def _checkpoint(

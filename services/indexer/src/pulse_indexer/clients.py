@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-import orjson
-
 from pulse_common.aws import client as aws_client
-from pulse_common.retry import RetryPolicy, aws_error_code
+from pulse_common.contracts.dead_letter import DEAD_LETTER_RETRY, DeadLetterWriter
 from pulse_common.settings import StackSettings
 from pulse_indexer import metrics as m
 
@@ -52,59 +48,13 @@ def opensearch_client(stack: StackSettings, *, timeout_s: float = 30.0, pool_siz
     return OpenSearch(**kwargs)
 
 
-class DeadLetterQueue:
-    """Sends dead-letter messages to the SQS queue PULSE_DLQ_NAME; retries until they are stored."""
-
-    def __init__(
-        self,
-        stack: StackSettings,
-        *,
-        sqs: Any = None,
-        retry_base_s: float = 0.2,
-        retry_cap_s: float = 10.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.stack = stack
-        self.sqs = sqs or aws_client("sqs", stack)
-        self.retry_base_s = retry_base_s
-        self.retry_cap_s = retry_cap_s
-        self._sleep = sleep
-        self._url: str | None = None
-
-    def url(self) -> str:
-        if self._url is None:
-            try:
-                self._url = self.sqs.get_queue_url(QueueName=self.stack.dlq_name)["QueueUrl"]
-            except Exception as exc:
-                code = aws_error_code(exc)
-                if "NonExistentQueue" not in code and "QueueDoesNotExist" not in code:
-                    raise
-                self._url = self.sqs.create_queue(QueueName=self.stack.dlq_name)["QueueUrl"]
-        return self._url
-
-    def send(self, messages: Sequence[dict[str, Any]]) -> None:
-        """Store every message (batches of 10); blocks with backoff while SQS fails, never drops."""
-        for start in range(0, len(messages), 10):
-            batch = messages[start : start + 10]
-            entries = {str(i): orjson.dumps(msg).decode() for i, msg in enumerate(batch)}
-            delays = RetryPolicy(self.retry_base_s, self.retry_cap_s).delays()
-            while entries:
-                try:
-                    response = self.sqs.send_message_batch(
-                        QueueUrl=self.url(),
-                        Entries=[{"Id": key, "MessageBody": body} for key, body in entries.items()],
-                    )
-                except Exception as exc:  # noqa: BLE001 - a dead letter must not be lost: retry
-                    log.warning("dead-letter send failed; retrying", extra={"error": str(exc)[:300]})
-                    self._sleep(next(delays))
-                    continue
-                for ok in response.get("Successful", []):
-                    msg = batch[int(ok["Id"])]
-                    m.DEAD_LETTERS.labels(msg.get("reason", "unknown")).inc()
-                    entries.pop(ok["Id"], None)
-                if entries:
-                    log.warning(
-                        "some dead letters not accepted; retrying",
-                        extra={"failed": response.get("Failed", [])[:3]},
-                    )
-                    self._sleep(next(delays))
+def dead_letter_writer(
+    stack: StackSettings, *, retry_base_s: float = 0.2, retry_cap_s: float = 10.0, sqs: Any = None
+) -> DeadLetterWriter:
+    """The dead-letter queue PULSE_DLQ_NAME, counted in pulse_indexer_dead_letters_total{reason}."""
+    return DeadLetterWriter(
+        sqs or aws_client("sqs", stack),
+        stack.dlq_name,
+        retry=DEAD_LETTER_RETRY.replace(base_s=retry_base_s, cap_s=retry_cap_s),
+        on_sent=lambda letter: m.DEAD_LETTERS.labels(letter.reason).inc(),
+    )

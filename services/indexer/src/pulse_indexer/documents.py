@@ -18,13 +18,13 @@ document OpenSearch cannot take goes to the dead-letter queue with OpenSearch's 
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from pulse_common.contracts.dead_letter import DeadLetter
 from pulse_common.contracts.items import (
     BadRecord,
     StoredPost,
@@ -205,25 +205,22 @@ def dead_letter(
     reason: str,
     error: str,
     source: str,
-    shard_id: str = "",
-    sequence_number: str = "",
+    shard_id: str | None = None,
+    sequence_number: str | None = None,
     raw: bytes = b"",
-    max_raw_bytes: int = 180_000,
-) -> dict[str, Any]:
-    """A dead-letter message body in the shared format (docs/TEAM_NOTES.md)."""
-    if len(raw) > max_raw_bytes:
-        raw = raw[:max_raw_bytes]
-        error = f"{error} (raw truncated to {max_raw_bytes} bytes)"
-    return {
-        "reason": reason,
-        "service": "indexer",
-        "source": source,
-        "shard_id": shard_id,
-        "sequence_number": sequence_number,
-        "raw_b64": base64.b64encode(raw).decode("ascii"),
-        "error": error[:4000],
-        "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-    }
+    post_id: str | None = None,
+) -> DeadLetter:
+    """The indexer's dead letter: the stream record (or item) as JSON, and the post it is about."""
+    return DeadLetter(
+        service="indexer",
+        reason=reason,
+        error=error,
+        source=source,
+        raw=raw,
+        shard_id=shard_id,
+        sequence_number=sequence_number,
+        post_id=post_id,
+    )
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -39,6 +39,7 @@ import orjson
 from amazon_kclpy import kcl
 from amazon_kclpy.v3 import processor as kcl_processor
 
+from pulse_common.contracts.dead_letter import DeadLetter, DeadLetterWriter
 from pulse_common.contracts.items import BadRecord
 from pulse_common.kcl import checkpoint as kcl_checkpoint
 from pulse_common.kcl import protocol_streams
@@ -47,7 +48,7 @@ from pulse_common.retry import RetryPolicy
 from pulse_common.settings import secret_values
 from pulse_indexer import metrics as m
 from pulse_indexer.bulk import BulkWriter, record_outcome
-from pulse_indexer.clients import DeadLetterQueue, opensearch_client
+from pulse_indexer.clients import dead_letter_writer, opensearch_client
 from pulse_indexer.documents import Action, dead_letter, is_ttl_remove, record_to_action
 from pulse_indexer.settings import IndexerSettings
 
@@ -62,7 +63,7 @@ class Batch:
     """One batch, decoded and transformed: what to write, and what to dead-letter."""
 
     actions: list[Action] = field(default_factory=list)  # distinct ids, the last write of each
-    letters: list[dict[str, Any]] = field(default_factory=list)
+    letters: list[DeadLetter] = field(default_factory=list)
     skipped: int = 0  # TTL expiries and tombstones with nothing indexed behind them
     last_created_ms: float | None = None  # ApproximateCreationDateTime of the last record
 
@@ -100,6 +101,7 @@ def plan_batch(records: Iterable[tuple[str, bytes]], *, alias: str, shard_id: st
                     shard_id=shard_id,
                     sequence_number=sequence,
                     raw=data,
+                    post_id=exc.post_id,
                 )
             )
             m.DOCS_FAILED.labels(exc.reason).inc()
@@ -124,7 +126,7 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
         settings: IndexerSettings,
         *,
         writer: BulkWriter | None = None,
-        dlq: DeadLetterQueue | None = None,
+        dlq: DeadLetterWriter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         exit_on_failure: bool = True,
@@ -161,7 +163,7 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
                 timeout_s=s.request_timeout_s,
             )
         if self.dlq is None:
-            self.dlq = DeadLetterQueue(
+            self.dlq = dead_letter_writer(
                 self.settings.stack,
                 retry_base_s=self.settings.retry_base_s,
                 retry_cap_s=self.settings.retry_cap_s,
@@ -243,21 +245,12 @@ class ShardProcessor(kcl_processor.RecordProcessorBase):
                     shard_id=self.shard_id,
                     sequence_number=action.sequence_number,
                     raw=action.raw,
+                    post_id=action.id,
                 )
             )
             m.DOCS_FAILED.labels(failure.reason).inc()
         if batch.letters:
             self.dlq.send(batch.letters)
-            for letter in batch.letters:
-                log.warning(
-                    "record dead-lettered",
-                    extra={
-                        "shard_id": self.shard_id,
-                        "sequence_number": letter["sequence_number"],
-                        "reason": letter["reason"],
-                        "error": letter["error"][:300],
-                    },
-                )
         if batch.last_created_ms is not None:
             self._lag(max(0.0, self.clock() - batch.last_created_ms / 1000))
         log.debug(

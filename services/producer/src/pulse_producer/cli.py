@@ -185,9 +185,10 @@ def _readiness(kinesis: Any, stream: str):
 
 def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     from pulse_common.aws import client
+    from pulse_common.contracts.dead_letter import DeadLetterWriter
     from pulse_common.metrics import serve_metrics
 
-    from .dead_letter import DeadLetter
+    from . import metrics
     from .runner import Runner
     from .sink import KinesisSink
 
@@ -206,7 +207,7 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     sink = KinesisSink(
         kinesis,
         stack.stream_name,
-        dead_letter=DeadLetter(client("sqs", stack), stack.dlq_name),
+        dead_letter=DeadLetterWriter(client("sqs", stack), stack.dlq_name, on_sent=metrics.count_dead_letter),
         max_records=settings.batch_max_records,
         max_bytes=settings.batch_max_bytes,
         retry_base_s=settings.retry_base_s,

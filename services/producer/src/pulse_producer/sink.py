@@ -7,6 +7,7 @@
   with capped exponential backoff and full jitter until they are accepted: the sink blocks, the
   bounded queue in front of it fills, and the source slows down. Nothing is dropped.
 - Entries failing with any other code are retried `max_entry_attempts` times, then dead-lettered.
+- Dead letters are never dropped either: the writer blocks with backoff until SQS has each one.
 - A non-retryable call error (missing stream, access denied) raises `SinkError`.
 """
 
@@ -22,11 +23,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from pulse_common.contracts.dead_letter import DeadLetter, DeadLetterWriter
 from pulse_common.contracts.envelope import MAX_RECORD_BYTES, partition_key
 from pulse_common.retry import RetryPolicy, aws_error_code
 
 from . import metrics
-from .dead_letter import DeadLetter
 from .events import Item, record_bytes
 
 log = logging.getLogger("pulse.producer.sink")
@@ -70,7 +71,7 @@ class KinesisSink:
         kinesis: Any,
         stream_name: str,
         *,
-        dead_letter: DeadLetter | None,
+        dead_letter: DeadLetterWriter,
         max_records: int = MAX_BATCH_RECORDS,
         max_bytes: int = MAX_BATCH_BYTES,
         retry_base_s: float = 0.02,
@@ -198,12 +199,12 @@ class KinesisSink:
                 self.sleep(next(delays))
 
     def _dead_letter(self, entry: _Entry, reason: str, error: str) -> None:
-        if self.dead_letter is not None and self.dead_letter.send(
-            reason=reason, source=entry.item.source, raw=entry.data, error=error
-        ):
-            self.dead_lettered += 1
-        else:
-            self.failed += 1
+        """Blocks until the dead-letter queue has it (DeadLetterWriter): a refused post is never lost."""
+        post_id = entry.item.event.id
+        letter = DeadLetter(service="producer", reason=reason, error=error, source=entry.item.source,
+                            raw=entry.data, post_id=post_id if isinstance(post_id, str) else None)
+        self.dead_letter.send([letter])
+        self.dead_lettered += 1
 
 
 def _fatal_message(stream: str, code: str, exc: BaseException) -> str:
