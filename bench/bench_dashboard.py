@@ -143,11 +143,11 @@ def main() -> int:
 
 def _bench(args: argparse.Namespace, url: str) -> int:
     if args.alias:  # measure an alias indexed earlier (kept afterwards)
+        from pulse_common.opensearch import opensearch_client
         from pulse_common.settings import StackSettings
-        from pulse_dashboard.search import make_client
 
         stack = StackSettings(opensearch_url=url, opensearch_index_alias=args.alias)
-        index = SampleIndex(stack=stack, client=make_client(stack, timeout_s=120))
+        index = SampleIndex(stack=stack, client=opensearch_client(stack, timeout_s=120))
     else:
         t0 = time.perf_counter()
         index = SampleIndex.create(

@@ -51,12 +51,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from starlette.concurrency import run_in_threadpool
 
 from pulse_common.metrics import CALL_LATENCY_BUCKETS
+from pulse_common.opensearch import opensearch_client
 from pulse_common.tracking import TrackingConfig, load_tracking_config
 from pulse_dashboard.alb_oidc import HEADER as OIDC_DATA_HEADER
 from pulse_dashboard.alb_oidc import AlbClaimsVerifier, InvalidClaims, email_allowed
 from pulse_dashboard.filters import POLARITIES, Filters, ParamError, parse_filters, parse_ids, parse_page
 from pulse_dashboard.insights import Insights
-from pulse_dashboard.search import make_client
 from pulse_dashboard.settings import DashboardSettings
 
 log = logging.getLogger("pulse.dashboard")
@@ -161,7 +161,9 @@ def create_app(
 ) -> FastAPI:
     settings = settings or DashboardSettings()
     stack = settings.stack
-    client = client or make_client(stack, timeout_s=settings.request_timeout_s)
+    client = client or opensearch_client(
+        stack, timeout_s=settings.request_timeout_s, pool_size=16, max_retries=1
+    )
     tracking = tracking or load_tracking_config(stack.tracking_config)
     insights = Insights(
         client,

@@ -51,15 +51,15 @@ def serve(settings: DashboardSettings) -> int:
 
 
 def seed_cmd(settings: DashboardSettings, posts: int, days: float, sample: bool) -> int:
+    from pulse_common.opensearch import opensearch_client
     from pulse_common.tracking import load_tracking_config
     from pulse_dashboard import seed, synthetic
-    from pulse_dashboard.search import make_client
 
     stack = settings.stack
     tracking = load_tracking_config(stack.tracking_config)
     seed.apply_template(stack)
     docs = seed.sample_posts(tracking=tracking) if sample else synthetic.generate(posts, tracking, days=days)
-    n = seed.bulk_index(make_client(stack, timeout_s=120), stack, docs)
+    n = seed.bulk_index(opensearch_client(stack, timeout_s=120), stack, docs)
     print(f"indexed {n} {'sample' if sample else 'synthetic'} posts into {stack.opensearch_index_alias}")
     return 0
 

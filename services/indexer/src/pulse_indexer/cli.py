@@ -35,8 +35,8 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
 
     from pulse_common.aws import client
     from pulse_common.kcl import KclDaemon
+    from pulse_common.opensearch import opensearch_client
     from pulse_indexer import daemon as kcl_daemon
-    from pulse_indexer.clients import opensearch_client
     from pulse_indexer.metrics import multiprocess_registry
     from pulse_indexer.migrate import NewerMappingInstalled, apply_migrations
 

@@ -110,7 +110,7 @@ def apply_migrations(
     """
     from opensearchpy.exceptions import RequestError
 
-    from pulse_indexer.clients import opensearch_client
+    from pulse_common.opensearch import opensearch_client
 
     stack = stack or StackSettings()
     client = client or opensearch_client(stack)

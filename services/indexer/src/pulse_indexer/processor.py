@@ -40,10 +40,11 @@ from pulse_common.kcl_batch import (
     run_processor,
 )
 from pulse_common.logging import configure_logging
+from pulse_common.opensearch import opensearch_client
 from pulse_common.settings import secret_values
 from pulse_indexer import metrics as m
 from pulse_indexer.bulk import BulkWriter, record_outcome
-from pulse_indexer.clients import dead_letter_writer, opensearch_client
+from pulse_indexer.clients import dead_letter_writer
 from pulse_indexer.documents import Action, is_ttl_remove, record_to_action
 from pulse_indexer.settings import IndexerSettings
 

@@ -20,8 +20,9 @@ from typing import Any
 from pulse_common.aws import client as aws_client
 from pulse_common.contracts.dead_letter import DeadLetterWriter
 from pulse_common.contracts.items import BadRecord, is_tombstone
+from pulse_common.opensearch import opensearch_client
 from pulse_indexer.bulk import BulkOutcome, BulkWriter, record_outcome
-from pulse_indexer.clients import dead_letter_writer, opensearch_client
+from pulse_indexer.clients import dead_letter_writer
 from pulse_indexer.documents import dead_letter, record_json, upsert_action
 from pulse_indexer.settings import IndexerSettings
 
