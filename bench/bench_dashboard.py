@@ -1,6 +1,6 @@
 """Dashboard API latency over 100,000 indexed posts.
 
-Indexes 100,000 EnrichedPost-shaped synthetic posts (pulse_dashboard.synthetic: 30 days, three
+Indexes 100,000 EnrichedPost-shaped synthetic posts (pulse_devstack.synthetic: 30 days, three
 brands, eleven aspects, a planted spike) through the indexer's template into a throw-away alias of
 the local OpenSearch, starts `pulse-dashboard` as a real process on it, and calls every view the page
 loads (overview, timeline, aspects, share of voice, influencers, emerging topics, alerts, posts,
@@ -33,8 +33,10 @@ from pathlib import Path
 import httpx
 
 from pulse_common.tracking import load_tracking_config
-from pulse_dashboard import synthetic
-from pulse_dashboard.testing import SampleIndex
+from pulse_devstack import synthetic
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+from dashboard_index import SampleIndex
 
 VIEWS = {
     "overview": ("/api/overview", {}),

@@ -18,7 +18,7 @@ from pulse_common.opensearch import opensearch_client
 from pulse_common.schema import EnrichedPost
 from pulse_common.settings import StackSettings
 from pulse_common.tracking import load_tracking_config
-from pulse_dashboard import seed
+from pulse_devstack import seed
 
 # Emerging topics over the sample read every foreground post with this sampler size, so tests can
 # recount their numbers exactly (the service default samples fewer, for speed).
