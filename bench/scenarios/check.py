@@ -234,6 +234,15 @@ def result_of(name: str, ws: Workspace, expected: Expected, verdict: Verdict, re
                   [*(notes or []), *verdict.notes[:10]])
 
 
+def converged(
+    name: str, ws: Workspace, expected: Expected, *, since: float, notes: list[str], alive: bool = True
+) -> Result:
+    """Wait until the stores hold the expected state (the services must stay up while `alive`): the
+    scenario's result, recovered_s counted from `since`."""
+    verdict, recovered = wait_converged(ws, expected, since=since, alive=ws.check_alive if alive else None)
+    return result_of(name, ws, expected, verdict, recovered, notes)
+
+
 @dataclass
 class Options:
     posts: int = 3000

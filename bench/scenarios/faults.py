@@ -16,6 +16,7 @@ from pulse_devstack.pipeline import dead_letter_count
 from .check import (
     Options,
     Result,
+    converged,
     counts,
     result_of,
     wait_converged,
@@ -23,7 +24,7 @@ from .check import (
     wait_table_at_least,
     workspace,
 )
-from .inputs import expected_from_lines, put_direct, replay_lines, write_lines
+from .inputs import expected_from_lines, put_direct, replay_input, replay_lines, write_lines
 from .ordering import lease_owners
 from .world import log, wait_producer, wait_until
 
@@ -32,9 +33,7 @@ def s1_enricher_kill(opts: Options) -> Result:
     """kill -9 the enricher daemon (JVM, and every per-shard processor) mid-batch, restart."""
     ws = workspace("enricher-kill", opts)
     try:
-        lines = replay_lines(opts.posts, f"s1{ws.suffix}")
-        expected = expected_from_lines(lines)
-        replay = write_lines(ws.log_dir / "input.jsonl", lines)
+        expected, replay = replay_input(ws, opts.posts, f"s1{ws.suffix}")
         ws.start_indexer()
         enricher = ws.start_enricher()
         producer = ws.start_producer("replay", str(replay), "--rate", str(opts.rate))
@@ -46,9 +45,8 @@ def s1_enricher_kill(opts: Options) -> Result:
         restarted = time.monotonic()
         ws.start_enricher()
         wait_producer(producer)
-        verdict, recovered = wait_converged(ws, expected, since=restarted, alive=ws.check_alive)
-        return result_of("enricher_kill", ws, expected, verdict, recovered,
-                         [f"killed at {table_at_kill}/{opts.posts} items"])
+        return converged("enricher_kill", ws, expected, since=restarted,
+                         notes=[f"killed at {table_at_kill}/{opts.posts} items"])
     finally:
         ws.pipeline.stop()
         ws.drop()
@@ -58,9 +56,7 @@ def s2_indexer_kill(opts: Options) -> Result:
     """Two indexer workers; kill -9 one while the other runs; later kill -9 both; restart one."""
     ws = workspace("indexer-kill", opts)
     try:
-        lines = replay_lines(opts.posts, f"s2{ws.suffix}")
-        expected = expected_from_lines(lines)
-        replay = write_lines(ws.log_dir / "input.jsonl", lines)
+        expected, replay = replay_input(ws, opts.posts, f"s2{ws.suffix}")
         a = ws.start_indexer("indexer-a")
         b = ws.start_indexer("indexer-b")
         ws.start_enricher()
@@ -84,9 +80,8 @@ def s2_indexer_kill(opts: Options) -> Result:
         restarted = time.monotonic()
         ws.start_indexer("indexer-c")
         wait_producer(producer)
-        verdict, recovered = wait_converged(ws, expected, since=restarted)
-        return result_of("indexer_kill", ws, expected, verdict, recovered,
-                         [f"indexer-a killed at {at_a}, both at {at_both}/{opts.posts} docs"])
+        return converged("indexer_kill", ws, expected, since=restarted, alive=False,
+                         notes=[f"indexer-a killed at {at_a}, both at {at_both}/{opts.posts} docs"])
     finally:
         ws.pipeline.stop()
         ws.drop()
@@ -111,9 +106,7 @@ def s3_opensearch_down(opts: Options, down_s: float = 60.0) -> Result:
     ws = None
     try:
         ws = workspace("opensearch-down", opts, opensearch_url=url)
-        lines = replay_lines(opts.posts, f"s3{ws.suffix}")
-        expected = expected_from_lines(lines)
-        replay = write_lines(ws.log_dir / "input.jsonl", lines)
+        expected, replay = replay_input(ws, opts.posts, f"s3{ws.suffix}")
         ws.start_indexer()
         ws.start_enricher()
         producer = ws.start_producer("replay", str(replay), "--rate", str(opts.rate / 2))
@@ -129,9 +122,8 @@ def s3_opensearch_down(opts: Options, down_s: float = 60.0) -> Result:
         back = time.monotonic()
         log(f"OpenSearch back after {back - stopped:.0f}s")
         wait_producer(producer)
-        verdict, recovered = wait_converged(ws, expected, since=back, alive=ws.check_alive)
-        return result_of("opensearch_down", ws, expected, verdict, recovered,
-                         [f"stopped at {at_stop} docs, down {back - stopped:.0f}s (restart included)"])
+        return converged("opensearch_down", ws, expected, since=back,
+                         notes=[f"stopped at {at_stop} docs, down {back - stopped:.0f}s (restart included)"])
     finally:
         if ws is not None:
             ws.pipeline.stop()
@@ -147,9 +139,7 @@ def s4_producer_throttling(opts: Options) -> Result:
     ws = workspace("producer-throttling", opts)
     rule = PutRecordsThrottle(0.3)
     try:
-        lines = replay_lines(opts.posts, f"s4{ws.suffix}")
-        expected = expected_from_lines(lines)
-        replay = write_lines(ws.log_dir / "input.jsonl", lines)
+        expected, replay = replay_input(ws, opts.posts, f"s4{ws.suffix}")
         ws.start_indexer()
         ws.start_enricher()
         with FaultProxy(ws.env["PULSE_AWS_ENDPOINT_URL"], rules=[rule], seed=4) as proxy:
@@ -157,9 +147,9 @@ def s4_producer_throttling(opts: Options) -> Result:
             summary = wait_producer(producer)
         done = time.monotonic()
         log(f"producer summary {summary}; proxy failed {rule.injected} entries")
-        verdict, recovered = wait_converged(ws, expected, since=done, alive=ws.check_alive)
-        return result_of("producer_throttling", ws, expected, verdict, recovered,
-                         [f"{rule.injected} put_records entries failed by the proxy; producer {summary}"])
+        return converged("producer_throttling", ws, expected, since=done,
+                         notes=[f"{rule.injected} put_records entries failed by the proxy; "
+                                f"producer {summary}"])
     finally:
         ws.pipeline.stop()
         ws.drop()

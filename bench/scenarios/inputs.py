@@ -105,3 +105,10 @@ def put_direct(ws: Workspace, records: list[tuple[bytes, str]]) -> None:
                 time.sleep(next(delays))
         if pending:
             raise RuntimeError(f"{len(pending)} records could not be put")
+
+
+def replay_input(ws: Workspace, count: int, tag: str) -> tuple[Expected, Path]:
+    """`count` fresh posts built from the sample (ids tagged `tag`): their expected state, and the
+    replay file the producer reads."""
+    lines = replay_lines(count, tag)
+    return expected_from_lines(lines), write_lines(ws.log_dir / "input.jsonl", lines)

@@ -21,7 +21,15 @@ from .check import (
     wait_table_at_least,
     workspace,
 )
-from .inputs import Expected, delete_line, expected_from_lines, put_direct, replay_lines, write_lines
+from .inputs import (
+    Expected,
+    delete_line,
+    expected_from_lines,
+    put_direct,
+    replay_input,
+    replay_lines,
+    write_lines,
+)
 from .world import Workspace, log, wait_producer, wait_until
 
 
@@ -192,9 +200,7 @@ def s8_two_enrichers(opts: Options) -> Result:
     """Two enricher workers share the stream (one lease each); one is killed -9, the other takes over."""
     ws = workspace("two-enrichers", opts)
     try:
-        lines = replay_lines(opts.posts, f"s8{ws.suffix}")
-        expected = expected_from_lines(lines)
-        replay = write_lines(ws.log_dir / "input.jsonl", lines)
+        expected, replay = replay_input(ws, opts.posts, f"s8{ws.suffix}")
         app = ws.env["PULSE_ENRICHER_APPLICATION_NAME"]
         ws.start_indexer()
         a = ws.start_enricher("enricher-a", PULSE_ENRICHER_WORKER_ID=f"{app}-a")

@@ -11,7 +11,7 @@ from pathlib import Path
 from pulse_devstack.procs import descendants
 
 from .check import Options, Result, result_of, wait_converged, workspace
-from .inputs import expected_from_lines, replay_lines, write_lines
+from .inputs import replay_input
 from .world import wait_producer
 
 
@@ -106,9 +106,7 @@ def s9_soak(opts: Options) -> Result:
         seconds = opts.soak_minutes * 60
         total = int(seconds * opts.soak_rate)
         tag = f"s9{ws.suffix}"
-        lines = replay_lines(total, tag)
-        expected = expected_from_lines(lines)
-        replay = write_lines(ws.log_dir / "input.jsonl", lines)
+        expected, replay = replay_input(ws, total, tag)
         sampled = [f"x:{tag}{i:07d}" for i in range(0, total, 20)]
         services = {"indexer": ws.start_indexer(), "enricher": ws.start_enricher()}
         time.sleep(10)  # the JVM and the processors start before the load

@@ -26,7 +26,7 @@ from collections import Counter
 
 from pulse_common.aws import client
 from pulse_common.contracts.dead_letter import SERVICES
-from pulse_common.redrive import DeadLetterQueue, Message, Redriver, redrive
+from pulse_common.redrive import DeadLetterQueue, Message, Redriver, Selection, redrive
 from pulse_common.settings import StackSettings
 
 
@@ -87,8 +87,8 @@ def cmd_show(queue: DeadLetterQueue, args: argparse.Namespace) -> int:
 
 def cmd_redrive(queue: DeadLetterQueue, args: argparse.Namespace, redriver: Redriver) -> int:
     counts: Counter[str] = Counter()
-    for outcome in redrive(queue, redriver, limit=args.limit, service=args.service, reason=args.reason,
-                           dry_run=args.dry_run):
+    select = Selection(limit=args.limit, service=args.service, reason=args.reason, dry_run=args.dry_run)
+    for outcome in redrive(queue, redriver, select):
         counts[outcome.action] += 1
         print(f"{outcome.action} {outcome.message_id}: {outcome.detail}")
     summary = " ".join(f"{action}={counts[action]}"

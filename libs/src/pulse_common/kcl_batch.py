@@ -39,7 +39,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from pulse_common.contracts.dead_letter import DeadLetter, DeadLetterWriter, Service
 from pulse_common.contracts.items import BadRecord
@@ -143,41 +143,31 @@ def source_record(record: object) -> SourceRecord:
     return SourceRecord(record.sequence_number, record.sub_sequence_number, data)  # type: ignore[attr-defined]
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(kw_only=True)
 class KclBatchProcessor(Generic[W]):
     """One shard's processor: amazon-kclpy's v3 interface around the batch shape."""
 
-    version = 3  # amazon-kclpy dispatches to initialize / process_records / lease_lost / ...
+    version: ClassVar[int] = 3  # amazon-kclpy dispatches to initialize / process_records / lease_lost / ...
 
-    def __init__(
-        self,
-        *,
-        service: Service,
-        source: str,
-        transform: RecordTransform[W],
-        sink: DurableSink[W],
-        dead_letters: DeadLetterWriter,
-        observer: BatchObserver,
-        checkpoint_retry: RetryPolicy = CHECKPOINT_RETRY,
-        details: Mapping[str, object] | None = None,
-        sleep: Callable[[float], object] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        exit_on_failure: bool = True,
-    ) -> None:
-        self.service: Service = service
-        self.source = source
-        self.transform = transform
-        self.sink = sink
-        self.dead_letters = dead_letters
-        self.observer = observer
-        self.checkpoint_retry = checkpoint_retry
-        self.details = dict(details or {})
-        self.sleep = sleep
-        self.clock = clock
-        self.exit_on_failure = exit_on_failure
-        self.shard_id = "unknown"
-        self.last_durable: tuple[str, int | None] | None = None  # (sequence, sub-sequence)
-        self.last_checkpointed: str | None = None
-        self.stopped = False
+    service: Service
+    source: str  # where the records come from, as dead letters name it ("kinesis:<stream>", ...)
+    transform: RecordTransform[W]
+    sink: DurableSink[W]
+    dead_letters: DeadLetterWriter
+    observer: BatchObserver
+    checkpoint_retry: RetryPolicy = CHECKPOINT_RETRY
+    details: Mapping[str, object] = field(default_factory=dict)  # logged when a shard is initialized
+    sleep: Callable[[float], object] = time.sleep
+    clock: Callable[[], datetime] = _now
+    exit_on_failure: bool = True
+    shard_id: str = field(default="unknown", init=False)
+    last_durable: tuple[str, int] | None = field(default=None, init=False)  # (sequence, sub-sequence)
+    last_checkpointed: str | None = field(default=None, init=False)
+    stopped: bool = field(default=False, init=False)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def initialize(self, initialize_input) -> None:

@@ -228,17 +228,23 @@ class Redriver:
         return self._search
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which letters a redrive handles: at most `limit`, of one service and reason when given;
+    `dry_run` says what would be done and changes nothing."""
+
+    limit: int | None = None
+    service: str | None = None
+    reason: str | None = None
+    dry_run: bool = False
+
+
 def redrive(
-    queue: DeadLetterQueue,
-    redriver: Redriver,
-    *,
-    limit: int | None = None,
-    service: str | None = None,
-    reason: str | None = None,
-    dry_run: bool = False,
+    queue: DeadLetterQueue, redriver: Redriver, select: Selection = Selection(), *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Iterator[Outcome]:
     """Handle the letters that were in the queue when the run started (see the module docstring)."""
+    limit, service, reason, dry_run = select.limit, select.service, select.reason, select.dry_run
     started_ms = int(now().timestamp() * 1000)
     messages = queue.receive(limit, visibility_s=REDRIVE_VISIBILITY_S)
     release: list[Message] = []

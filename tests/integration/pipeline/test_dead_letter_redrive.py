@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from stream_support import stream_records
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "enricher"))
 
@@ -45,16 +46,6 @@ def deliver(processor, records: list) -> None:
     processor.initialize(SimpleNamespace(shard_id="shardId-000000000000", sequence_number="TRIM_HORIZON"))
     processor.process_records(SimpleNamespace(records=records, checkpointer=checkpointer,
                                               millis_behind_latest=0))
-
-
-def stream_records(stack) -> list[dict]:
-    kinesis = client("kinesis", stack)
-    found = []
-    for shard in kinesis.list_shards(StreamName=stack.stream_name)["Shards"]:
-        it = kinesis.get_shard_iterator(StreamName=stack.stream_name, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        found += kinesis.get_records(ShardIterator=it, Limit=1000)["Records"]
-    return found
 
 
 def queued(stack, capsys) -> list[dict]:

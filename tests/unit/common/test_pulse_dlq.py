@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import enricher_posts as posts
 import pytest
+from stream_support import stream_records
 
 from pulse_common import dlq_cli
 from pulse_common.aws import client
@@ -27,13 +28,7 @@ def send(aws, letters):
 
 
 def stream_data(aws) -> list[bytes]:
-    kinesis = client("kinesis", aws)
-    data = []
-    for shard in kinesis.list_shards(StreamName=aws.stream_name)["Shards"]:
-        it = kinesis.get_shard_iterator(StreamName=aws.stream_name, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        data += [r["Data"] for r in kinesis.get_records(ShardIterator=it)["Records"]]
-    return data
+    return [record["Data"] for record in stream_records(aws)]
 
 
 def listed(capsys) -> list[dict]:

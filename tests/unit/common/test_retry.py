@@ -55,33 +55,33 @@ def test_a_call_is_retried_on_throttling_then_returns():
     assert len(calls) == 3 and waits == [0.1, 0.2] and retried == [1, 2]
 
 
-def test_a_non_retryable_error_is_raised_at_once():
-    calls = []
-
-    def broken():
+def failing_with(code: str, calls: list):
+    def call():
         calls.append(1)
-        raise _client_error("ValidationException")
+        raise _client_error(code)
 
+    return call
+
+
+def test_a_non_retryable_error_is_raised_at_once():
+    calls: list = []
     with pytest.raises(ClientError):
-        RetryPolicy().call(broken, sleep=lambda _s: None)
+        RetryPolicy().call(failing_with("ValidationException", calls), sleep=lambda _s: None)
     assert len(calls) == 1
 
 
 def test_the_policy_gives_up_after_its_attempts_and_never_without_a_limit_until_told_to_stop():
-    calls = []
-
-    def throttled():
-        calls.append(1)
-        raise _client_error("ThrottlingException")
-
+    calls: list = []
     with pytest.raises(ClientError):
-        RetryPolicy(max_attempts=4).call(throttled, sleep=lambda _s: None)
+        RetryPolicy(max_attempts=4).call(failing_with("ThrottlingException", calls), sleep=lambda _s: None)
     assert len(calls) == 4
 
     calls.clear()
     with pytest.raises(ClientError):
         RetryPolicy(max_attempts=None).call(
-            throttled, sleep=lambda _s: None, should_stop=lambda: len(calls) >= 30
+            failing_with("ThrottlingException", calls),
+            sleep=lambda _s: None,
+            should_stop=lambda: len(calls) >= 30,
         )
     assert len(calls) == 30
 

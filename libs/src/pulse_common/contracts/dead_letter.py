@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -114,28 +114,19 @@ def _nothing(*_args: object) -> None:
     return None
 
 
+@dataclass
 class DeadLetterWriter:
     """Writes dead letters to the SQS queue `queue_name`: in batches SQS accepts, failed entries resent
     with backoff until every letter is stored. `on_sent(letter)` runs once per stored letter (the
     service's `pulse_<service>_dead_letters_total{reason}`), `on_retry()` once per retry."""
 
-    def __init__(
-        self,
-        sqs: Any,
-        queue_name: str,
-        *,
-        retry: RetryPolicy = DEAD_LETTER_RETRY,
-        sleep: Callable[[float], object] = time.sleep,
-        on_sent: Callable[[DeadLetter], None] = _nothing,
-        on_retry: Callable[[], None] = _nothing,
-    ) -> None:
-        self.sqs = sqs
-        self.queue_name = queue_name
-        self.retry = retry
-        self.sleep = sleep
-        self.on_sent = on_sent
-        self.on_retry = on_retry
-        self._url: str | None = None
+    sqs: Any
+    queue_name: str
+    retry: RetryPolicy = DEAD_LETTER_RETRY
+    sleep: Callable[[float], object] = time.sleep
+    on_sent: Callable[[DeadLetter], None] = _nothing
+    on_retry: Callable[[], None] = _nothing
+    _url: str | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:

@@ -11,7 +11,6 @@ from typing import Any
 from opensearchpy import OpenSearch
 
 from pulse_common.tracking import TrackingConfig
-from pulse_dashboard import stats
 from pulse_dashboard.filters import Filters
 from pulse_dashboard.views import (
     alerts,
@@ -76,33 +75,13 @@ class Insights:
     def emerging(self, f: Filters, *, size: int = 15) -> dict[str, Any]:
         return emerging.run(self.search, f, self.tracking, size=size, sample_docs=self.sample_docs)
 
-    def alerts(
-        self,
-        f: Filters,
-        *,
-        interval: str | None = None,
-        limit: int = 8,
-        threshold: float = stats.Z_THRESHOLD,
-        min_count: int = stats.MIN_COUNT,
-    ) -> dict[str, Any]:
-        return alerts.run(
-            self.search, f, self.tracking,
-            interval=interval, limit=limit, threshold=threshold, min_count=min_count,
-        )
+    def alerts(self, f: Filters, **options: Any) -> dict[str, Any]:
+        """`options`: interval, limit, threshold, min_count (views.alerts.run)."""
+        return alerts.run(self.search, f, self.tracking, **options)
 
-    def posts_query(self, f: Filters, **drill_down: str | None) -> dict[str, Any]:
-        return posts.query(f, **drill_down)
-
-    def search_posts(
-        self,
-        query: dict[str, Any],
-        *,
-        page: int = 1,
-        size: int = 20,
-        sort: str = "recent",
-        highlight: bool = True,
-    ) -> dict[str, Any]:
-        return posts.search_posts(self.search, query, page=page, size=size, sort=sort, highlight=highlight)
+    def search_posts(self, query: dict[str, Any], **options: Any) -> dict[str, Any]:
+        """`options`: page, size, sort, highlight (views.posts.search_posts)."""
+        return posts.search_posts(self.search, query, **options)
 
     def live(self, f: Filters, *, after: str | None, size: int = 20) -> dict[str, Any]:
         return posts.live(self.search, f, after=after, size=size)

@@ -56,18 +56,13 @@ REASONS = (*POISON_REASONS, INVALID_BASE64, ENRICH_FAILED, ITEM_TOO_LARGE)
 
 
 class PostEnricher(Protocol):
-    """The NLP core as the processor calls it: a pure function from a Post to an EnrichedPost."""
+    """The NLP core as the processor calls it (`pulse_enricher.nlp.Enricher.enrich`'s signature): a
+    pure function from a Post to an EnrichedPost, the duplicate tracker its only state."""
 
     version: str
 
-    def enrich(
-        self,
-        post: Post,
-        ingested_at: datetime | None = None,
-        *,
-        enriched_at: datetime | None = None,
-        duplicates: DuplicateTracker | None = None,
-    ) -> EnrichedPost: ...
+    def enrich(self, post: Post, ingested_at: datetime | None = None, *, enriched_at: datetime | None = None,
+               duplicates: DuplicateTracker | None = None) -> EnrichedPost: ...
 
 
 class EnrichRecord:

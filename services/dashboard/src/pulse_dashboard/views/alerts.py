@@ -19,7 +19,9 @@ from pulse_dashboard.views.common import (
     Search,
     aspect_conditions,
     bucket_keys,
+    by_aspect,
     histogram,
+    mentions_where,
     quote,
     top_quotes,
     ts,
@@ -33,15 +35,10 @@ SERIES_FILTER_PATH = "aggregations.**.key,aggregations.**.doc_count"
 def series_request(f: Filters, hist: dict[str, Any], brands: int) -> dict[str, Any]:
     per_series = {"posts": {"reverse_nested": {}, "aggs": {"t": {"date_histogram": hist}}}}
     polarity = {"polarity": {"terms": {"field": F.ASPECT_POLARITY, "size": 2}, "aggs": per_series}}
-    names = {"names": {"terms": {"field": F.ASPECT_NAME, "size": 30}, "aggs": polarity}}
-    by_brand = {"field": F.ASPECT_PRODUCT, "size": brands + 5, "missing": "_none"}
-    brand = {"brand": {"terms": by_brand, "aggs": names}}
-    opinionated = {"filter": {"terms": {F.ASPECT_POLARITY: ["positive", "negative"]}}, "aggs": brand}
-    return {
-        "size": 0,
-        "query": f.query(),
-        "aggs": {"a": {"nested": {"path": F.ASPECTS}, "aggs": {"opinionated": opinionated}}},
-    }
+    per_brand = {"field": F.ASPECT_PRODUCT, "size": brands + 5, "missing": "_none"}
+    brand = {"brand": {"terms": per_brand, "aggs": by_aspect(30, polarity)}}
+    opinionated = {"terms": {F.ASPECT_POLARITY: ["positive", "negative"]}}
+    return {"size": 0, "query": f.query(), "aggs": {"a": mentions_where("opinionated", opinionated, brand)}}
 
 
 def found_alerts(

@@ -89,6 +89,16 @@ def brand_sentiment_terms(brands: list[str]) -> dict[str, Any]:
     }
 
 
+def mentions_where(bucket: str, where: dict[str, Any], aggs: dict[str, Any]) -> dict[str, Any]:
+    """The aspect mentions (nested documents) matching `where`, in the filter bucket `bucket`."""
+    return {"nested": {"path": F.ASPECTS}, "aggs": {bucket: {"filter": where, "aggs": aggs}}}
+
+
+def by_aspect(size: int, aggs: dict[str, Any]) -> dict[str, Any]:
+    """Mentions by aspect name ("names" buckets), the `size` most mentioned."""
+    return {"names": {"terms": {"field": F.ASPECT_NAME, "size": size}, "aggs": aggs}}
+
+
 def histogram(
     f: Filters, interval: str | None, *, max_auto: int = 120, sparse: bool = False
 ) -> tuple[dict[str, Any], str, int]:

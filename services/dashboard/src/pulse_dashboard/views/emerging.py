@@ -14,7 +14,7 @@ from typing import Any
 from pulse_common.tracking import TrackingConfig
 from pulse_dashboard import fields as F  # noqa: N812
 from pulse_dashboard.filters import Filters, iso
-from pulse_dashboard.views.common import Search
+from pulse_dashboard.views.common import Search, by_aspect, mentions_where
 
 SAMPLE_DOCS = 500  # significant_text re-analyzes _source: read at most this many foreground posts per shard
 # Never "emerging": function words the standard analyzer keeps (retweets are excluded by `scored`,
@@ -67,20 +67,11 @@ def request(f: Filters, *, size: int, sample_docs: int) -> dict[str, Any]:
             "recent": {"filter": {"range": {F.CREATED_AT: {"gte": iso(recent_start(f))}}}, "aggs": sampled},
             "negative": {"filter": {"term": {F.SENTIMENT_LABEL: "negative"}}, "aggs": sampled},
             "posts": {"global": {}},  # every indexed post: the background's true size
-            "new_aspects": {
-                "nested": {"path": F.ASPECTS},
-                "aggs": {
-                    "open": {
-                        "filter": {"term": {F.ASPECT_IN_TAXONOMY: False}},
-                        "aggs": {
-                            "names": {
-                                "terms": {"field": F.ASPECT_NAME, "size": size},
-                                "aggs": {"neg": {"filter": {"term": {F.ASPECT_POLARITY: "negative"}}}},
-                            }
-                        },
-                    }
-                },
-            },
+            "new_aspects": mentions_where(
+                "open",
+                {"term": {F.ASPECT_IN_TAXONOMY: False}},
+                by_aspect(size, {"neg": {"filter": {"term": {F.ASPECT_POLARITY: "negative"}}}}),
+            ),
         },
     }
 

@@ -5,30 +5,50 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pulse_dashboard import fields as F  # noqa: N812
-from pulse_dashboard.filters import Filters, ParamError, check_search_text
+from pulse_dashboard.filters import POLARITIES, Filters, ParamError, check_search_text, parse_ids
 from pulse_dashboard.views.common import Search, aspect_query, partial_match
 
 HL_PRE, HL_POST = "\ue000", "\ue001"  # highlight markers; the page escapes text, then swaps them for <mark>
 MAX_QUERY_CHARS = 300
 
 
-def query(
-    f: Filters,
-    *,
-    q: str | None = None,
-    hashtag: str | None = None,
-    aspect: str | None = None,
-    aspect_polarity: str | None = None,
-    aspect_product: str | None = None,
-    polarity: str | None = None,
-    author: str | None = None,
-    brand: str | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DrillDown:
+    """What a drill-down or a search adds to the filters: the request's own values, checked by `query`."""
+
+    q: str | None = None
+    hashtag: str | None = None
+    aspect: str | None = None
+    aspect_polarity: str | None = None
+    aspect_product: str | None = None
+    polarity: str | None = None
+    author: str | None = None
+    brand: str | None = None
+
+
+def _polarity(name: str, value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in POLARITIES:
+        raise ParamError(name, f"one of {', '.join(POLARITIES)}")
+    return value
+
+
+def query(f: Filters, drill: DrillDown = DrillDown()) -> dict[str, Any]:
     """The posts a drill-down means: the filters plus free text (simple_query_string on fixed fields
-    only) and term lookups; every value was checked by the caller or is checked here."""
+    only) and term lookups. Every value is checked here (ParamError names the first bad one)."""
+    if drill.author is not None and not (0 < len(drill.author) <= 200):
+        raise ParamError("author", "1 to 200 characters")
+    aspect_polarity = _polarity("aspect_polarity", drill.aspect_polarity)
+    aspect_product = (parse_ids("aspect_product", drill.aspect_product) or [None])[0]
+    polarity = _polarity("polarity", drill.polarity)
+    brand = (parse_ids("brand", drill.brand) or [None])[0]
+    q, hashtag, aspect, author = (drill.q or None, drill.hashtag or None, drill.aspect or None,
+                                  drill.author or None)
     must: list[dict[str, Any]] = []
     extra: list[dict[str, Any]] = []
     if q:

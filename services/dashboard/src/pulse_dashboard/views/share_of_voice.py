@@ -13,6 +13,8 @@ from pulse_dashboard.views.common import (
     brand_names,
     brand_scope,
     brand_sentiment_terms,
+    by_aspect,
+    mentions_where,
     no_counts,
     sentiment_counts,
     with_net,
@@ -29,20 +31,9 @@ def request(f: Filters, brands: list[str]) -> dict[str, Any]:
         "query": f.query(),
         "aggs": {
             "brands": brand_sentiment_terms(brands),
-            "a": {
-                "nested": {"path": F.ASPECTS},
-                "aggs": {
-                    "attributed": {
-                        "filter": {"terms": {F.ASPECT_PRODUCT: brands}},
-                        "aggs": {
-                            "names": {
-                                "terms": {"field": F.ASPECT_NAME, "size": 30},
-                                "aggs": {"brands": per_brand},
-                            }
-                        },
-                    }
-                },
-            },
+            "a": mentions_where(
+                "attributed", {"terms": {F.ASPECT_PRODUCT: brands}}, by_aspect(30, {"brands": per_brand})
+            ),
         },
     }
 
