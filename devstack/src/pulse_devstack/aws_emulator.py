@@ -22,6 +22,37 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+
+class MotoVersionError(RuntimeError):
+    """The installed moto is not the one the emulator's patches were written and measured against."""
+
+
+def check_moto_version() -> str:
+    """The patches below replace moto internals (classes, private methods): they are written and
+    measured against the moto pulse-devstack pins (devstack/pyproject.toml), and another moto could
+    silently change what they do, and what the reliability checks measure. Returns that version."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    wanted = next(
+        (Requirement(text) for text in metadata.requires("pulse-devstack") or []
+         if Requirement(text).name == "moto"),
+        None,
+    )
+    found = metadata.version("moto")
+    if wanted is None or not wanted.specifier or found not in wanted.specifier:
+        pin = str(wanted.specifier) if wanted is not None else "no pin"
+        raise MotoVersionError(
+            f"the AWS emulator's patches are written for moto{pin} (devstack/pyproject.toml) but moto "
+            f"{found} is installed: run `make setup`, or re-check every patch (tests/unit/devstack, "
+            "bench/emulator_patches.py) before changing the pin"
+        )
+    return found
+
+
+MOTO_VERSION = check_moto_version()
+
 # Kinesis and DynamoDB calls are not thread-safe in moto (put_record reads the last sequence
 # number, then writes last + 1; a conditional put checks, then writes). hypercorn runs the WSGI
 # app on a thread pool, so two concurrent calls could lose a record or break a condition.
@@ -758,24 +789,53 @@ def install_moto_application_autoscaling_tags() -> None:
     ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
 
 
+# What makes moto answer as AWS does (the KCL and the reliability checks rely on them), and what only
+# keeps a long-running emulator's memory flat. Always installed, in this order.
+FIXES: dict[str, Callable[[], None]] = {
+    "instance_tracking_off": install_moto_instance_tracking_off,
+    "dynamodb_stream_shards": install_moto_dynamodb_stream_shards,  # before the expiry, which wraps it
+    "dynamodb_stream_iterator_expiry": install_moto_dynamodb_stream_iterator_expiry,
+    "kinesis_resharding": install_moto_kinesis_resharding,
+    "application_autoscaling_tags": install_moto_application_autoscaling_tags,
+}
+# Speed-ups: the same answers as moto's own, cheaper. Each is kept only because bench figures show it
+# matters (README, "The emulator's speed-ups"); PULSE_EMULATOR_WITHOUT=<name>,... leaves some out, to
+# measure them again (bench/emulator_patches.py does it operation by operation).
+SPEEDUPS: dict[str, Callable[[], None]] = {
+    "dynamodb_json": install_moto_dynamodb_json_speedups,
+    "action_lookup": install_moto_action_lookup_speedup,
+    "backend_lookup": install_moto_backend_lookup_speedup,
+    "kinesis_shard_index": install_moto_kinesis_speedups,
+    "dynamodb_streams_json": install_moto_dynamodb_streams_speedup,
+    "dynamodb_item": install_moto_dynamodb_item_speedup,
+    "dynamodb_scan": install_moto_dynamodb_scan_speedup,
+    "response_id": install_moto_response_id_speedup,
+    "kinesis_json": install_moto_kinesis_response_speedups,
+    "request_routing": install_moto_request_routing_speedup,
+}
+
+
+def install_patches(without: Iterable[str] = ()) -> list[str]:
+    """Install every fix and the speed-ups not named in `without`; returns the speed-ups installed."""
+    left_out = set(without)
+    unknown = left_out - SPEEDUPS.keys()
+    if unknown:
+        raise ValueError(f"no such emulator speed-up: {sorted(unknown)} (known: {sorted(SPEEDUPS)})")
+    for install in FIXES.values():
+        install()
+    installed = []
+    for name, install in SPEEDUPS.items():
+        if name not in left_out:
+            install()
+            installed.append(name)
+    return installed
+
+
 def build_app():
     from moto.server import DomainDispatcherApplication, create_backend_app
 
-    install_moto_instance_tracking_off()
-    install_moto_dynamodb_stream_shards()  # before the expiry, which wraps its GetShardIterator
-    install_moto_dynamodb_stream_iterator_expiry()
-    install_moto_dynamodb_json_speedups()
-    install_moto_action_lookup_speedup()
-    install_moto_backend_lookup_speedup()
-    install_moto_kinesis_speedups()
-    install_moto_kinesis_resharding()
-    install_moto_dynamodb_streams_speedup()
-    install_moto_dynamodb_item_speedup()
-    install_moto_dynamodb_scan_speedup()
-    install_moto_response_id_speedup()
-    install_moto_kinesis_response_speedups()
-    install_moto_request_routing_speedup()
-    install_moto_application_autoscaling_tags()
+    without = [n for n in os.environ.get("PULSE_EMULATOR_WITHOUT", "").split(",") if n.strip()]
+    install_patches(name.strip() for name in without)
     app = EmptyBodyChunk(SerializedWrites(DomainDispatcherApplication(create_backend_app)))
     stats_path = os.environ.get("PULSE_EMULATOR_STATS")
     return RequestStats(app, stats_path) if stats_path else app

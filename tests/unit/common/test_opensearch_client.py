@@ -1,8 +1,7 @@
 from opensearchpy import AWSV4SignerAuth
 
+from pulse_common.opensearch import opensearch_client
 from pulse_common.settings import StackSettings
-from pulse_indexer.clients import opensearch_client
-from pulse_indexer.settings import IndexerSettings
 
 
 def _connection(stack):
@@ -39,11 +38,3 @@ def test_basic_auth_sends_the_configured_user():
     )
     conn = _connection(stack)
     assert "authorization" in {k.lower() for k in conn.headers}
-
-
-def test_the_kcl_application_and_its_lease_tables_default_to_one_per_posts_table(monkeypatch):
-    monkeypatch.setenv("PULSE_TABLE_NAME", "posts-a")
-    monkeypatch.delenv("PULSE_INDEXER_APPLICATION_NAME", raising=False)
-    assert IndexerSettings().app_name == "posts-a-indexer"
-    monkeypatch.setenv("PULSE_INDEXER_APPLICATION_NAME", "indexer-2")
-    assert IndexerSettings().app_name == "indexer-2"

@@ -4,9 +4,8 @@ import json
 
 import enricher_posts as posts
 
-from pulse_common.schema import RecordEnvelope
-from pulse_enricher import records
-from pulse_enricher.records import Poison, decode
+from pulse_common.contracts import envelope as records
+from pulse_common.contracts.envelope import Poison, RecordEnvelope, decode
 
 
 def test_a_valid_upsert_decodes_into_an_envelope_with_its_post():
@@ -52,4 +51,4 @@ def test_an_envelope_whose_id_differs_from_its_post_is_poison():
 
 
 def test_reasons_are_a_small_fixed_set():
-    assert len(set(records.REASONS)) == len(records.REASONS) <= 10
+    assert len(set(records.POISON_REASONS)) == len(records.POISON_REASONS) <= 10

@@ -14,11 +14,11 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy.helpers import scan
 
+from pulse_common.opensearch import opensearch_client
 from pulse_common.schema import EnrichedPost
 from pulse_common.settings import StackSettings
 from pulse_common.tracking import load_tracking_config
-from pulse_dashboard import seed
-from pulse_dashboard.search import make_client
+from pulse_devstack import seed
 
 # Emerging topics over the sample read every foreground post with this sampler size, so tests can
 # recount their numbers exactly (the service default samples fewer, for speed).
@@ -43,7 +43,7 @@ class SampleIndex:
         """A new alias with the indexer's template, holding `posts` (default: the enriched sample)."""
         alias = f"{prefix}-{uuid.uuid4().hex[:10]}"
         stack = StackSettings(opensearch_url=opensearch_url, opensearch_index_alias=alias)
-        index = cls(stack=stack, client=make_client(stack, timeout_s=120))
+        index = cls(stack=stack, client=opensearch_client(stack, timeout_s=120))
         seed.apply_template(stack, refresh_interval=refresh_interval)
         docs = posts if posts is not None else seed.sample_posts()
         index.count = seed.bulk_index(index.client, stack, docs, chunk=5000)

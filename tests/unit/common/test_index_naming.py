@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta, timezone
 
-from pulse_indexer import naming
+from pulse_common.contracts import search as naming
 
 
 def test_a_post_goes_to_the_index_of_its_utc_creation_month():

@@ -1,8 +1,13 @@
-"""Index EnrichedPosts into an alias the way the indexer does (its template, its documents).
+"""pulse-seed: index EnrichedPosts into an alias the way the pipeline does, without running it.
 
-For the dashboard's tests, benchmark and `pulse-dashboard seed`. The index template and the
-document shape belong to the indexer (`pulse_indexer.migrate.apply_migrations`,
-`pulse_indexer.documents`); this module only calls them.
+  pulse-seed [--posts N] [--days D]   N synthetic EnrichedPost-shaped posts over D days (synthetic.py)
+  pulse-seed --sample                 the bundled sample, parsed by the producer, enriched by the enricher
+
+For demos of the dashboard without the pipeline, and for the dashboard's tests and benchmark. It needs
+the producer's parser, the enricher's NLP core and the indexer's template, so it lives here, above the
+services (the dashboard image has none of them). The documents and their indices are the contract's
+(`pulse_common.contracts.search`); the template is the indexer's (`pulse_indexer.migrate`).
+Settings: PULSE_OPENSEARCH_URL, PULSE_OPENSEARCH_INDEX_ALIAS, PULSE_TRACKING_CONFIG.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import NotFoundError
 
+from pulse_common.contracts import search
 from pulse_common.schema import EnrichedPost
 from pulse_common.settings import StackSettings
 from pulse_common.tracking import TrackingConfig
+from pulse_devstack.paths import REPO_ROOT
 
-SAMPLE_FILE = Path(__file__).resolve().parents[4] / "data" / "sample" / "posts.jsonl.gz"
+SAMPLE_FILE = REPO_ROOT / "data" / "sample" / "posts.jsonl.gz"
 
 
 def apply_template(stack: StackSettings, *, refresh_interval: str | None = None) -> None:
@@ -30,16 +37,12 @@ def apply_template(stack: StackSettings, *, refresh_interval: str | None = None)
 
 
 def to_document(post: EnrichedPost) -> dict[str, Any]:
-    """The document the indexer writes for this post: its JSON plus the indexer's derived fields."""
-    from pulse_indexer import documents
-
-    return documents.derive(post.model_dump(mode="json"))
+    """The document the indexer writes for this post: its JSON plus the derived fields."""
+    return search.post_document(post)
 
 
 def index_name(stack: StackSettings, post: EnrichedPost) -> str:
-    from pulse_indexer import naming
-
-    return naming.index_for(stack.opensearch_index_alias, post.created_at)
+    return search.index_for(stack.opensearch_index_alias, post.created_at)
 
 
 def bulk_index(
@@ -95,7 +98,7 @@ def sample_posts(
     The latest version of each post id wins, deletes remove it: what the pipeline would index.
     """
     from pulse_common.tracking import load_tracking_config
-    from pulse_enricher.nlp.enricher import Enricher
+    from pulse_enricher.nlp import Enricher
     from pulse_producer.events import Upsert
     from pulse_producer.parsers import parse_line
 
@@ -120,15 +123,43 @@ def sample_posts(
 
 def delete_alias_indices(client: OpenSearch, stack: StackSettings) -> None:
     """Delete the alias's indices (a test's or the benchmark's own; never the shared one)."""
-    from pulse_indexer import naming
-
     alias = stack.opensearch_index_alias
     if alias == StackSettings.model_fields["opensearch_index_alias"].default:
         raise ValueError(f"refusing to delete the shared alias {alias!r}")
-    indices = client.indices.get(index=naming.index_pattern(alias), params={"allow_no_indices": "true"})
+    indices = client.indices.get(index=search.index_pattern(alias), params={"allow_no_indices": "true"})
     for name in indices:
         client.indices.delete(index=name, params={"ignore_unavailable": "true"})
     try:
-        client.indices.delete_index_template(name=naming.template_name(alias))
+        client.indices.delete_index_template(name=search.template_name(alias))
     except NotFoundError:
         pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from pulse_common.opensearch import opensearch_client
+    from pulse_common.tracking import load_tracking_config
+    from pulse_devstack import synthetic
+
+    parser = argparse.ArgumentParser(
+        prog="pulse-seed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--posts", type=int, default=5000, help="synthetic posts (default 5000)")
+    parser.add_argument("--days", type=float, default=14.0, help="the range they span (default 14)")
+    parser.add_argument("--sample", action="store_true", help="the bundled sample, enriched, instead")
+    args = parser.parse_args(argv)
+    stack = StackSettings()
+    tracking = load_tracking_config(stack.tracking_config)
+    apply_template(stack)
+    if args.sample:
+        docs = sample_posts(tracking=tracking)
+    else:
+        docs = synthetic.generate(args.posts, tracking, days=args.days)
+    n = bulk_index(opensearch_client(stack, timeout_s=120), stack, docs)
+    print(f"indexed {n} {'sample' if args.sample else 'synthetic'} posts into {stack.opensearch_index_alias}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
