@@ -44,7 +44,9 @@ def _client(app: Any, service: str, target_prefix: str, version: str):
     }
 
     def call(target: str, body: dict) -> dict:
-        response = client.post("/", data=json.dumps(body), headers={**headers, "X-Amz-Target": f"{target_prefix}.{target}"})
+        response = client.post(
+            "/", data=json.dumps(body), headers={**headers, "X-Amz-Target": f"{target_prefix}.{target}"}
+        )
         assert response.status_code == 200, (target, response.status_code, response.get_data()[:300])
         return json.loads(response.get_data() or b"{}")
 
@@ -77,63 +79,116 @@ def run_variant(without: list[str], posts: int, scan_items: int) -> dict[str, fl
         return result
 
     kinesis("CreateStream", {"StreamName": "s", "ShardCount": 2})
-    key_schema = {"KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-                  "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-                  "BillingMode": "PAY_PER_REQUEST"}
-    table = dynamodb("CreateTable", {"TableName": "t", **key_schema,
-                                     "StreamSpecification": {"StreamEnabled": True,
-                                                             "StreamViewType": "NEW_AND_OLD_IMAGES"}})
-    dynamodb("CreateTable", {"TableName": "leases", **{**key_schema, "KeySchema": [
-        {"AttributeName": "leaseKey", "KeyType": "HASH"}], "AttributeDefinitions": [
-        {"AttributeName": "leaseKey", "AttributeType": "S"}]}})
-    dynamodb("PutItem", {"TableName": "leases", "Item": {"leaseKey": {"S": "shard"}, "checkpoint": {"S": "0"}}})
+    key_schema = {
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    table = dynamodb(
+        "CreateTable",
+        {
+            "TableName": "t",
+            **key_schema,
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        },
+    )
+    dynamodb(
+        "CreateTable",
+        {
+            "TableName": "leases",
+            **{
+                **key_schema,
+                "KeySchema": [{"AttributeName": "leaseKey", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "leaseKey", "AttributeType": "S"}],
+            },
+        },
+    )
+    dynamodb(
+        "PutItem", {"TableName": "leases", "Item": {"leaseKey": {"S": "shard"}, "checkpoint": {"S": "0"}}}
+    )
     shards = [s["ShardId"] for s in kinesis("ListShards", {"StreamName": "s"})["Shards"]]
-    iterators = {s: kinesis("GetShardIterator", {"StreamName": "s", "ShardId": s,
-                                                "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
-                 for s in shards}
+    iterators = {
+        s: kinesis(
+            "GetShardIterator", {"StreamName": "s", "ShardId": s, "ShardIteratorType": "TRIM_HORIZON"}
+        )["ShardIterator"]
+        for s in shards
+    }
     stream_arn = table["TableDescription"]["LatestStreamArn"]
-    stream_shard = streams("DescribeStream", {"StreamArn": stream_arn})["StreamDescription"]["Shards"][0]["ShardId"]
-    stream_iterator = streams("GetShardIterator", {"StreamArn": stream_arn, "ShardId": stream_shard,
-                                                   "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
+    stream_shard = streams("DescribeStream", {"StreamArn": stream_arn})["StreamDescription"]["Shards"][0][
+        "ShardId"
+    ]
+    stream_iterator = streams(
+        "GetShardIterator",
+        {"StreamArn": stream_arn, "ShardId": stream_shard, "ShardIteratorType": "TRIM_HORIZON"},
+    )["ShardIterator"]
 
     def envelope(n: int) -> str:
         text = "".join(rng.choice("abcdefgh ") for _ in range(ENVELOPE_BYTES))
         return base64.b64encode(json.dumps({"id": f"x:{n}", "text": text}).encode()).decode()
 
     def item(n: int) -> dict:
-        return {"id": {"S": f"x:{n}"}, "version": {"N": str(1_700_000_000_000 + n)},
-                "created_at": {"S": "2026-11-24T18:00:00.000Z"}, "ingested_at": {"S": "2026-11-24T18:00:01.000Z"},
-                "enriched_at": {"S": "2026-11-24T18:00:01.200Z"}, "expires_at": {"N": "1800000000"},
-                "doc": {"S": json.dumps({"id": f"x:{n}", "text": "y" * DOC_BYTES})}}
+        return {
+            "id": {"S": f"x:{n}"},
+            "version": {"N": str(1_700_000_000_000 + n)},
+            "created_at": {"S": "2026-11-24T18:00:00.000Z"},
+            "ingested_at": {"S": "2026-11-24T18:00:01.000Z"},
+            "enriched_at": {"S": "2026-11-24T18:00:01.200Z"},
+            "expires_at": {"N": "1800000000"},
+            "doc": {"S": json.dumps({"id": f"x:{n}", "text": "y" * DOC_BYTES})},
+        }
 
     def checkpoint() -> None:
-        dynamodb("UpdateItem", {"TableName": "leases", "Key": {"leaseKey": {"S": "shard"}},
-                                "UpdateExpression": "SET #c = :c", "ConditionExpression": "attribute_exists(leaseKey)",
-                                "ExpressionAttributeNames": {"#c": "checkpoint"},
-                                "ExpressionAttributeValues": {":c": {"S": str(rng.random())}}})
+        dynamodb(
+            "UpdateItem",
+            {
+                "TableName": "leases",
+                "Key": {"leaseKey": {"S": "shard"}},
+                "UpdateExpression": "SET #c = :c",
+                "ConditionExpression": "attribute_exists(leaseKey)",
+                "ExpressionAttributeNames": {"#c": "checkpoint"},
+                "ExpressionAttributeValues": {":c": {"S": str(rng.random())}},
+            },
+        )
 
     for start in range(0, posts, 500):
         ids = list(range(start, min(start + 500, posts)))
         for chunk in range(0, len(ids), 50):  # the producer
-            records = [{"Data": envelope(n), "PartitionKey": f"x:{n}"} for n in ids[chunk:chunk + 50]]
+            records = [{"Data": envelope(n), "PartitionKey": f"x:{n}"} for n in ids[chunk : chunk + 50]]
             timed("producer", lambda r=records: kinesis("PutRecords", {"StreamName": "s", "Records": r}))
         for shard in shards:  # the enricher, batch by batch
             while True:
-                page = timed("enricher", lambda s=shard: kinesis("GetRecords", {"ShardIterator": iterators[s], "Limit": 62}))
+                page = timed(
+                    "enricher",
+                    lambda s=shard: kinesis("GetRecords", {"ShardIterator": iterators[s], "Limit": 62}),
+                )
                 iterators[shard] = page["NextShardIterator"]
                 got = [json.loads(base64.b64decode(r["Data"]))["id"] for r in page["Records"]]
                 if not got:
                     break
                 keys = [{"id": {"S": i}} for i in got]
-                timed("enricher", lambda k=keys: dynamodb("BatchGetItem", {"RequestItems": {"t": {
-                    "Keys": k, "ProjectionExpression": "id, #v, #d", "ConsistentRead": True,
-                    "ExpressionAttributeNames": {"#v": "version", "#d": "deleted"}}}}))
+                timed(
+                    "enricher",
+                    lambda k=keys: dynamodb(
+                        "BatchGetItem",
+                        {
+                            "RequestItems": {
+                                "t": {
+                                    "Keys": k,
+                                    "ProjectionExpression": "id, #v, #d",
+                                    "ConsistentRead": True,
+                                    "ExpressionAttributeNames": {"#v": "version", "#d": "deleted"},
+                                }
+                            }
+                        },
+                    ),
+                )
                 for part in range(0, len(got), 25):
-                    puts = [{"PutRequest": {"Item": item(int(i[2:]))}} for i in got[part:part + 25]]
+                    puts = [{"PutRequest": {"Item": item(int(i[2:]))}} for i in got[part : part + 25]]
                     timed("enricher", lambda p=puts: dynamodb("BatchWriteItem", {"RequestItems": {"t": p}}))
                 timed("enricher", checkpoint)
         while True:  # the indexer
-            page = timed("indexer", lambda: streams("GetRecords", {"ShardIterator": stream_iterator, "Limit": 125}))
+            request = {"ShardIterator": stream_iterator, "Limit": 125}
+            page = timed("indexer", lambda request=request: streams("GetRecords", request))
             stream_iterator = page["NextShardIterator"]
             if not page["Records"]:
                 break
@@ -150,8 +205,10 @@ def run_variant(without: list[str], posts: int, scan_items: int) -> dict[str, fl
             break
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     assert scanned == max(posts, scan_items), scanned
-    return {**{g: cpu[g] / posts * 1000 for g in ("producer", "enricher", "indexer")},
-            "checker_scan_s": cpu["checker"]}
+    return {
+        **{g: cpu[g] / posts * 1000 for g in ("producer", "enricher", "indexer")},
+        "checker_scan_s": cpu["checker"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,10 +230,25 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
     for round_ in range(args.repeat):
         for variant in variants:
-            done = subprocess.run([sys.executable, __file__, "--variant", variant, "--posts", str(args.posts),
-                                   "--scan-items", str(args.scan_items)], capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--variant",
+                    variant,
+                    "--posts",
+                    str(args.posts),
+                    "--scan-items",
+                    str(args.scan_items),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             runs[variant].append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(f"# round {round_ + 1}: {variant or 'all'} {runs[variant][-1]}", file=sys.stderr, flush=True)
+            print(
+                f"# round {round_ + 1}: {variant or 'all'} {runs[variant][-1]}", file=sys.stderr, flush=True
+            )
 
     def median(variant: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[variant])
@@ -184,15 +256,22 @@ def main(argv: list[str] | None = None) -> int:
     def total(variant: str) -> float:
         return sum(median(variant, g) for g in ("producer", "enricher", "indexer"))
 
-    print(f"emulator CPU ms per post (producer + enricher + indexer calls), median of {args.repeat} runs; "
-          f"scan of {args.scan_items} items in s")
-    print(f"{'variant':<24} {'producer':>9} {'enricher':>9} {'indexer':>9} {'total':>7} {'vs all':>7} {'scan_s':>7}")
+    print(
+        f"emulator CPU ms per post (producer + enricher + indexer calls), median of {args.repeat} runs; "
+        f"scan of {args.scan_items} items in s"
+    )
+    print(
+        f"{'variant':<24} {'producer':>9} {'enricher':>9} {'indexer':>9} "
+        f"{'total':>7} {'vs all':>7} {'scan_s':>7}"
+    )
     for variant in variants:
         label = f"without {variant}" if variant else "all speed-ups"
         cells = [median(variant, g) for g in ("producer", "enricher", "indexer")]
         change = (total(variant) / total("") - 1) * 100
-        print(f"{label:<24} {cells[0]:>9.3f} {cells[1]:>9.3f} {cells[2]:>9.3f} {total(variant):>7.3f} "
-              f"{change:>+6.1f}% {median(variant, 'checker_scan_s'):>7.2f}")
+        print(
+            f"{label:<24} {cells[0]:>9.3f} {cells[1]:>9.3f} {cells[2]:>9.3f} {total(variant):>7.3f} "
+            f"{change:>+6.1f}% {median(variant, 'checker_scan_s'):>7.2f}"
+        )
     return 0
 
 
