@@ -42,7 +42,7 @@ ADMIN_ROLES = ("all_access", "security_manager")
 
 
 def index_patterns(alias: str) -> list[str]:
-    """The read alias and its monthly indices (pulse_indexer.naming: `<alias>-YYYY.MM`)."""
+    """The read alias and its monthly indices (pulse_common.contracts.search: `<alias>-YYYY.MM`)."""
     return [alias, f"{alias}-*"]
 
 

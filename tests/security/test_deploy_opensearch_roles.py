@@ -68,8 +68,8 @@ def test_the_alias_is_the_one_the_services_use():
 
 
 def test_the_indexer_role_is_limited_to_pulse_indices_and_its_template():
-    naming_py = REPO_ROOT / "services" / "indexer" / "src" / "pulse_indexer" / "naming.py"
-    naming = _load("pulse_indexer_naming", naming_py)
+    from pulse_common.contracts import search as naming
+
     role = security.indexer_role(ALIAS)
     patterns = {p for grant in role["index_permissions"] for p in grant["index_patterns"]}
     assert patterns == {ALIAS, f"{ALIAS}-*"}
