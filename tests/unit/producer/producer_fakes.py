@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import select
 import threading
 import time
@@ -204,7 +205,12 @@ class FakeJetstream:
 
         self.script = list(script)
         self.paths: list[str] = []
-        self.server = serve(self._handler, "127.0.0.1", 0)
+        # The server thread logs "server listening" whenever it gets there, which can be after
+        # pytest closed the test's captured stream: a quiet logger of its own.
+        quiet = logging.getLogger("tests.fake_jetstream")
+        quiet.propagate = False
+        quiet.addHandler(logging.NullHandler())
+        self.server = serve(self._handler, "127.0.0.1", 0, logger=quiet)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
