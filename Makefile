@@ -48,7 +48,7 @@ integration: setup ## integration tests against the real local stack
 test: setup ## ruff + the import-linter contracts + the whole suite (unit + integration); starts what it needs
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/lint-imports --no-cache
-	@$(VENV)/bin/pytest -q --durations=15
+	@bash scripts/test.sh
 
 # --- quality and speed (targets filled in by each area) ---
 eval: setup ## score the enrichment on the labelled dev data (prints eval: lines)

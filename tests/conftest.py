@@ -62,3 +62,12 @@ def isolated_stack(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch):
     stack = StackSettings()
     ensure_all(stack, search=True)
     return stack
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the local stack is marked `stack`: `make test` (scripts/test.sh) runs
+    those one after another, as they share its emulator, its OpenSearch node and the services'
+    default ports, and the pure tests in a second pytest process beside them."""
+    for item in items:
+        if item.get_closest_marker("integration") or "local_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
