@@ -8,7 +8,12 @@ as the client, the stream and the scan return them:
   (S, ISO-8601 UTC), `expires_at` (N, TTL epoch seconds), `doc` (S: the EnrichedPost JSON);
 - a tombstone, the record of an applied delete: `{id, version: <delete version>, deleted: true (BOOL),
   expires_at}`. It keeps the delete's version, so an older upsert arriving later is refused instead
-  of bringing the post back; every reader skips it (`is_tombstone`, `LIVE_ITEMS`).
+  of bringing the post back; every reader skips it (`is_tombstone`, `LIVE_ITEMS`);
+- on a post, one attribute per compliance reason that hid it (`hide_<reason>`, e.g. `hide_dropped`:
+  M `{on: BOOL, v: N}`, the last hide / unhide event for that reason and its version). A hide or
+  unhide applies only when newer than the last one for its reason (`hide_update`), bumps the
+  item's version by one (so the search index takes the change) and survives a newer copy of the
+  post (the store carries the attributes over); `StoredPost.hidden` lists the reasons that are on.
 
 `to_item` / `tombstone_item` write, `from_item` reads (a `StoredPost` or a `Tombstone`, or
 `BadRecord` naming why the item breaks the contract). The write rules (`NEWER_VERSION`,
@@ -23,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from pulse_common.contracts import visibility
 from pulse_common.contracts.envelope import RecordEnvelope
 from pulse_common.schema import EnrichedPost
 
@@ -45,6 +51,46 @@ LIVE_ITEMS: dict[str, Any] = {
 NEWER_VERSION = "attribute_not_exists(id) OR #v < :v"
 DELETE_WINS = "attribute_not_exists(id) OR #v < :v OR (#v = :v AND attribute_not_exists(#d))"
 CONDITION_NAMES = {"#v": "version", "#d": TOMBSTONE_ATTR}
+
+# Compliance: one attribute per hidden reason an event can set (bounded by contracts.visibility).
+HIDE_PREFIX = "hide_"
+HIDE_REASONS = (visibility.WITHHELD, visibility.DROPPED, visibility.PROTECTED, visibility.SUSPENDED,
+                visibility.ACCOUNT_DELETED, visibility.UNAVAILABLE)
+HIDE_ATTRS = tuple(HIDE_PREFIX + reason for reason in HIDE_REASONS)
+
+
+def hide_update(post_id: str, version: int, reason: str, on: bool) -> dict[str, Any]:
+    """The UpdateItem arguments of a hide (`on`) or unhide of a stored post for `reason`: applied
+    only to a live post, and only when newer than the last event for that reason (so a replay or
+    an older undo changes nothing); bumps the item's version by one for the search index."""
+    if reason not in HIDE_REASONS:
+        raise BadRecord("unknown_hide_reason", f"hide reason {reason!r} of {post_id}", post_id=post_id)
+    return {
+        "Key": {"id": {"S": post_id}},
+        "UpdateExpression": "SET #h = :state, #v = #v + :one",
+        "ConditionExpression": "attribute_exists(#doc) AND (attribute_not_exists(#h) OR #h.#hv < :v)",
+        "ExpressionAttributeNames": {"#h": HIDE_PREFIX + reason, "#v": "version", "#doc": "doc", "#hv": "v"},
+        "ExpressionAttributeValues": {
+            ":state": {"M": {"on": {"BOOL": on}, "v": {"N": str(version)}}},
+            ":v": {"N": str(version)},
+            ":one": {"N": "1"},
+        },
+    }
+
+
+def hidden_reasons(item: Item) -> list[str]:
+    """The compliance reasons currently hiding a stored post (its `hide_<reason>` attributes on)."""
+    out = []
+    for name in HIDE_ATTRS:
+        state = (item.get(name) or {}).get("M")
+        if state and (state.get("on") or {}).get("BOOL") is True:
+            out.append(name[len(HIDE_PREFIX):])
+    return out
+
+
+def compliance_attributes(item: Item) -> Item:
+    """The `hide_<reason>` attributes of a stored item: what a newer copy of the post must keep."""
+    return {name: item[name] for name in HIDE_ATTRS if name in item}
 
 
 class BadRecord(ValueError):
@@ -109,6 +155,7 @@ class StoredPost:
     created_at: str
     ingested_at: str | None
     doc: dict[str, Any]
+    hidden: tuple[str, ...] = ()  # compliance reasons hiding it (the item's hide_<reason> attributes)
 
 
 @dataclass(frozen=True)
@@ -176,7 +223,7 @@ def from_item(item: Item) -> StoredPost | Tombstone:
     if created_at is None:
         raise BadRecord("missing_created_at", f"item {post_id} has no created_at", post_id=post_id)
     ingested_at = _text(attr_value(item.get("ingested_at"))) or _text(doc.get("ingested_at"))
-    return StoredPost(post_id, version, created_at, ingested_at, doc)
+    return StoredPost(post_id, version, created_at, ingested_at, doc, tuple(hidden_reasons(item)))
 
 
 def stored_coordinates(item: Item) -> tuple[Any, str | None]:

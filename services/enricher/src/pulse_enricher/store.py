@@ -24,6 +24,11 @@ delete again (a redelivery) writes nothing. Outcomes: `deleted` when the put rep
 (ReturnValues=ALL_OLD shows it), `delete_noop` otherwise (no item, an older tombstone refreshed
 with the newer delete version, or a newer or equal version already stored).
 
+Compliance (`Hide`): after the batch's upserts and deletes, each hide / unhide is one conditional
+`UpdateItem` (`pulse_common.contracts.items.hide_update`): a live post only, newer than the last
+event of its reason, the item's version bumped by one. Every upsert first reads the stored item's
+compliance attributes (`batch_get_item`, in both modes) and keeps them on the newer copy.
+
 Failures: `UnprocessedItems`, throttling, 5xx, connection errors and a missing table are retried
 with capped exponential backoff and full jitter, without limit: the caller must not checkpoint
 past an unwritten post. A ValidationException names bad data, not a bad store: it is raised as
@@ -47,8 +52,11 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from pulse_common.contracts.items import (
     CONDITION_NAMES,
     DELETE_WINS,
+    HIDE_ATTRS,
     NEWER_VERSION,
     TOMBSTONE_ATTR,
+    compliance_attributes,
+    hide_update,
     is_tombstone,
     item_size,
     tombstone_item,
@@ -82,7 +90,17 @@ class Delete:
     version: int
 
 
-Op = Upsert | Delete
+@dataclass
+class Hide:
+    """A compliance event on a stored post: hide it for `reason` (`on`) or show it again."""
+
+    id: str
+    version: int
+    reason: str
+    on: bool = True
+
+
+Op = Upsert | Delete | Hide
 
 
 @dataclass
@@ -92,13 +110,18 @@ class WriteResult:
     already_stored: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     delete_noop: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)  # a hide or unhide applied
+    hide_noop: list[str] = field(default_factory=list)  # no live post, or not newer than the last event
     rejected: dict[str, str] = field(default_factory=dict)  # id -> DynamoDB's reason
 
 
 def latest_per_id(ops: Iterable[Op]) -> list[Op]:
-    """One op per id: the highest version; at equal versions a delete wins."""
+    """One write per id: the highest version; at equal versions a delete wins. Hides are not
+    writes of the post: they are applied after them, each (PostStore.apply)."""
     best: dict[str, Op] = {}
     for op in ops:
+        if isinstance(op, Hide):
+            continue
         current = best.get(op.id)
         if (
             current is None
@@ -152,19 +175,25 @@ class PostStore:
     # -- public -------------------------------------------------------------------------------
     def apply(self, ops: Iterable[Op]) -> WriteResult:
         """Make every op durable (or provably superseded). Blocks and retries until it is."""
+        ops = list(ops)
+        hides = [op for op in ops if isinstance(op, Hide)]
         ops = latest_per_id(ops)
         result = WriteResult()
-        if not ops:
+        if not ops and not hides:
             return result
         upserts = [op for op in ops if isinstance(op, Upsert)]
         deletes = [op for op in ops if isinstance(op, Delete)]
+        stored = self._stored([op.id for op in upserts])
+        for op in upserts:  # a newer copy of a post keeps what compliance events set on it
+            kept = stored.get(op.id, (0, False, {}))[2]
+            if kept:
+                op.item = {**op.item, **kept}
         if self.mode == "conditional":
             self._conditional_puts(upserts, result)
         else:
-            stored = self._stored([op.id for op in upserts])
             newer: list[Upsert] = []
             for op in upserts:
-                have, tombstone = stored.get(op.id, (None, False))
+                have, tombstone, _kept = stored.get(op.id, (None, False, {}))
                 if have is None or have < op.version:
                     newer.append(op)  # over a tombstone too: the post is re-created
                 elif have == op.version and not tombstone:
@@ -173,21 +202,38 @@ class PostStore:
                     result.stale.append(op.id)  # a newer version, or a delete of this version or newer
             self._batch_put(newer, result)
         self._conditional_deletes(deletes, result)
+        for op in hides:  # in order: a hide and its undo in one batch end as the later one says
+            self._hide(op, result)
         return result
+
+    def _hide(self, op: Hide, result: WriteResult) -> None:
+        try:
+            self._call("update_item", lambda: self.dynamodb.update_item(
+                TableName=self.table, **hide_update(op.id, op.version, op.reason, op.on)))
+            result.hidden.append(op.id)
+        except ItemRejected as exc:
+            result.rejected[op.id] = str(exc)[:500]
+        except ClientError as exc:
+            if aws_error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            result.hide_noop.append(op.id)
 
     def stored_versions(self, ids: list[str]) -> dict[str, int]:
         """The stored version of each id that has an item, tombstones included (strongly consistent)."""
-        return {post_id: version for post_id, (version, _tombstone) in self._stored(ids).items()}
+        return {post_id: version for post_id, (version, _tombstone, _kept) in self._stored(ids).items()}
 
-    def _stored(self, ids: list[str]) -> dict[str, tuple[int, bool]]:
-        """id -> (stored version, whether the item is a tombstone), for each id that has an item."""
-        found: dict[str, tuple[int, bool]] = {}
+    def _stored(self, ids: list[str]) -> dict[str, tuple[int, bool, dict[str, Any]]]:
+        """id -> (stored version, whether the item is a tombstone, its compliance attributes), for
+        each id that has an item."""
+        found: dict[str, tuple[int, bool, dict[str, Any]]] = {}
+        names = {"#v": "version", "#d": TOMBSTONE_ATTR, **{f"#h{i}": a for i, a in enumerate(HIDE_ATTRS)}}
+        projection = ", ".join(["id", "#v", "#d", *(f"#h{i}" for i in range(len(HIDE_ATTRS)))])
         for start in range(0, len(ids), MAX_BATCH_GET):
             request: dict[str, Any] = {
                 self.table: {
                     "Keys": [{"id": {"S": i}} for i in ids[start : start + MAX_BATCH_GET]],
-                    "ProjectionExpression": "id, #v, #d",
-                    "ExpressionAttributeNames": {"#v": "version", "#d": TOMBSTONE_ATTR},
+                    "ProjectionExpression": projection,
+                    "ExpressionAttributeNames": names,
                     "ConsistentRead": True,
                 }
             }
@@ -196,7 +242,8 @@ class PostStore:
                 response = self._call("batch_get_item", lambda r=request: self.dynamodb.batch_get_item(
                     RequestItems=r))
                 for item in response.get("Responses", {}).get(self.table, []):
-                    found[item["id"]["S"]] = (int(item["version"]["N"]), is_tombstone(item))
+                    found[item["id"]["S"]] = (
+                        int(item["version"]["N"]), is_tombstone(item), compliance_attributes(item))
                 request = response.get("UnprocessedKeys") or {}
                 if request:
                     metrics.WRITE_RETRIES.labels("unprocessed").inc()
