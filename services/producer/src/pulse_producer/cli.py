@@ -2,7 +2,9 @@
 
 Every option is also a setting (env prefix PULSE_PRODUCER_, stack names PULSE_...).
 On a finite source it exits 0 once everything is flushed and prints one JSON summary line
-to stdout: {"received":..,"put":..,"failed":..,"skipped":..,"dead_letter":..}.
+to stdout: {"received":..,"put":..,"failed":..,"skipped":..,"dead_letter":..,"outcomes":{"posts":..,
+"deletes":..,"hides":..,"unhides":..,"user_compliance":..},"refused":{<reason>:..}}; `replay` also
+prints those counts as one readable line to stderr.
 SIGTERM/SIGINT: stop reading, flush everything already read, print the summary, exit 0.
 """
 
@@ -46,11 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
         "replay",
         help="replay JSON-lines files (X v1.1, X v2, twarc/twarc2, Jetstream; gzip or plain)",
         description="Replay files (or '-' for stdin). The format is detected per line; gzip by magic bytes. "
-        "A post's version is its created_at, so replaying a file twice is idempotent.",
+        "A post's version is when it was observed (twarc2's retrieved_at, Jetstream's time_us, else its "
+        "created_at): replaying a file twice changes nothing, a later collection wins. Prints counts by "
+        "outcome at the end (posts, deletes, compliance events, refused by reason).",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="a file path, or - for stdin")
     p.add_argument("--rate", type=float, help="posts per second (default: as fast as possible)")
     p.add_argument("--loop", action="store_true", help="start over at the end, until stopped")
+    p.add_argument(
+        "--compliance-ids", choices=("tweets", "users", "auto"), default="auto",
+        help="what the ids of twarc2 batch-compliance lines are (auto: 'users' when the file name "
+        "contains 'user', else 'tweets')",
+    )
 
     p = sub.add_parser(
         "synthetic",
@@ -115,7 +124,8 @@ def build_source(args: argparse.Namespace, settings: ProducerSettings) -> Any:
         for path in args.files:
             if path != "-" and not Path(path).is_file():
                 raise UsageError(f"no such file: {path}")
-        return ReplaySource(args.files, rate=settings.rate, loop=settings.loop)
+        return ReplaySource(args.files, rate=settings.rate, loop=settings.loop,
+                            compliance_ids=getattr(args, "compliance_ids", "auto"))
     if args.source == "synthetic":
         from .sources.synthetic import SyntheticSource
 
@@ -239,10 +249,22 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     log.info("producer finished", extra={**result, "seconds": round(time.monotonic() - started, 3)})
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
+    if args.source == "replay":
+        print(outcome_line(result), file=sys.stderr)
     if summary.error is not None:
         print(f"pulse-producer: {redact(summary.error)}", file=sys.stderr)
         return EXIT_USAGE if _is_usage(runner) else EXIT_FAILED
     return EXIT_OK if summary.failed == 0 else EXIT_FAILED
+
+
+def outcome_line(result: dict[str, Any]) -> str:
+    """The replay's counts by outcome, readable: posts, deletes, compliance events, refused by reason."""
+    outcomes = result.get("outcomes") or {}
+    refused = result.get("refused") or {}
+    parts = [f"{name}={outcomes.get(name, 0)}" for name in ("posts", "deletes", "hides", "unhides",
+                                                            "user_compliance")]
+    reasons = " ".join(f"{reason}={n}" for reason, n in sorted(refused.items()))
+    return f"replay: {' '.join(parts)} refused={sum(refused.values())}" + (f" ({reasons})" if reasons else "")
 
 
 def _is_usage(runner: Any) -> bool:

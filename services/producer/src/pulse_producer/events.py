@@ -36,7 +36,42 @@ class Delete:
     reason: str = "user_delete"
 
 
-Event = Upsert | Delete
+@dataclass(slots=True)
+class Hide:
+    """A post-level compliance event: hide (`on`) or show again (`on=False`) the post `id` for
+    `reason` (pulse_common.contracts.visibility), versioned by when it happened."""
+
+    id: str
+    version: int
+    reason: str
+    on: bool = True
+
+
+@dataclass(slots=True)
+class UserCompliance:
+    """A user-level compliance event (X user_* / scrub_geo, Bluesky account status): `user_id` is
+    "<network>:<native user id>", `action` the event's name, `reason` the hidden reason it sets
+    (or clears when `on` is False)."""
+
+    user_id: str
+    version: int
+    action: str
+    reason: str | None
+    on: bool = True
+
+
+@dataclass(slots=True)
+class Refused:
+    """One part of a document that could not be read (a tweet of a page); its neighbours were.
+    Sources count it under `reason` and forward nothing."""
+
+    reason: str
+    detail: str = ""
+    id: str | None = None
+
+
+Event = Upsert | Delete | Hide
+Parsed = Event | UserCompliance | Refused
 
 
 @dataclass(slots=True)
@@ -51,6 +86,9 @@ class Item:
 def envelope(event: Event, ingested_at: datetime | None = None) -> RecordEnvelope:
     if isinstance(event, Upsert):
         return envelopes.upsert(event.post, ingested_at)
+    if isinstance(event, Hide):
+        return envelopes.hide(event.id, event.version, reason=event.reason, on=event.on,
+                              ingested_at=ingested_at)
     return envelopes.delete(event.id, event.version, reason=event.reason, ingested_at=ingested_at)
 
 
