@@ -251,3 +251,36 @@ def test_a_missing_table_is_waited_for_not_skipped(aws):
 
 def test_an_empty_batch_writes_nothing(aws):
     assert PostStore(client("dynamodb", aws), aws.table_name).apply([]) == WriteResult()
+
+
+@pytest.mark.parametrize("mode", ["batch", "conditional"])
+def test_a_hide_keeps_the_post_stored_hidden_and_survives_a_newer_copy_until_its_undo(aws, mode):
+    from pulse_common.contracts.items import from_item
+    from pulse_enricher.store import Hide
+
+    store = PostStore(client("dynamodb", aws), aws.table_name, mode=mode)
+    post_id = "synthetic:1000001"
+    store.apply([upsert_op(1, 100)])
+    result = store.apply([Hide(post_id, 5_000, "dropped")])
+    assert result.hidden == [post_id]
+    item = stored(aws, 1)
+    assert from_item(item).hidden == ("dropped",) and item["version"]["N"] == "101"
+    assert store.apply([Hide(post_id, 5_000, "dropped")]).hide_noop == [post_id]  # a replay: nothing
+    assert store.apply([Hide(post_id, 4_000, "dropped", on=False)]).hide_noop == [post_id]  # older undo
+    store.apply([upsert_op(1, 300, text="re-collected, more likes")])
+    item = stored(aws, 1)
+    assert item["version"]["N"] == "300" and from_item(item).hidden == ("dropped",)
+    store.apply([Hide(post_id, 6_000, "dropped", on=False)])
+    item = stored(aws, 1)
+    assert from_item(item).hidden == () and item["version"]["N"] == "301"
+
+
+def test_a_hide_of_a_post_not_stored_or_deleted_writes_nothing(aws):
+    from pulse_enricher.store import Hide
+
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    assert store.apply([Hide("synthetic:1000002", 5_000, "withheld")]).hide_noop == ["synthetic:1000002"]
+    assert stored(aws, 2) is None
+    store.apply([upsert_op(3, 100), Delete("synthetic:1000003", 200)])
+    assert store.apply([Hide("synthetic:1000003", 5_000, "withheld")]).hide_noop == ["synthetic:1000003"]
+    assert is_tombstone(stored(aws, 3))

@@ -135,8 +135,18 @@ def tombstone_item(post_id: str, version: int, *, now: datetime, ttl: timedelta)
 
 
 def item_size(item: Item) -> int:
-    """The item's size as DynamoDB counts it (names and values), for the flat items Pulse writes."""
-    return sum(len(k) + len(next(iter(v.values())).encode("utf-8")) for k, v in item.items())
+    """The item's size as DynamoDB counts it (names and values), for the items Pulse writes (flat
+    scalars, and the small `hide_<reason>` maps)."""
+    return sum(len(k) + _value_size(v) for k, v in item.items())
+
+
+def _value_size(attr: dict[str, Any]) -> int:
+    kind, value = next(iter(attr.items()))
+    if kind == "M":
+        return 3 + sum(len(k) + 1 + _value_size(v) for k, v in value.items())
+    if kind == "BOOL":
+        return 1
+    return len(value.encode("utf-8"))
 
 
 def item_too_large(item: Item) -> bool:
