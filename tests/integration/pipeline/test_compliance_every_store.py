@@ -26,7 +26,7 @@ from pulse_common.aws import client
 from pulse_common.contracts.items import from_item, is_tombstone
 from pulse_common.contracts.visibility import visible_only
 from pulse_common.opensearch import opensearch_client
-from pulse_producer.events import Refused, UserCompliance, record_bytes
+from pulse_producer.events import Refused, record_bytes
 from pulse_producer.parsers import parse_line
 
 pytestmark = pytest.mark.integration
@@ -66,7 +66,7 @@ class Pipeline:
         self.search = opensearch_client(stack)
 
     def send(self, events: list) -> None:
-        forwarded = [e for e in events if not isinstance(e, Refused | UserCompliance)]
+        forwarded = [e for e in events if not isinstance(e, Refused)]
         self.kinesis_seq = _deliver(self.enricher, [record_bytes(e) for e in forwarded], self.kinesis_seq)
         records = []
         while True:
@@ -145,3 +145,27 @@ def test_hidden_deleted_and_edited_posts_leave_every_view_and_undo_restores_what
     pipeline.send(_compliance("04_undrop", dropped, "2022-12-24T00:00:00.000Z"))
     assert pipeline.visible_ids() == visible - {deleted}
     assert pipeline.indexed(dropped).get("hidden") is None
+
+
+def _user_event(name: str, user_id: str, event_at: str) -> list:
+    """An X documentation example of a user event, for a user of these files (synthetic id and time)."""
+    doc = json.loads(document(f"x_compliance/v2_stream/{name}.json"))
+    (body,) = doc["data"].values()
+    body["user"]["id"] = user_id
+    body["event_at"] = event_at
+    return parse_line(json.dumps(doc))
+
+
+def test_a_user_level_event_reaches_stored_and_later_posts_and_its_undo_restores_them(isolated_stack):
+    pipeline = Pipeline(isolated_stack)
+    pipeline.send(_parse("twarc2/edited_before.jsonl"))  # @wongmjane's edited tweet (author 337119125)
+    newest = "x:1576994789110992896"
+    assert pipeline.visible_ids() == {newest}
+    pipeline.send(_user_event("09_user_protect", "337119125", "2022-10-04T00:00:00.000Z"))
+    assert pipeline.visible_ids() == set() and pipeline.indexed(newest)["hidden"] == ["protected"]
+    pipeline.send(_parse("twarc2/quoted_edit.jsonl"))  # another author: shown
+    assert pipeline.visible_ids() == {"x:1576995594388000768"}
+    pipeline.send(_parse("twarc2/edited_after.jsonl"))  # a later collection of the protected user's post
+    assert newest not in pipeline.visible_ids()
+    pipeline.send(_user_event("10_user_unprotect", "337119125", "2022-10-05T00:00:00.000Z"))
+    assert pipeline.visible_ids() == {newest, "x:1576995594388000768"}

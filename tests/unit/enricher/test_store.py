@@ -44,7 +44,8 @@ def test_new_posts_are_stored_in_the_agreed_item_format(aws, mode):
     result = store.apply([upsert_op(i, 100) for i in range(30)])
     assert sorted(result.written) == sorted(f"synthetic:{1_000_000 + i}" for i in range(30))
     item = stored(aws, 7)
-    assert set(item) == {"id", "version", "created_at", "ingested_at", "enriched_at", "expires_at", "doc"}
+    assert set(item) == {"id", "version", "created_at", "ingested_at", "enriched_at", "expires_at", "doc",
+                         "author_id"}
     assert item["version"]["N"] == "100"
     assert item["enriched_at"]["S"] == "2025-07-01T00:00:00Z"
     assert int(item["expires_at"]["N"]) == int((NOW + timedelta(days=2)).timestamp())
@@ -284,3 +285,24 @@ def test_a_hide_of_a_post_not_stored_or_deleted_writes_nothing(aws):
     store.apply([upsert_op(3, 100), Delete("synthetic:1000003", 200)])
     assert store.apply([Hide("synthetic:1000003", 5_000, "withheld")]).hide_noop == ["synthetic:1000003"]
     assert is_tombstone(stored(aws, 3))
+
+
+def test_a_user_level_event_hides_every_stored_post_of_the_user_and_later_ones_until_its_undo(aws):
+    from pulse_common.contracts.items import from_item
+    from pulse_enricher.store import UserEvent
+
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    store.apply([upsert_op(1, 100), upsert_op(501, 100), upsert_op(2, 100)])  # authors u1, u1, u2
+    result = store.apply([UserEvent("u1", 5_000, "protected")])
+    assert result.user_events == ["u1"]
+    assert sorted(result.hidden) == ["synthetic:1000001", "synthetic:1000501"]
+    assert [from_item(stored(aws, i)).hidden for i in (1, 501, 2)] == [("protected",), ("protected",), ()]
+    assert store.apply([UserEvent("u1", 5_000, "protected")]).user_noop == ["u1"]  # a replay: nothing
+
+    store.apply([upsert_op(1001, 200)])  # a later post of u1 arrives hidden
+    assert from_item(stored(aws, 1001)).hidden == ("protected",)
+
+    store.apply([UserEvent("u1", 6_000, "protected", on=False)])  # unprotect: every stored post is back
+    assert [from_item(stored(aws, i)).hidden for i in (1, 501, 1001)] == [(), (), ()]
+    store.apply([upsert_op(1501, 300)])
+    assert from_item(stored(aws, 1501)).hidden == ()

@@ -13,7 +13,13 @@ as the client, the stream and the scan return them:
   M `{on: BOOL, v: N}`, the last hide / unhide event for that reason and its version). A hide or
   unhide applies only when newer than the last one for its reason (`hide_update`), bumps the
   item's version by one (so the search index takes the change) and survives a newer copy of the
-  post (the store carries the attributes over); `StoredPost.hidden` lists the reasons that are on.
+  post (the store carries the attributes over); `StoredPost.hidden` lists the reasons that are on;
+  `author_id` (S), the key of the `AUTHOR_INDEX` global secondary index (KEYS_ONLY): a user-level
+  event finds every stored post of its user there;
+- a user's compliance state, keyed `user:<author id>` (`user_key`): the same `hide_<reason>` maps
+  (and `scrub_geo` {up_to: N, v: N}) as the last user-level events left them, so a post of that user
+  arriving later is hidden as its stored posts are. It is tombstone-shaped (`deleted: true`), so
+  every reader that skips tombstones skips it; it has no TTL (an account's state outlives posts).
 
 `to_item` / `tombstone_item` write, `from_item` reads (a `StoredPost` or a `Tombstone`, or
 `BadRecord` naming why the item breaks the contract). The write rules (`NEWER_VERSION`,
@@ -57,6 +63,61 @@ HIDE_PREFIX = "hide_"
 HIDE_REASONS = (visibility.WITHHELD, visibility.DROPPED, visibility.PROTECTED, visibility.SUSPENDED,
                 visibility.ACCOUNT_DELETED, visibility.UNAVAILABLE)
 HIDE_ATTRS = tuple(HIDE_PREFIX + reason for reason in HIDE_REASONS)
+SCRUB_GEO_ATTR = "scrub_geo"
+AUTHOR_ATTR = "author_id"
+AUTHOR_INDEX = "author_id-index"  # GSI of the posts table: author_id -> post ids (KEYS_ONLY)
+USER_PREFIX = "user:"
+
+
+def user_key(author_id: str) -> str:
+    """The id of a user's compliance-state item ("user:x:123"; no post id starts with "user:")."""
+    return USER_PREFIX + author_id
+
+
+def user_state_update(author_id: str, version: int, reason: str | None, on: bool,
+                      up_to: str | None = None) -> dict[str, Any]:
+    """The UpdateItem arguments that record a user-level event on the user's state item: a hide /
+    unhide for `reason`, or (reason None) a scrub_geo up to the post id `up_to`. Applies only when
+    newer than the last event of its kind, so a replay changes nothing."""
+    if reason is None:
+        name, state = SCRUB_GEO_ATTR, {"up_to": {"N": str(int(up_to or 0))}, "v": {"N": str(version)}}
+    elif reason in HIDE_REASONS:
+        name, state = HIDE_PREFIX + reason, {"on": {"BOOL": on}, "v": {"N": str(version)}}
+    else:
+        raise BadRecord("unknown_hide_reason", f"hide reason {reason!r} of {author_id}", post_id=author_id)
+    return {
+        "Key": {"id": {"S": user_key(author_id)}},
+        "UpdateExpression": "SET #h = :state, #d = :true, #v = :v",
+        "ConditionExpression": "attribute_not_exists(#h) OR #h.#hv < :v",
+        "ExpressionAttributeNames": {"#h": name, "#d": TOMBSTONE_ATTR, "#v": "version", "#hv": "v"},
+        "ExpressionAttributeValues": {":state": {"M": state}, ":v": {"N": str(version)},
+                                      ":true": {"BOOL": True}},
+    }
+
+
+def scrub_geo_limit(user_item: Item | None) -> int | None:
+    """The post id up to which a user's locations are scrubbed (their state item), else None."""
+    state = ((user_item or {}).get(SCRUB_GEO_ATTR) or {}).get("M")
+    if not state:
+        return None
+    try:
+        return int(state["up_to"]["N"])
+    except (KeyError, ValueError):
+        return None
+
+
+def user_hides_for(post_attrs: Item, user_item: Item | None) -> Item:
+    """The `hide_<reason>` attributes a post of this user must carry: the post's own, replaced by
+    the user's state where that is newer."""
+    out = dict(post_attrs)
+    for name in HIDE_ATTRS:
+        state = ((user_item or {}).get(name) or {}).get("M")
+        if not state:
+            continue
+        mine = (out.get(name) or {}).get("M")
+        if mine is None or int(mine["v"]["N"]) < int(state["v"]["N"]):
+            out[name] = {"M": state}
+    return out
 
 
 def hide_update(post_id: str, version: int, reason: str, on: bool) -> dict[str, Any]:
@@ -89,8 +150,9 @@ def hidden_reasons(item: Item) -> list[str]:
 
 
 def compliance_attributes(item: Item) -> Item:
-    """The `hide_<reason>` attributes of a stored item: what a newer copy of the post must keep."""
-    return {name: item[name] for name in HIDE_ATTRS if name in item}
+    """The compliance attributes of a stored item (`hide_<reason>`, and a user's `scrub_geo`): what
+    a newer copy of the post must keep, or what a user's later posts must get."""
+    return {name: item[name] for name in (*HIDE_ATTRS, SCRUB_GEO_ATTR) if name in item}
 
 
 class BadRecord(ValueError):
@@ -121,6 +183,7 @@ def to_item(
         "enriched_at": {"S": iso(enriched_at)},
         "expires_at": {"N": str(int((enriched_at + retention).timestamp()))},
         "doc": {"S": enriched.model_dump_json(warnings=False)},
+        AUTHOR_ATTR: {"S": enriched.author.id},
     }
 
 
@@ -146,6 +209,8 @@ def _value_size(attr: dict[str, Any]) -> int:
         return 3 + sum(len(k) + 1 + _value_size(v) for k, v in value.items())
     if kind == "BOOL":
         return 1
+    if kind == "N":
+        return len(value)
     return len(value.encode("utf-8"))
 
 

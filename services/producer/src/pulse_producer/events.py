@@ -58,6 +58,11 @@ class UserCompliance:
     action: str
     reason: str | None
     on: bool = True
+    up_to_id: str | None = None  # scrub_geo: the newest post id whose location goes
+
+    @property
+    def id(self) -> str:
+        return self.user_id  # the partition key: one user's events stay in order
 
 
 @dataclass(slots=True)
@@ -70,8 +75,8 @@ class Refused:
     id: str | None = None
 
 
-Event = Upsert | Delete | Hide
-Parsed = Event | UserCompliance | Refused
+Event = Upsert | Delete | Hide | UserCompliance
+Parsed = Event | Refused
 
 
 @dataclass(slots=True)
@@ -89,6 +94,9 @@ def envelope(event: Event, ingested_at: datetime | None = None) -> RecordEnvelop
     if isinstance(event, Hide):
         return envelopes.hide(event.id, event.version, reason=event.reason, on=event.on,
                               ingested_at=ingested_at)
+    if isinstance(event, UserCompliance):
+        return envelopes.user_event(event.user_id, event.version, reason=event.reason, on=event.on,
+                                    up_to_id=event.up_to_id, ingested_at=ingested_at)
     return envelopes.delete(event.id, event.version, reason=event.reason, ingested_at=ingested_at)
 
 

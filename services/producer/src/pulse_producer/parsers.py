@@ -373,7 +373,10 @@ def parse_v2_compliance(action: str, body: dict[str, Any], received_ms: int | No
         return [Hide(id=f"x:{_str_id(tweet.get('id'))}", version=version, reason=reason, on=on)]
     if action == "user_profile_modification":
         return []  # a profile field changed: the next post carries the new profile
-    return [_user_event(action, user.get("id"), version)]
+    event = _user_event(action, user.get("id"), version)
+    if action == "scrub_geo":
+        event.up_to_id = _str_id(body.get("up_to_tweet_id"))
+    return [event]
 
 
 def parse_v1_compliance(action: str, body: dict[str, Any], received_ms: int | None) -> list[Parsed]:
@@ -389,7 +392,10 @@ def parse_v1_compliance(action: str, body: dict[str, Any], received_ms: int | No
     user = _dict(body.get("user"))
     user_id = (body.get("user_id_str") or body.get("user_id") or user.get("id_str") or user.get("id")
                or body.get("id_str") or body.get("id"))
-    return [_user_event(action, user_id, version)]
+    event = _user_event(action, user_id, version)
+    if action == "scrub_geo":
+        event.up_to_id = _str_id(body.get("up_to_status_id_str") or body.get("up_to_status_id"))
+    return [event]
 
 
 # twarc2 batch compliance: `reason` of an `action: "delete"` line -> what it means for a tweet.
@@ -652,9 +658,10 @@ def _jetstream_account(doc: dict[str, Any], version: int) -> list[Parsed]:
     did = doc.get("did")
     if not isinstance(did, str) or not did.startswith("did:"):
         raise ParseError("bad_id", f"did={did!r}")
-    if account.get("active") is True:
+    if account.get("active") is True:  # active again: every account-level reason is undone
         return [UserCompliance(user_id=f"bluesky:{did}", version=version, action="account_active",
-                               reason=None, on=False)]
+                               reason=reason, on=False)
+                for reason in (visibility.SUSPENDED, visibility.ACCOUNT_DELETED)]
     status = account.get("status")
     reason = _BSKY_ACCOUNT_STATUS.get(status) if isinstance(status, str) else visibility.SUSPENDED
     if reason is None and status in _BSKY_ACCOUNT_STATUS:

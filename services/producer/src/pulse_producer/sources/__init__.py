@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from .. import metrics
-from ..events import Delete, Hide, Refused, Upsert, UserCompliance
+from ..events import Delete, Hide, Refused, Upsert
 from ..parsers import ParseError
 
 log = logging.getLogger("pulse.producer.source")
@@ -53,8 +53,7 @@ class SourceStats:
         as `unexpected_error` (with its traceback in the log). Nothing propagates to the read loop,
         so a hostile message can never pass for a lost connection and be read again forever.
         A `Refused` part of a message (one tweet of a page) is skipped under its reason, its
-        neighbours kept; user-level compliance events are counted (the pipeline does not apply
-        them yet) and not forwarded."""
+        neighbours kept."""
         try:
             return self._forwarded(source, where, handle())
         except ParseError as exc:
@@ -73,10 +72,6 @@ class SourceStats:
                 continue
             outcome = outcome_of(event)
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-            if isinstance(event, UserCompliance):
-                log.warning("user-level compliance event not applied", extra={
-                    "user_id": event.user_id, "action": event.action, "position": where})
-                continue
             kept.append(entry)
         return kept
 
