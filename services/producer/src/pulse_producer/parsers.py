@@ -558,7 +558,9 @@ def parse_v2_tweet(
 
 
 def _edit_history(tweet: dict[str, Any]) -> list[str]:
-    return [str(i) for i in _list(tweet.get("edit_history_tweet_ids")) if isinstance(i, str | int)]
+    """The tweet's edit chain; empty when it does not hold the tweet's own id (inconsistent)."""
+    history = [str(i) for i in _list(tweet.get("edit_history_tweet_ids")) if isinstance(i, str | int)]
+    return history if str(tweet.get("id")) in history else []
 
 
 def _newest_id(history: list[str]) -> str:
