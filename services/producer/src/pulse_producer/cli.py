@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sync-rules", action="store_true", help="use the rules already in force")
 
     p = sub.add_parser(
+        "x-search",
+        help="backfill from X API v2 search (recent, or --archive) through tweepy; needs "
+        "PULSE_PRODUCER_X_BEARER_TOKEN",
+        description="Search X for the tracking config's terms (one query per stream rule) between --since "
+        "and --until, page by page with tweepy's Paginator, into the same stream. A checkpoint file keeps "
+        "the next_token of the first page not yet sent, so a restart resumes there; rate limits wait "
+        "until X's reset time.",
+    )
+    p.add_argument("--since", type=_utc_time, help="start_time, ISO-8601 (default: X's default, 7 days ago)")
+    p.add_argument("--until", type=_utc_time, help="end_time, ISO-8601 (default: now)")
+    p.add_argument("--archive", action="store_true", help="full-archive search (needs that access level)")
+    p.add_argument("--checkpoint-file", help="default PULSE_PRODUCER_X_SEARCH_CHECKPOINT_FILE")
+
+    p = sub.add_parser(
         "bluesky",
         help="Bluesky Jetstream (app.bsky.feed.post), filtered locally by the tracking config",
         description="Read Jetstream commits; posts that mention a tracked brand go to Kinesis, deletes "
@@ -89,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jetstream-url", help="default wss://jetstream2.us-east.bsky.network/subscribe")
     p.add_argument("--cursor-file", help="where the cursor is kept (PULSE_PRODUCER_JETSTREAM_CURSOR_FILE)")
     return parser
+
+
+def _utc_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _settings(args: argparse.Namespace) -> ProducerSettings:
@@ -137,6 +160,19 @@ def build_source(args: argparse.Namespace, settings: ProducerSettings) -> Any:
         if settings.x_bearer_token is None or not settings.x_bearer_token.get_secret_value():
             raise UsageError("the x source needs a bearer token in PULSE_PRODUCER_X_BEARER_TOKEN")
         return XStreamSource.from_settings(settings, tracking)
+    if args.source == "x-search":
+        from .sources.x_search import XSearchSource
+
+        if settings.x_bearer_token is None or not settings.x_bearer_token.get_secret_value():
+            raise UsageError("the x-search source needs a bearer token in PULSE_PRODUCER_X_BEARER_TOKEN")
+        if args.since and args.until and args.since >= args.until:
+            raise UsageError("--since must be before --until")
+        return XSearchSource(
+            bearer_token=settings.x_bearer_token.get_secret_value(), tracking=tracking, since=args.since,
+            until=args.until, archive=args.archive,
+            checkpoint_file=args.checkpoint_file or settings.x_search_checkpoint_file,
+            exclude_retweets=settings.x_exclude_retweets,
+        )
     if args.source == "bluesky":
         from .sources.bluesky import JetstreamSource
 
