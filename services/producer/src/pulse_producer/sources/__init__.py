@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from .. import metrics
@@ -74,6 +76,14 @@ class SourceStats:
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
             kept.append(entry)
         return kept
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path`'s content in one step (a crash leaves the old file or the new one, never half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 class Source(Protocol):

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -33,7 +32,7 @@ from pulse_common.tracking import TrackingConfig
 from .. import metrics
 from ..events import Delete, Event, Item, Upsert, now_ms
 from ..parsers import parse_jetstream
-from . import SourceStats
+from . import SourceStats, write_atomically
 
 log = logging.getLogger("pulse.producer.bluesky")
 
@@ -85,10 +84,7 @@ class CursorStore:
             return None
 
     def save(self, cursor: int) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(f"{cursor}\n")
-        os.replace(tmp, self.path)
+        write_atomically(self.path, f"{cursor}\n")
 
 
 class JetstreamSource:

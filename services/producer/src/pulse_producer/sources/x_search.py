@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +34,7 @@ from pulse_common.tracking import TrackingConfig
 
 from ..events import Item, now_ms
 from ..parsers import parse_document
-from . import SourceStats
+from . import SourceStats, write_atomically
 from .x_stream import EXPANSIONS, PLACE_FIELDS, TWEET_FIELDS, USER_FIELDS, XStreamError, rules_for
 
 log = logging.getLogger("pulse.producer.x_search")
@@ -107,11 +106,8 @@ class Checkpoint:
         if self.query >= self.queries:  # every post of every query was sent: the backfill is done
             self.path.unlink(missing_ok=True)
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         state = {"window": self.window, "query": self.query, "next_token": self.next_token}
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, self.path)
+        write_atomically(self.path, json.dumps(state))
 
 
 class XSearchSource:
