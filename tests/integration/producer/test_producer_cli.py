@@ -194,9 +194,12 @@ def test_a_replay_of_real_payloads_prints_its_counts_by_outcome(isolated_stack, 
     compliance = tmp_path / "compliance.jsonl"
     compliance.write_bytes(b"\n".join(document(f"x_compliance/v2_stream/{p.name}")
                                        for p in sorted((REAL / "x_compliance" / "v2_stream").glob("*.json"))))
+    published = (REAL / "x_compliance" / "v1_firehose" / "00_tweet_edit.json").read_bytes()
+    edit = tmp_path / "tweet_edit.jsonl"  # X's example on one line (still missing its comma)
+    edit.write_bytes(b" ".join(published.split()) + b"\n")
     files = [str(REAL / "twarc2" / "edited_before.jsonl"), str(REAL / "twarc2" / "withheld_first3.jsonl"),
              str(REAL / "x_compliance" / "twarc2_batch" / "users_compliance.jsonl"), str(compliance),
-             str(REAL / "x_compliance" / "v1_firehose" / "00_tweet_edit.json")]
+             str(edit)]
     done = run_producer(["replay", *files], producer_env(isolated_stack))
     assert done.returncode == 0, done.stderr[-2000:]
     summary = summary_of(done.stdout)
