@@ -306,3 +306,23 @@ def test_a_user_level_event_hides_every_stored_post_of_the_user_and_later_ones_u
     assert [from_item(stored(aws, i)).hidden for i in (1, 501, 1001)] == [(), (), ()]
     store.apply([upsert_op(1501, 300)])
     assert from_item(stored(aws, 1501)).hidden == ()
+
+
+def _with_geo(op: Upsert) -> Upsert:
+    doc = json.loads(op.item["doc"]["S"])
+    doc["geo"] = {"lat": 52.5, "lon": 13.4}
+    op.item = {**op.item, "doc": {"S": json.dumps(doc)}}
+    return op
+
+
+def test_scrub_geo_removes_the_location_of_the_users_posts_up_to_its_id_now_and_when_they_arrive_later(aws):
+    from pulse_enricher.store import UserEvent
+
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    store.apply([_with_geo(upsert_op(1, 100)), _with_geo(upsert_op(1001, 100))])  # u1: 1000001, 1001001
+    store.apply([UserEvent("u1", 5_000, None, up_to_id="1000500")])
+    scrubbed, kept = stored(aws, 1), stored(aws, 1001)
+    assert json.loads(scrubbed["doc"]["S"])["geo"] is None and scrubbed["version"]["N"] == "101"
+    assert json.loads(kept["doc"]["S"])["geo"] == {"lat": 52.5, "lon": 13.4}
+    store.apply([_with_geo(upsert_op(1, 300))])  # re-collected later, still up to the scrubbed id
+    assert json.loads(stored(aws, 1)["doc"]["S"])["geo"] is None
