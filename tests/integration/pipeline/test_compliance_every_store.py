@@ -144,7 +144,7 @@ def test_hidden_deleted_and_edited_posts_leave_every_view_and_undo_restores_what
     assert dropped not in pipeline.visible_ids()
     pipeline.send(_compliance("04_undrop", dropped, "2022-12-24T00:00:00.000Z"))
     assert pipeline.visible_ids() == visible - {deleted}
-    assert pipeline.indexed(dropped).get("hidden") is None
+    assert pipeline.indexed(dropped)["hidden"] == []
 
 
 def _user_event(name: str, user_id: str, event_at: str) -> list:

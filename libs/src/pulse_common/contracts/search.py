@@ -8,7 +8,7 @@ Document: the EnrichedPost JSON as stored in the item's `doc`, plus the derived 
 - `location`: geo_point {lat, lon} from `geo`;
 - `engagement_total`: likes + reposts + replies + quotes;
 - `hidden`: why the post may not be shown (the payload's own `hidden` reasons and the compliance
-  reasons stored on the item, `contracts.visibility`); absent when it may. Every reader filters
+  reasons stored on the item, `contracts.visibility`); empty when it may. Every reader filters
   with `visibility.visible_only`.
 
 Its `_id` is the post id and its external version the item's `version` (`version_type=external`).
@@ -48,11 +48,8 @@ def derive(doc: dict[str, Any], compliance: tuple[str, ...] = ()) -> dict[str, A
     """Add the derived fields the mapping indexes (in place; returns doc). `compliance`: the
     reasons compliance events hide the post for (`StoredPost.hidden`)."""
     own = doc.get("hidden")
-    hidden = sorted({*(own if isinstance(own, list) else ()), *compliance})
-    if hidden:
-        doc["hidden"] = hidden
-    else:
-        doc.pop("hidden", None)
+    # An empty list when visible: OpenSearch indexes no value for it, so `exists` is false.
+    doc["hidden"] = sorted({*(own if isinstance(own, list) else ()), *compliance})
     aspects = doc.get("aspects")
     if isinstance(aspects, list):
         names: list[str] = []
