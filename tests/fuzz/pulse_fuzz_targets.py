@@ -67,7 +67,7 @@ def seed_lines() -> tuple[bytes, ...]:
 @lru_cache(maxsize=1)
 def seed_records() -> tuple[bytes, ...]:
     """Valid Kinesis record payloads (RecordEnvelope JSON) made by the producer from the seeds."""
-    from pulse_producer.events import record_bytes
+    from pulse_producer.events import Refused, record_bytes
     from pulse_producer.parsers import ParseError, parse_line
 
     records = []
@@ -77,7 +77,7 @@ def seed_records() -> tuple[bytes, ...]:
             events = parse_line(line)
         except ParseError:
             continue
-        records += [record_bytes(event, at) for event in events]
+        records += [record_bytes(event, at) for event in events if not isinstance(event, Refused)]
     return tuple(records)
 
 
@@ -313,7 +313,7 @@ def check_enricher_record(data: bytes, tally: Tally, *, enrich: bool = True) -> 
 
 def check_producer_line(line: bytes, tally: Tally, *, enrich: bool = True) -> None:
     from pulse_common.contracts.envelope import RecordEnvelope
-    from pulse_producer.events import Upsert, record_bytes
+    from pulse_producer.events import Refused, Upsert, record_bytes
     from pulse_producer.parsers import ParseError, parse_line
 
     try:
@@ -323,6 +323,10 @@ def check_producer_line(line: bytes, tally: Tally, *, enrich: bool = True) -> No
         return
     except Exception as exc:
         raise FuzzFailure("producer_line", line, f"parse_line raised {type(exc).__name__}: {exc}") from exc
+    refused = [event for event in events if isinstance(event, Refused)]
+    for event in refused:  # one tweet of a page refused, its neighbours kept
+        tally.add("producer_line", f"skipped:{event.reason}")
+    events = [event for event in events if not isinstance(event, Refused)]
     tally.add("producer_line", "parsed" if events else "parsed_empty")
     for event in events:
         try:

@@ -79,7 +79,7 @@ def test_repeated_parameters_are_one_clause_per_distinct_value_and_capped(dashbo
     params = [("lang", "en"), ("lang", "EN"), ("lang", "en,en"), ("product", "nova"), ("product", "NOVA")]
     params *= 50
     assert api.get("/api/posts", params=params).status_code == 200
-    filters = search.bodies[-1]["query"]["bool"]["filter"]
+    filters = search.bodies[-1]["query"]["bool"]["must"][0]["bool"]["filter"]  # inside visible_only
     assert {"terms": {F.LANG: ["en"]}} in filters and {"terms": {F.PRODUCTS: ["nova"]}} in filters
     too_many = [("lang", f"l{chr(97 + i // 26)}{chr(97 + i % 26)}") for i in range(MAX_VALUES + 1)]
     res = api.get("/api/posts", params=too_many)

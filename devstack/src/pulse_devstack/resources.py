@@ -29,13 +29,22 @@ def ensure_stream(stack: StackSettings, *, shards: int = 2, timeout_s: float = 3
 
 
 def ensure_table(stack: StackSettings) -> str:
-    """The posts table: key `id`, stream NEW_AND_OLD_IMAGES, TTL on `expires_at`."""
+    """The posts table: key `id`, stream NEW_AND_OLD_IMAGES, TTL on `expires_at`, the author index
+    (`pulse_common.contracts.items.AUTHOR_INDEX`, KEYS_ONLY) user-level compliance events use."""
+    from pulse_common.contracts.items import AUTHOR_ATTR, AUTHOR_INDEX
+
     dynamodb = client("dynamodb", stack)
     try:
         dynamodb.create_table(
             TableName=stack.table_name,
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
+                                  {"AttributeName": AUTHOR_ATTR, "AttributeType": "S"}],
+            GlobalSecondaryIndexes=[{
+                "IndexName": AUTHOR_INDEX,
+                "KeySchema": [{"AttributeName": AUTHOR_ATTR, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }],
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )

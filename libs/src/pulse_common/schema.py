@@ -93,6 +93,9 @@ class Post(SchemaModel):
     urls: list[str] = Field(default_factory=list)
     geo: GeoPoint | None = None
     source_format: str = "unknown"  # x_v1, x_v2, twarc2, jetstream, synthetic
+    # Why the payload itself says the post may not be shown (contracts.visibility: "withheld",
+    # "unavailable"); a hidden post is stored, never scored, and left out of every view.
+    hidden: list[str] = Field(default_factory=list)
     version: int = Field(ge=0, le=MAX_VERSION)  # ms timestamp of the observation; only grows per id
 
     @field_validator("created_at")
@@ -147,7 +150,7 @@ class EnrichedPost(Post):
     aspects: list[AspectMention] = Field(default_factory=list)
     influence: Influence
     flags: list[str] = Field(default_factory=list)  # spam / bot signals; never a reason to drop
-    scored: bool = True  # False for retweets: engagement of the original, not a new opinion
+    scored: bool = True  # False for retweets, hidden posts and empty texts: not a new opinion
     enrichment_version: str
     ingested_at: datetime | None = None
     enriched_at: datetime | None = None

@@ -52,6 +52,8 @@ def test_every_post_lands_when_a_proxy_fails_30_percent_of_put_records_entries(
         "failed": 0,
         "skipped": 0,
         "dead_letter": 0,
+        "outcomes": {"posts": 10_000},
+        "refused": {},
     }
     assert injected >= 3_000  # 30 % of 10,000 first attempts, plus their retries
     landed = stream_ids(isolated_stack)
@@ -98,7 +100,8 @@ def test_a_record_over_one_mebibyte_is_dead_lettered_with_its_reason(isolated_st
     path.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(huge) + b"\n")
     done = run_producer(["replay", str(path)], producer_env(isolated_stack))
     assert done.returncode == 0, done.stderr[-2000:]
-    assert summary_of(done.stdout) == {"received": 2, "put": 1, "failed": 0, "skipped": 0, "dead_letter": 1}
+    assert summary_of(done.stdout) == {"received": 2, "put": 1, "failed": 0, "skipped": 0, "dead_letter": 1,
+                                       "outcomes": {"posts": 2}, "refused": {}}
     sqs = client("sqs", isolated_stack)
     url = sqs.get_queue_url(QueueName=isolated_stack.dlq_name)["QueueUrl"]
     (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
@@ -183,3 +186,27 @@ def test_the_metrics_server_reports_health_readiness_and_counters(isolated_stack
     assert 'pulse_producer_posts_received_total{source="synthetic"}' in seen["/metrics"]
     assert "pulse_producer_batch_size_records_bucket" in seen["/metrics"]
     assert summary_of(stdout)["put"] == 150
+
+
+def test_a_replay_of_real_payloads_prints_its_counts_by_outcome(isolated_stack, tmp_path):
+    from real_payloads import REAL, document
+
+    compliance = tmp_path / "compliance.jsonl"
+    compliance.write_bytes(b"\n".join(document(f"x_compliance/v2_stream/{p.name}")
+                                       for p in sorted((REAL / "x_compliance" / "v2_stream").glob("*.json"))))
+    published = (REAL / "x_compliance" / "v1_firehose" / "00_tweet_edit.json").read_bytes()
+    edit = tmp_path / "tweet_edit.jsonl"  # X's example on one line (still missing its comma)
+    edit.write_bytes(b" ".join(published.split()) + b"\n")
+    files = [str(REAL / "twarc2" / "edited_before.jsonl"), str(REAL / "twarc2" / "withheld_first3.jsonl"),
+             str(REAL / "x_compliance" / "twarc2_batch" / "users_compliance.jsonl"), str(compliance),
+             str(edit)]
+    done = run_producer(["replay", *files], producer_env(isolated_stack))
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = summary_of(done.stdout)
+    # edited_before: 1 post + 1 delete; withheld_first3: 3 posts; users_compliance: 2 user events;
+    # the 14 v2 events: 2 deletes (delete, tweet_edit), 3 hides (withheld, drop, undrop counted apart),
+    # 8 user events, 1 ignored (user_profile_modification); the v1 tweet_edit as X publishes it: bad_json
+    assert summary["outcomes"] == {"posts": 4, "deletes": 3, "hides": 2, "unhides": 1, "user_compliance": 10}
+    assert summary["refused"] == {"bad_json": 1}
+    assert ("replay: posts=4 deletes=3 hides=2 unhides=1 user_compliance=10 refused=1 (bad_json=1)"
+            in done.stderr)

@@ -44,7 +44,8 @@ def test_new_posts_are_stored_in_the_agreed_item_format(aws, mode):
     result = store.apply([upsert_op(i, 100) for i in range(30)])
     assert sorted(result.written) == sorted(f"synthetic:{1_000_000 + i}" for i in range(30))
     item = stored(aws, 7)
-    assert set(item) == {"id", "version", "created_at", "ingested_at", "enriched_at", "expires_at", "doc"}
+    assert set(item) == {"id", "version", "created_at", "ingested_at", "enriched_at", "expires_at", "doc",
+                         "author_id"}
     assert item["version"]["N"] == "100"
     assert item["enriched_at"]["S"] == "2025-07-01T00:00:00Z"
     assert int(item["expires_at"]["N"]) == int((NOW + timedelta(days=2)).timestamp())
@@ -251,3 +252,77 @@ def test_a_missing_table_is_waited_for_not_skipped(aws):
 
 def test_an_empty_batch_writes_nothing(aws):
     assert PostStore(client("dynamodb", aws), aws.table_name).apply([]) == WriteResult()
+
+
+@pytest.mark.parametrize("mode", ["batch", "conditional"])
+def test_a_hide_keeps_the_post_stored_hidden_and_survives_a_newer_copy_until_its_undo(aws, mode):
+    from pulse_common.contracts.items import from_item
+    from pulse_enricher.store import Hide
+
+    store = PostStore(client("dynamodb", aws), aws.table_name, mode=mode)
+    post_id = "synthetic:1000001"
+    store.apply([upsert_op(1, 100)])
+    result = store.apply([Hide(post_id, 5_000, "dropped")])
+    assert result.hidden == [post_id]
+    item = stored(aws, 1)
+    assert from_item(item).hidden == ("dropped",) and item["version"]["N"] == "101"
+    assert store.apply([Hide(post_id, 5_000, "dropped")]).hide_noop == [post_id]  # a replay: nothing
+    assert store.apply([Hide(post_id, 4_000, "dropped", on=False)]).hide_noop == [post_id]  # older undo
+    store.apply([upsert_op(1, 300, text="re-collected, more likes")])
+    item = stored(aws, 1)
+    assert item["version"]["N"] == "300" and from_item(item).hidden == ("dropped",)
+    store.apply([Hide(post_id, 6_000, "dropped", on=False)])
+    item = stored(aws, 1)
+    assert from_item(item).hidden == () and item["version"]["N"] == "301"
+
+
+def test_a_hide_of_a_post_not_stored_or_deleted_writes_nothing(aws):
+    from pulse_enricher.store import Hide
+
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    assert store.apply([Hide("synthetic:1000002", 5_000, "withheld")]).hide_noop == ["synthetic:1000002"]
+    assert stored(aws, 2) is None
+    store.apply([upsert_op(3, 100), Delete("synthetic:1000003", 200)])
+    assert store.apply([Hide("synthetic:1000003", 5_000, "withheld")]).hide_noop == ["synthetic:1000003"]
+    assert is_tombstone(stored(aws, 3))
+
+
+def test_a_user_level_event_hides_every_stored_post_of_the_user_and_later_ones_until_its_undo(aws):
+    from pulse_common.contracts.items import from_item
+    from pulse_enricher.store import UserEvent
+
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    store.apply([upsert_op(1, 100), upsert_op(501, 100), upsert_op(2, 100)])  # authors u1, u1, u2
+    result = store.apply([UserEvent("u1", 5_000, "protected")])
+    assert result.user_events == ["u1"]
+    assert sorted(result.hidden) == ["synthetic:1000001", "synthetic:1000501"]
+    assert [from_item(stored(aws, i)).hidden for i in (1, 501, 2)] == [("protected",), ("protected",), ()]
+    assert store.apply([UserEvent("u1", 5_000, "protected")]).user_noop == ["u1"]  # a replay: nothing
+
+    store.apply([upsert_op(1001, 200)])  # a later post of u1 arrives hidden
+    assert from_item(stored(aws, 1001)).hidden == ("protected",)
+
+    store.apply([UserEvent("u1", 6_000, "protected", on=False)])  # unprotect: every stored post is back
+    assert [from_item(stored(aws, i)).hidden for i in (1, 501, 1001)] == [(), (), ()]
+    store.apply([upsert_op(1501, 300)])
+    assert from_item(stored(aws, 1501)).hidden == ()
+
+
+def _with_geo(op: Upsert) -> Upsert:
+    doc = json.loads(op.item["doc"]["S"])
+    doc["geo"] = {"lat": 52.5, "lon": 13.4}
+    op.item = {**op.item, "doc": {"S": json.dumps(doc)}}
+    return op
+
+
+def test_scrub_geo_removes_the_location_of_the_users_posts_up_to_its_id_now_and_when_they_arrive_later(aws):
+    from pulse_enricher.store import UserEvent
+
+    store = PostStore(client("dynamodb", aws), aws.table_name)
+    store.apply([_with_geo(upsert_op(1, 100)), _with_geo(upsert_op(1001, 100))])  # u1: 1000001, 1001001
+    store.apply([UserEvent("u1", 5_000, None, up_to_id="1000500")])
+    scrubbed, kept = stored(aws, 1), stored(aws, 1001)
+    assert json.loads(scrubbed["doc"]["S"])["geo"] is None and scrubbed["version"]["N"] == "101"
+    assert json.loads(kept["doc"]["S"])["geo"] == {"lat": 52.5, "lon": 13.4}
+    store.apply([_with_geo(upsert_op(1, 300))])  # re-collected later, still up to the scrubbed id
+    assert json.loads(stored(aws, 1)["doc"]["S"])["geo"] is None

@@ -101,3 +101,15 @@ def test_reconnects_back_off_after_a_connection_that_delivered_nothing(tmp_path)
         server.close()
     assert sleeps == [1.0, 2.0, 1.0]
     assert [type(i.event) for i in items] == [Upsert]
+
+
+def test_a_post_whose_app_declared_another_language_is_still_forwarded_for_the_text_to_decide(
+    server_with_fixture, tmp_path
+):
+    import json
+
+    frame = json.loads(FRAMES[0])  # synthetic: the fixture's English post, its app declaring German
+    frame["commit"]["record"]["langs"] = ["de"]
+    source = _source(server_with_fixture, tmp_path / "cursor")
+    (event,) = source._forwardable(frame, 1_795_176_002_600, "jetstream:1")
+    assert isinstance(event, Upsert) and event.post.lang == "de"

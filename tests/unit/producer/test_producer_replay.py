@@ -31,7 +31,8 @@ def _run(paths, kinesis, dead_letter, **kw):
 def test_a_gzipped_v2_file_is_put_as_envelopes_keyed_by_post_id(tmp_path, fake_kinesis, fake_dead_letter):
     docs = _write_sample(tmp_path / "posts.jsonl.gz", 1200)
     summary = _run([tmp_path / "posts.jsonl.gz"], fake_kinesis, fake_dead_letter)
-    assert summary.as_dict() == {"received": 1200, "put": 1200, "failed": 0, "skipped": 0, "dead_letter": 0}
+    assert summary.as_dict() == {"received": 1200, "put": 1200, "failed": 0, "skipped": 0, "dead_letter": 0,
+                                 "outcomes": {"posts": 1200}, "refused": {}}
     assert max(fake_kinesis.calls) <= 500  # batched, never above the put_records limit
     assert len(fake_kinesis.calls) <= 1200 // 20
     envelopes = [RecordEnvelope.model_validate_json(r["Data"]) for r in fake_kinesis.records]

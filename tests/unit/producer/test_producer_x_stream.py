@@ -23,6 +23,7 @@ def tracking():
 def _tweet(n: int) -> dict:
     doc = json.loads((FIXTURES / "x_v2_with_includes.json").read_text())
     doc["data"]["id"] = str(2120400000000000100 + n)
+    doc["data"]["edit_history_tweet_ids"] = [doc["data"]["id"]]  # a tweet never edited
     return doc
 
 

@@ -158,12 +158,19 @@ data "aws_iam_policy_document" "enricher" {
     actions = [
       "dynamodb:DescribeTable",
       "dynamodb:GetItem",
+      "dynamodb:BatchGetItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
       "dynamodb:BatchWriteItem",
     ]
     resources = [var.table_arn]
+  }
+
+  statement {
+    sid       = "FindAUsersPosts"
+    actions   = ["dynamodb:Query"]
+    resources = ["${var.table_arn}/index/author_id-index"]
   }
 
   statement {

@@ -1,7 +1,8 @@
 """The record envelope: what one Kinesis record carries, and its wire codec.
 
 The producer writes one record per event: the UTF-8 JSON of a `RecordEnvelope` (an upsert of a
-`Post`, or a delete of an id) with the post id as partition key (`partition_key`). The enricher reads
+`Post`, a delete of an id, or a hide / unhide of an id for a compliance reason) with the post id
+as partition key (`partition_key`). The enricher reads
 it back with `decode`, which never raises: a record that is not a valid envelope is `Poison`, with a
 reason from `POISON_REASONS` (a bounded metric label and the dead letter's reason).
 """
@@ -34,12 +35,16 @@ POISON_REASONS = (INVALID_UTF8, INVALID_JSON, INVALID_ENVELOPE, TEXT_TOO_LONG, R
 class RecordEnvelope(SchemaModel):
     """What one Kinesis record carries: an upsert of a post, or a delete of an id."""
 
-    op: Literal["upsert", "delete"]
+    # upsert / delete / hide / unhide: of the post `id`; user_hide / user_unhide / scrub_geo: of
+    # every post of the user `id` ("x:123"), stored and later (pulse_common.contracts.items)
+    op: Literal["upsert", "delete", "hide", "unhide", "user_hide", "user_unhide", "scrub_geo"]
     id: str = Field(min_length=3, max_length=MAX_ID_CHARS)
     version: int = Field(ge=0, le=MAX_VERSION)
     ingested_at: datetime
     post: Post | None = None
-    reason: str | None = None  # for deletes: "user_delete", "compliance", ...
+    # deletes: "user_delete", "compliance", "edited", ...; hide/unhide: a contracts.visibility reason
+    reason: str | None = None
+    up_to_id: str | None = None  # scrub_geo: the user's posts up to this native id lose their location
 
     @field_validator("ingested_at")
     @classmethod
@@ -51,6 +56,8 @@ class RecordEnvelope(SchemaModel):
             raise ValueError("an upsert envelope needs a post")
         if self.post is not None and self.post.id != self.id:
             raise ValueError("envelope id and post id differ")
+        if self.op in ("hide", "unhide", "user_hide", "user_unhide") and not self.reason:
+            raise ValueError(f"a {self.op} envelope needs a reason")
 
 
 def upsert(post: Post, ingested_at: datetime | None = None) -> RecordEnvelope:
@@ -64,6 +71,24 @@ def delete(post_id: str, version: int, *, reason: str = "user_delete",
     return RecordEnvelope(
         op="delete", id=post_id, version=version, ingested_at=ingested_at or datetime.now(UTC), reason=reason
     )
+
+
+def hide(post_id: str, version: int, *, reason: str, on: bool = True,
+         ingested_at: datetime | None = None) -> RecordEnvelope:
+    """A post-level compliance event: hide the post for `reason` (`on`), or show it again."""
+    return RecordEnvelope(
+        op="hide" if on else "unhide", id=post_id, version=version,
+        ingested_at=ingested_at or datetime.now(UTC), reason=reason,
+    )
+
+
+def user_event(author_id: str, version: int, *, reason: str | None, on: bool = True,
+               up_to_id: str | None = None, ingested_at: datetime | None = None) -> RecordEnvelope:
+    """A user-level compliance event: hide / show every post of `author_id` for `reason`, or
+    (reason None) scrub the location of its posts up to `up_to_id`."""
+    op = "scrub_geo" if reason is None else ("user_hide" if on else "user_unhide")
+    return RecordEnvelope(op=op, id=author_id, version=version, ingested_at=ingested_at or datetime.now(UTC),
+                          reason=reason, up_to_id=up_to_id)
 
 
 def encode(envelope: RecordEnvelope) -> bytes:

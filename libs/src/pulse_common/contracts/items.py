@@ -8,7 +8,18 @@ as the client, the stream and the scan return them:
   (S, ISO-8601 UTC), `expires_at` (N, TTL epoch seconds), `doc` (S: the EnrichedPost JSON);
 - a tombstone, the record of an applied delete: `{id, version: <delete version>, deleted: true (BOOL),
   expires_at}`. It keeps the delete's version, so an older upsert arriving later is refused instead
-  of bringing the post back; every reader skips it (`is_tombstone`, `LIVE_ITEMS`).
+  of bringing the post back; every reader skips it (`is_tombstone`, `LIVE_ITEMS`);
+- on a post, one attribute per compliance reason that hid it (`hide_<reason>`, e.g. `hide_dropped`:
+  M `{on: BOOL, v: N}`, the last hide / unhide event for that reason and its version). A hide or
+  unhide applies only when newer than the last one for its reason (`hide_update`), bumps the
+  item's version by one (so the search index takes the change) and survives a newer copy of the
+  post (the store carries the attributes over); `StoredPost.hidden` lists the reasons that are on;
+  `author_id` (S), the key of the `AUTHOR_INDEX` global secondary index (KEYS_ONLY): a user-level
+  event finds every stored post of its user there;
+- a user's compliance state, keyed `user:<author id>` (`user_key`): the same `hide_<reason>` maps
+  (and `scrub_geo` {up_to: N, v: N}) as the last user-level events left them, so a post of that user
+  arriving later is hidden as its stored posts are. It is tombstone-shaped (`deleted: true`), so
+  every reader that skips tombstones skips it; it has no TTL (an account's state outlives posts).
 
 `to_item` / `tombstone_item` write, `from_item` reads (a `StoredPost` or a `Tombstone`, or
 `BadRecord` naming why the item breaks the contract). The write rules (`NEWER_VERSION`,
@@ -23,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from pulse_common.contracts import visibility
 from pulse_common.contracts.envelope import RecordEnvelope
 from pulse_common.schema import EnrichedPost
 
@@ -45,6 +57,102 @@ LIVE_ITEMS: dict[str, Any] = {
 NEWER_VERSION = "attribute_not_exists(id) OR #v < :v"
 DELETE_WINS = "attribute_not_exists(id) OR #v < :v OR (#v = :v AND attribute_not_exists(#d))"
 CONDITION_NAMES = {"#v": "version", "#d": TOMBSTONE_ATTR}
+
+# Compliance: one attribute per hidden reason an event can set (bounded by contracts.visibility).
+HIDE_PREFIX = "hide_"
+HIDE_REASONS = (visibility.WITHHELD, visibility.DROPPED, visibility.PROTECTED, visibility.SUSPENDED,
+                visibility.ACCOUNT_DELETED, visibility.UNAVAILABLE)
+HIDE_ATTRS = tuple(HIDE_PREFIX + reason for reason in HIDE_REASONS)
+SCRUB_GEO_ATTR = "scrub_geo"
+AUTHOR_ATTR = "author_id"
+AUTHOR_INDEX = "author_id-index"  # GSI of the posts table: author_id -> post ids (KEYS_ONLY)
+USER_PREFIX = "user:"
+
+
+def user_key(author_id: str) -> str:
+    """The id of a user's compliance-state item ("user:x:123"; no post id starts with "user:")."""
+    return USER_PREFIX + author_id
+
+
+def user_state_update(author_id: str, version: int, reason: str | None, on: bool,
+                      up_to: str | None = None) -> dict[str, Any]:
+    """The UpdateItem arguments that record a user-level event on the user's state item: a hide /
+    unhide for `reason`, or (reason None) a scrub_geo up to the post id `up_to`. Applies only when
+    newer than the last event of its kind, so a replay changes nothing."""
+    if reason is None:
+        name, state = SCRUB_GEO_ATTR, {"up_to": {"N": str(int(up_to or 0))}, "v": {"N": str(version)}}
+    elif reason in HIDE_REASONS:
+        name, state = HIDE_PREFIX + reason, {"on": {"BOOL": on}, "v": {"N": str(version)}}
+    else:
+        raise BadRecord("unknown_hide_reason", f"hide reason {reason!r} of {author_id}", post_id=author_id)
+    return {
+        "Key": {"id": {"S": user_key(author_id)}},
+        "UpdateExpression": "SET #h = :state, #d = :true, #v = :v",
+        "ConditionExpression": "attribute_not_exists(#h) OR #h.#hv < :v",
+        "ExpressionAttributeNames": {"#h": name, "#d": TOMBSTONE_ATTR, "#v": "version", "#hv": "v"},
+        "ExpressionAttributeValues": {":state": {"M": state}, ":v": {"N": str(version)},
+                                      ":true": {"BOOL": True}},
+    }
+
+
+def scrub_geo_limit(user_item: Item | None) -> int | None:
+    """The post id up to which a user's locations are scrubbed (their state item), else None."""
+    state = ((user_item or {}).get(SCRUB_GEO_ATTR) or {}).get("M")
+    if not state:
+        return None
+    try:
+        return int(state["up_to"]["N"])
+    except (KeyError, ValueError):
+        return None
+
+
+def user_hides_for(post_attrs: Item, user_item: Item | None) -> Item:
+    """The `hide_<reason>` attributes a post of this user must carry: the post's own, replaced by
+    the user's state where that is newer."""
+    out = dict(post_attrs)
+    for name in HIDE_ATTRS:
+        state = ((user_item or {}).get(name) or {}).get("M")
+        if not state:
+            continue
+        mine = (out.get(name) or {}).get("M")
+        if mine is None or int(mine["v"]["N"]) < int(state["v"]["N"]):
+            out[name] = {"M": state}
+    return out
+
+
+def hide_update(post_id: str, version: int, reason: str, on: bool) -> dict[str, Any]:
+    """The UpdateItem arguments of a hide (`on`) or unhide of a stored post for `reason`: applied
+    only to a live post, and only when newer than the last event for that reason (so a replay or
+    an older undo changes nothing); bumps the item's version by one for the search index."""
+    if reason not in HIDE_REASONS:
+        raise BadRecord("unknown_hide_reason", f"hide reason {reason!r} of {post_id}", post_id=post_id)
+    return {
+        "Key": {"id": {"S": post_id}},
+        "UpdateExpression": "SET #h = :state, #v = #v + :one",
+        "ConditionExpression": "attribute_exists(#doc) AND (attribute_not_exists(#h) OR #h.#hv < :v)",
+        "ExpressionAttributeNames": {"#h": HIDE_PREFIX + reason, "#v": "version", "#doc": "doc", "#hv": "v"},
+        "ExpressionAttributeValues": {
+            ":state": {"M": {"on": {"BOOL": on}, "v": {"N": str(version)}}},
+            ":v": {"N": str(version)},
+            ":one": {"N": "1"},
+        },
+    }
+
+
+def hidden_reasons(item: Item) -> list[str]:
+    """The compliance reasons currently hiding a stored post (its `hide_<reason>` attributes on)."""
+    out = []
+    for name in HIDE_ATTRS:
+        state = (item.get(name) or {}).get("M")
+        if state and (state.get("on") or {}).get("BOOL") is True:
+            out.append(name[len(HIDE_PREFIX):])
+    return out
+
+
+def compliance_attributes(item: Item) -> Item:
+    """The compliance attributes of a stored item (`hide_<reason>`, and a user's `scrub_geo`): what
+    a newer copy of the post must keep, or what a user's later posts must get."""
+    return {name: item[name] for name in (*HIDE_ATTRS, SCRUB_GEO_ATTR) if name in item}
 
 
 class BadRecord(ValueError):
@@ -75,6 +183,7 @@ def to_item(
         "enriched_at": {"S": iso(enriched_at)},
         "expires_at": {"N": str(int((enriched_at + retention).timestamp()))},
         "doc": {"S": enriched.model_dump_json(warnings=False)},
+        AUTHOR_ATTR: {"S": enriched.author.id},
     }
 
 
@@ -89,8 +198,20 @@ def tombstone_item(post_id: str, version: int, *, now: datetime, ttl: timedelta)
 
 
 def item_size(item: Item) -> int:
-    """The item's size as DynamoDB counts it (names and values), for the flat items Pulse writes."""
-    return sum(len(k) + len(next(iter(v.values())).encode("utf-8")) for k, v in item.items())
+    """The item's size as DynamoDB counts it (names and values), for the items Pulse writes (flat
+    scalars, and the small `hide_<reason>` maps)."""
+    return sum(len(k) + _value_size(v) for k, v in item.items())
+
+
+def _value_size(attr: dict[str, Any]) -> int:
+    kind, value = next(iter(attr.items()))
+    if kind == "M":
+        return 3 + sum(len(k) + 1 + _value_size(v) for k, v in value.items())
+    if kind == "BOOL":
+        return 1
+    if kind == "N":
+        return len(value)
+    return len(value.encode("utf-8"))
 
 
 def item_too_large(item: Item) -> bool:
@@ -109,6 +230,7 @@ class StoredPost:
     created_at: str
     ingested_at: str | None
     doc: dict[str, Any]
+    hidden: tuple[str, ...] = ()  # compliance reasons hiding it (the item's hide_<reason> attributes)
 
 
 @dataclass(frozen=True)
@@ -176,7 +298,7 @@ def from_item(item: Item) -> StoredPost | Tombstone:
     if created_at is None:
         raise BadRecord("missing_created_at", f"item {post_id} has no created_at", post_id=post_id)
     ingested_at = _text(attr_value(item.get("ingested_at"))) or _text(doc.get("ingested_at"))
-    return StoredPost(post_id, version, created_at, ingested_at, doc)
+    return StoredPost(post_id, version, created_at, ingested_at, doc, tuple(hidden_reasons(item)))
 
 
 def stored_coordinates(item: Item) -> tuple[Any, str | None]:

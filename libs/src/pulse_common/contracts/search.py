@@ -6,7 +6,10 @@ Document: the EnrichedPost JSON as stored in the item's `doc`, plus the derived 
 - `aspects[].name`: the canonical aspect name (copy of `aspects[].aspect`), nested;
 - `aspect_names`: the distinct aspect names, flat, for filters and partial search without `nested`;
 - `location`: geo_point {lat, lon} from `geo`;
-- `engagement_total`: likes + reposts + replies + quotes.
+- `engagement_total`: likes + reposts + replies + quotes;
+- `hidden`: why the post may not be shown (the payload's own `hidden` reasons and the compliance
+  reasons stored on the item, `contracts.visibility`); empty when it may. Every reader filters
+  with `visibility.visible_only`.
 
 Its `_id` is the post id and its external version the item's `version` (`version_type=external`).
 
@@ -41,8 +44,12 @@ TEMPLATE_SUFFIX = "-template"
 # ------------------------------------------------------------------------------------ the document
 
 
-def derive(doc: dict[str, Any]) -> dict[str, Any]:
-    """Add the derived fields the mapping indexes (in place; returns doc)."""
+def derive(doc: dict[str, Any], compliance: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Add the derived fields the mapping indexes (in place; returns doc). `compliance`: the
+    reasons compliance events hide the post for (`StoredPost.hidden`)."""
+    own = doc.get("hidden")
+    # An empty list when visible: OpenSearch indexes no value for it, so `exists` is false.
+    doc["hidden"] = sorted({*(own if isinstance(own, list) else ()), *compliance})
     aspects = doc.get("aspects")
     if isinstance(aspects, list):
         names: list[str] = []
@@ -70,7 +77,7 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
 
 def document(stored: StoredPost) -> bytes:
     """The search document of a stored post, serialized (its doc is derived in place)."""
-    return orjson.dumps(derive(stored.doc))
+    return orjson.dumps(derive(stored.doc, stored.hidden))
 
 
 def post_document(post: EnrichedPost) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
+from pulse_common.contracts.visibility import visible_only
 from pulse_common.tracking import TrackingConfig
 from pulse_dashboard.filters import Filters
 from pulse_dashboard.views import (
@@ -43,10 +44,11 @@ class Insights:
         self.timeout = f"{int(timeout_s * 1000)}ms"
 
     def search(self, body: dict[str, Any], **params: Any) -> dict[str, Any]:
-        """One search of the alias, bounded by the server-side timeout (and a client one just above)."""
+        """One search of the alias, bounded by the server-side timeout (and a client one just above).
+        Every view, count, report and export searches here: hidden posts never reach any of them."""
         return self.client.search(
             index=self.alias,
-            body=body,
+            body=visible_only(body),
             params={"timeout": self.timeout, **params},
             request_timeout=float(self.timeout[:-2]) / 1000 + 2,
         )

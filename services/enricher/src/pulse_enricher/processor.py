@@ -41,7 +41,7 @@ from pulse_common.settings import secret_values
 from pulse_common.tracking import TrackingConfig, load_tracking_config
 from pulse_enricher import metrics
 from pulse_enricher.settings import EnricherSettings
-from pulse_enricher.store import STORE_RETRY, Delete, Op, PostStore, Upsert, latest_per_id
+from pulse_enricher.store import STORE_RETRY, Delete, Hide, Op, PostStore, Upsert, UserEvent, latest_per_id
 
 if TYPE_CHECKING:
     from pulse_enricher.nlp import DuplicateTracker
@@ -81,6 +81,11 @@ class EnrichRecord:
         envelope = decode(record.data or b"")
         if isinstance(envelope, Poison):
             return Refusal(envelope.reason, envelope.error)
+        if envelope.op in ("user_hide", "user_unhide", "scrub_geo"):
+            return UserEvent(envelope.id, envelope.version, envelope.reason, on=envelope.op != "user_unhide",
+                             up_to_id=envelope.up_to_id)
+        if envelope.op in ("hide", "unhide"):
+            return Hide(envelope.id, envelope.version, envelope.reason or "", on=envelope.op == "hide")
         if envelope.op == "delete" or envelope.post is None:
             return Delete(envelope.id, envelope.version)
         enriched_at = context.started_at
@@ -113,11 +118,17 @@ class StoreSink:
             "already_stored": len(result.already_stored),
             "deleted": len(result.deleted),
             "delete_noop": len(result.delete_noop),
+            "hidden": len(result.hidden),
+            "hide_noop": len(result.hide_noop),
+            "user_events": len(result.user_events),
+            "user_noop": len(result.user_noop),
         })
         if result.rejected:
             # The store applied the latest op of each id: that op's record is the one to dead-letter.
             entry_of = {id(entry.write): entry for entry in planned}
             applied = {op.id: entry_of[id(op)] for op in latest_per_id(entry.write for entry in planned)}
+            applied.update({entry.write.id: entry for entry in planned
+                            if isinstance(entry.write, Hide | UserEvent) and entry.write.id not in applied})
             found.refused = [
                 (applied[post_id], Refusal(ITEM_TOO_LARGE, f"rejected by DynamoDB: {reason}", post_id))
                 for post_id, reason in result.rejected.items()

@@ -24,6 +24,11 @@ delete again (a redelivery) writes nothing. Outcomes: `deleted` when the put rep
 (ReturnValues=ALL_OLD shows it), `delete_noop` otherwise (no item, an older tombstone refreshed
 with the newer delete version, or a newer or equal version already stored).
 
+Compliance (`Hide`): after the batch's upserts and deletes, each hide / unhide is one conditional
+`UpdateItem` (`pulse_common.contracts.items.hide_update`): a live post only, newer than the last
+event of its reason, the item's version bumped by one. Every upsert first reads the stored item's
+compliance attributes (`batch_get_item`, in both modes) and keeps them on the newer copy.
+
 Failures: `UnprocessedItems`, throttling, 5xx, connection errors and a missing table are retried
 with capped exponential backoff and full jitter, without limit: the caller must not checkpoint
 past an unwritten post. A ValidationException names bad data, not a bad store: it is raised as
@@ -32,6 +37,7 @@ past an unwritten post. A ValidationException names bad data, not a bad store: i
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -45,13 +51,23 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from pulse_common.contracts.items import (
+    AUTHOR_ATTR,
+    AUTHOR_INDEX,
     CONDITION_NAMES,
     DELETE_WINS,
+    HIDE_ATTRS,
     NEWER_VERSION,
+    SCRUB_GEO_ATTR,
     TOMBSTONE_ATTR,
+    compliance_attributes,
+    hide_update,
     is_tombstone,
     item_size,
+    scrub_geo_limit,
     tombstone_item,
+    user_hides_for,
+    user_key,
+    user_state_update,
 )
 from pulse_common.retry import THROTTLING_CODES, RetryPolicy, aws_error_code, is_retryable_aws_error
 from pulse_enricher import metrics
@@ -82,7 +98,30 @@ class Delete:
     version: int
 
 
-Op = Upsert | Delete
+@dataclass
+class Hide:
+    """A compliance event on a stored post: hide it for `reason` (`on`) or show it again."""
+
+    id: str
+    version: int
+    reason: str
+    on: bool = True
+
+
+@dataclass
+class UserEvent:
+    """A user-level compliance event: hide / show every post of `user_id` for `reason` (stored
+    posts now, later posts when they arrive), or (reason None) scrub their locations up to the
+    native post id `up_to_id`."""
+
+    id: str  # the user id, "x:123"
+    version: int
+    reason: str | None
+    on: bool = True
+    up_to_id: str | None = None
+
+
+Op = Upsert | Delete | Hide | UserEvent
 
 
 @dataclass
@@ -92,13 +131,20 @@ class WriteResult:
     already_stored: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     delete_noop: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)  # a hide or unhide applied
+    hide_noop: list[str] = field(default_factory=list)  # no live post, or not newer than the last event
+    user_events: list[str] = field(default_factory=list)  # user-level events recorded (user ids)
+    user_noop: list[str] = field(default_factory=list)  # not newer than the user's last such event
     rejected: dict[str, str] = field(default_factory=dict)  # id -> DynamoDB's reason
 
 
 def latest_per_id(ops: Iterable[Op]) -> list[Op]:
-    """One op per id: the highest version; at equal versions a delete wins."""
+    """One write per id: the highest version; at equal versions a delete wins. Hides are not
+    writes of the post: they are applied after them, each (PostStore.apply)."""
     best: dict[str, Op] = {}
     for op in ops:
+        if isinstance(op, Hide | UserEvent):
+            continue
         current = best.get(op.id)
         if (
             current is None
@@ -152,19 +198,32 @@ class PostStore:
     # -- public -------------------------------------------------------------------------------
     def apply(self, ops: Iterable[Op]) -> WriteResult:
         """Make every op durable (or provably superseded). Blocks and retries until it is."""
+        ops = list(ops)
+        hides = [op for op in ops if isinstance(op, Hide)]
+        user_events = [op for op in ops if isinstance(op, UserEvent)]
         ops = latest_per_id(ops)
         result = WriteResult()
-        if not ops:
+        if not ops and not hides and not user_events:
             return result
         upserts = [op for op in ops if isinstance(op, Upsert)]
         deletes = [op for op in ops if isinstance(op, Delete)]
+        authors = {op.id: op.item.get(AUTHOR_ATTR, {}).get("S") for op in upserts}
+        users = sorted({user_key(a) for a in authors.values() if a})
+        stored = self._stored([op.id for op in upserts] + users)  # one read: versions and user states
+        for op in upserts:  # a newer copy keeps what compliance events set on the post and its user
+            kept = stored.get(op.id, (0, False, {}))[2]
+            user = stored.get(user_key(authors[op.id] or ""), (0, False, None))[2]
+            if user:
+                kept = user_hides_for(kept, user)
+                _scrub_item_geo(op, scrub_geo_limit(user))
+            if kept:
+                op.item = {**op.item, **kept}
         if self.mode == "conditional":
             self._conditional_puts(upserts, result)
         else:
-            stored = self._stored([op.id for op in upserts])
             newer: list[Upsert] = []
             for op in upserts:
-                have, tombstone = stored.get(op.id, (None, False))
+                have, tombstone, _kept = stored.get(op.id, (None, False, {}))
                 if have is None or have < op.version:
                     newer.append(op)  # over a tombstone too: the post is re-created
                 elif have == op.version and not tombstone:
@@ -173,21 +232,100 @@ class PostStore:
                     result.stale.append(op.id)  # a newer version, or a delete of this version or newer
             self._batch_put(newer, result)
         self._conditional_deletes(deletes, result)
+        for op in hides:  # in order: a hide and its undo in one batch end as the later one says
+            self._hide(op, result)
+        for event in user_events:
+            self._user_event(event, result)
         return result
+
+    def _user_event(self, event: UserEvent, result: WriteResult) -> None:
+        """Record the event on the user's state item (for later posts), then apply it to every
+        stored post of the user (found through the author index)."""
+        try:
+            self._call("update_item", lambda: self.dynamodb.update_item(
+                TableName=self.table,
+                **user_state_update(event.id, event.version, event.reason, event.on, event.up_to_id)))
+        except ClientError as exc:
+            if aws_error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            result.user_noop.append(event.id)
+            return
+        result.user_events.append(event.id)
+        for post_id in self._posts_of(event.id):
+            if event.reason is None:
+                self._scrub_geo(post_id, int(event.up_to_id or 0))
+            else:
+                self._hide(Hide(post_id, event.version, event.reason, event.on), result)
+
+    def _posts_of(self, author_id: str) -> list[str]:
+        ids: list[str] = []
+        request: dict[str, Any] = {
+            "TableName": self.table, "IndexName": AUTHOR_INDEX,
+            "KeyConditionExpression": "#a = :a",
+            "ExpressionAttributeNames": {"#a": AUTHOR_ATTR},
+            "ExpressionAttributeValues": {":a": {"S": author_id}},
+        }
+        while True:
+            try:
+                page = self._call("query", lambda r=dict(request): self.dynamodb.query(**r))
+            except ItemRejected as exc:  # a table created without the author index
+                log.error("author index missing: the user event reaches later posts only",
+                          extra={"user_id": author_id, "index": AUTHOR_INDEX, "error": str(exc)[:300]})
+                return ids
+            ids.extend(item["id"]["S"] for item in page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return ids
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _scrub_geo(self, post_id: str, up_to: int) -> None:
+        """Remove the location of a stored post whose native id is at most `up_to` (read, then a
+        write conditional on the version read; the version grows by one for the search index)."""
+        item = self._call("get_item", lambda: self.dynamodb.get_item(
+            TableName=self.table, Key={"id": {"S": post_id}}, ConsistentRead=True)).get("Item")
+        if not item or is_tombstone(item) or "doc" not in item:
+            return
+        op = Upsert(post_id, int(item["version"]["N"]) + 1, item)
+        if not _scrub_item_geo(op, up_to):
+            return
+        op.item = {**op.item, "version": {"N": str(op.version)}}
+        try:
+            self._call("put_item", lambda: self.dynamodb.put_item(
+                TableName=self.table, Item=op.item, ConditionExpression="#v = :old",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":old": item["version"]}))
+        except ClientError as exc:
+            if aws_error_code(exc) != "ConditionalCheckFailedException":
+                raise  # a newer copy landed meanwhile: it was written with the user's scrub applied
+
+    def _hide(self, op: Hide, result: WriteResult) -> None:
+        try:
+            self._call("update_item", lambda: self.dynamodb.update_item(
+                TableName=self.table, **hide_update(op.id, op.version, op.reason, op.on)))
+            result.hidden.append(op.id)
+        except ItemRejected as exc:
+            result.rejected[op.id] = str(exc)[:500]
+        except ClientError as exc:
+            if aws_error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            result.hide_noop.append(op.id)
 
     def stored_versions(self, ids: list[str]) -> dict[str, int]:
         """The stored version of each id that has an item, tombstones included (strongly consistent)."""
-        return {post_id: version for post_id, (version, _tombstone) in self._stored(ids).items()}
+        return {post_id: version for post_id, (version, _tombstone, _kept) in self._stored(ids).items()}
 
-    def _stored(self, ids: list[str]) -> dict[str, tuple[int, bool]]:
-        """id -> (stored version, whether the item is a tombstone), for each id that has an item."""
-        found: dict[str, tuple[int, bool]] = {}
+    def _stored(self, ids: list[str]) -> dict[str, tuple[int, bool, dict[str, Any]]]:
+        """id -> (stored version, whether the item is a tombstone, its compliance attributes), for
+        each id that has an item."""
+        found: dict[str, tuple[int, bool, dict[str, Any]]] = {}
+        kept = (*HIDE_ATTRS, SCRUB_GEO_ATTR)
+        names = {"#v": "version", "#d": TOMBSTONE_ATTR, **{f"#h{i}": a for i, a in enumerate(kept)}}
+        projection = ", ".join(["id", "#v", "#d", *(f"#h{i}" for i in range(len(kept)))])
         for start in range(0, len(ids), MAX_BATCH_GET):
             request: dict[str, Any] = {
                 self.table: {
                     "Keys": [{"id": {"S": i}} for i in ids[start : start + MAX_BATCH_GET]],
-                    "ProjectionExpression": "id, #v, #d",
-                    "ExpressionAttributeNames": {"#v": "version", "#d": TOMBSTONE_ATTR},
+                    "ProjectionExpression": projection,
+                    "ExpressionAttributeNames": names,
                     "ConsistentRead": True,
                 }
             }
@@ -196,7 +334,8 @@ class PostStore:
                 response = self._call("batch_get_item", lambda r=request: self.dynamodb.batch_get_item(
                     RequestItems=r))
                 for item in response.get("Responses", {}).get(self.table, []):
-                    found[item["id"]["S"]] = (int(item["version"]["N"]), is_tombstone(item))
+                    found[item["id"]["S"]] = (
+                        int(item["version"]["N"]), is_tombstone(item), compliance_attributes(item))
                 request = response.get("UnprocessedKeys") or {}
                 if request:
                     metrics.WRITE_RETRIES.labels("unprocessed").inc()
@@ -326,6 +465,22 @@ class PostStore:
             if code in NON_RETRYABLE_CODES:
                 raise ItemRejected(f"{code}: {exc}") from exc
             raise
+
+
+def _scrub_item_geo(op: Upsert, up_to: int | None) -> bool:
+    """Drop the location from an upsert's doc when its native id is at most `up_to`; True if it had one."""
+    if up_to is None:
+        return False
+    try:
+        doc = json.loads(op.item["doc"]["S"])
+        native = int(str(doc.get("native_id", "")).rsplit("/", 1)[-1])
+    except (KeyError, ValueError, TypeError):
+        return False
+    if native > up_to or not doc.get("geo"):
+        return False
+    doc["geo"] = None
+    op.item = {**op.item, "doc": {"S": json.dumps(doc, ensure_ascii=False)}}
+    return True
 
 
 def _chunks(upserts: list[Upsert]) -> Iterable[list[Upsert]]:

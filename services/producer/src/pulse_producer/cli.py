@@ -2,7 +2,9 @@
 
 Every option is also a setting (env prefix PULSE_PRODUCER_, stack names PULSE_...).
 On a finite source it exits 0 once everything is flushed and prints one JSON summary line
-to stdout: {"received":..,"put":..,"failed":..,"skipped":..,"dead_letter":..}.
+to stdout: {"received":..,"put":..,"failed":..,"skipped":..,"dead_letter":..,"outcomes":{"posts":..,
+"deletes":..,"hides":..,"unhides":..,"user_compliance":..},"refused":{<reason>:..}}; `replay` also
+prints those counts as one readable line to stderr.
 SIGTERM/SIGINT: stop reading, flush everything already read, print the summary, exit 0.
 """
 
@@ -15,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
         "replay",
         help="replay JSON-lines files (X v1.1, X v2, twarc/twarc2, Jetstream; gzip or plain)",
         description="Replay files (or '-' for stdin). The format is detected per line; gzip by magic bytes. "
-        "A post's version is its created_at, so replaying a file twice is idempotent.",
+        "A post's version is when it was observed (twarc2's retrieved_at, Jetstream's time_us, else its "
+        "created_at): replaying a file twice changes nothing, a later collection wins. Prints counts by "
+        "outcome at the end (posts, deletes, compliance events, refused by reason).",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="a file path, or - for stdin")
     p.add_argument("--rate", type=float, help="posts per second (default: as fast as possible)")
     p.add_argument("--loop", action="store_true", help="start over at the end, until stopped")
+    p.add_argument(
+        "--compliance-ids", choices=("tweets", "users", "auto"), default="auto",
+        help="what the ids of twarc2 batch-compliance lines are (auto: 'users' when the file name "
+        "contains 'user', else 'tweets')",
+    )
 
     p = sub.add_parser(
         "synthetic",
@@ -72,6 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sync-rules", action="store_true", help="use the rules already in force")
 
     p = sub.add_parser(
+        "x-search",
+        help="backfill from X API v2 search (recent, or --archive) through tweepy; needs "
+        "PULSE_PRODUCER_X_BEARER_TOKEN",
+        description="Search X for the tracking config's terms (one query per stream rule) between --since "
+        "and --until, page by page with tweepy's Paginator, into the same stream. A checkpoint file keeps "
+        "the next_token of the first page not yet sent, so a restart resumes there; rate limits wait "
+        "until X's reset time.",
+    )
+    p.add_argument("--since", type=_utc_time, help="start_time, ISO-8601 (default: X's default, 7 days ago)")
+    p.add_argument("--until", type=_utc_time, help="end_time, ISO-8601 (default: now)")
+    p.add_argument("--archive", action="store_true", help="full-archive search (needs that access level)")
+    p.add_argument("--checkpoint-file", help="default PULSE_PRODUCER_X_SEARCH_CHECKPOINT_FILE")
+
+    p = sub.add_parser(
         "bluesky",
         help="Bluesky Jetstream (app.bsky.feed.post), filtered locally by the tracking config",
         description="Read Jetstream commits; posts that mention a tracked brand go to Kinesis, deletes "
@@ -80,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jetstream-url", help="default wss://jetstream2.us-east.bsky.network/subscribe")
     p.add_argument("--cursor-file", help="where the cursor is kept (PULSE_PRODUCER_JETSTREAM_CURSOR_FILE)")
     return parser
+
+
+def _utc_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _settings(args: argparse.Namespace) -> ProducerSettings:
@@ -115,7 +147,8 @@ def build_source(args: argparse.Namespace, settings: ProducerSettings) -> Any:
         for path in args.files:
             if path != "-" and not Path(path).is_file():
                 raise UsageError(f"no such file: {path}")
-        return ReplaySource(args.files, rate=settings.rate, loop=settings.loop)
+        return ReplaySource(args.files, rate=settings.rate, loop=settings.loop,
+                            compliance_ids=getattr(args, "compliance_ids", "auto"))
     if args.source == "synthetic":
         from .sources.synthetic import SyntheticSource
 
@@ -127,6 +160,19 @@ def build_source(args: argparse.Namespace, settings: ProducerSettings) -> Any:
         if settings.x_bearer_token is None or not settings.x_bearer_token.get_secret_value():
             raise UsageError("the x source needs a bearer token in PULSE_PRODUCER_X_BEARER_TOKEN")
         return XStreamSource.from_settings(settings, tracking)
+    if args.source == "x-search":
+        from .sources.x_search import XSearchSource
+
+        if settings.x_bearer_token is None or not settings.x_bearer_token.get_secret_value():
+            raise UsageError("the x-search source needs a bearer token in PULSE_PRODUCER_X_BEARER_TOKEN")
+        if args.since and args.until and args.since >= args.until:
+            raise UsageError("--since must be before --until")
+        return XSearchSource(
+            bearer_token=settings.x_bearer_token.get_secret_value(), tracking=tracking, since=args.since,
+            until=args.until, archive=args.archive,
+            checkpoint_file=args.checkpoint_file or settings.x_search_checkpoint_file,
+            exclude_retweets=settings.x_exclude_retweets,
+        )
     if args.source == "bluesky":
         from .sources.bluesky import JetstreamSource
 
@@ -239,10 +285,22 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     log.info("producer finished", extra={**result, "seconds": round(time.monotonic() - started, 3)})
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
+    if args.source == "replay":
+        print(outcome_line(result), file=sys.stderr)
     if summary.error is not None:
         print(f"pulse-producer: {redact(summary.error)}", file=sys.stderr)
         return EXIT_USAGE if _is_usage(runner) else EXIT_FAILED
     return EXIT_OK if summary.failed == 0 else EXIT_FAILED
+
+
+def outcome_line(result: dict[str, Any]) -> str:
+    """The replay's counts by outcome, readable: posts, deletes, compliance events, refused by reason."""
+    outcomes = result.get("outcomes") or {}
+    refused = result.get("refused") or {}
+    parts = [f"{name}={outcomes.get(name, 0)}" for name in ("posts", "deletes", "hides", "unhides",
+                                                            "user_compliance")]
+    reasons = " ".join(f"{reason}={n}" for reason, n in sorted(refused.items()))
+    return f"replay: {' '.join(parts)} refused={sum(refused.values())}" + (f" ({reasons})" if reasons else "")
 
 
 def _is_usage(runner: Any) -> bool:

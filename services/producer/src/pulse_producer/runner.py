@@ -26,6 +26,8 @@ class Summary:
     skipped: int = 0
     dead_letter: int = 0
     error: str | None = None
+    outcomes: dict[str, int] | None = None  # what was read: posts, deletes, hides, ... (SourceStats)
+    refused: dict[str, int] | None = None  # what was skipped, by reason
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -35,6 +37,10 @@ class Summary:
             "skipped": self.skipped,
             "dead_letter": self.dead_letter,
         }
+        if self.outcomes is not None:
+            out["outcomes"] = dict(sorted(self.outcomes.items()))
+        if self.refused is not None:
+            out["refused"] = dict(sorted(self.refused.items()))
         if self.error:
             out["error"] = self.error
         return out
@@ -149,4 +155,6 @@ class Runner:
             skipped=stats.skipped if stats is not None else 0,
             dead_letter=self.sink.dead_lettered,
             error=error,
+            outcomes=dict(stats.outcomes) if stats is not None else None,
+            refused=dict(stats.skipped_by_reason) if stats is not None else None,
         )

@@ -39,6 +39,7 @@ class ProducerSettings(BaseSettings):
     x_stall_timeout_s: float = Field(default=20.0, gt=0)  # X: reconnect after 20 s without data
     x_exclude_retweets: bool | None = None  # None: as the tracking config says
     x_sync_rules: bool = True
+    x_search_checkpoint_file: str = ".local/data/producer/x-search.checkpoint"
     jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
     jetstream_cursor_file: str = ".local/data/producer/jetstream.cursor"
     jetstream_rewind_s: float = Field(default=5.0, ge=0)  # resume this far before the saved cursor

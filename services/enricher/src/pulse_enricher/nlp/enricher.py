@@ -44,6 +44,8 @@ from .text import (
     extract_urls,
     is_manual_retweet,
     merge_unique,
+    merge_unique_folded,
+    merge_urls,
     normalize_text,
 )
 
@@ -368,21 +370,25 @@ class Enricher:
         duplicates: DuplicateTracker | None = None,
     ) -> EnrichedPost:
         text = normalize_text(post.text)
-        urls = merge_unique(post.urls, extract_urls(text))
-        mentions = merge_unique(post.mentions, extract_mentions(text))
+        urls = merge_urls(post.urls, extract_urls(text))
+        mentions = merge_unique_folded(post.mentions, extract_mentions(text))
         hashtags = merge_unique([h.lstrip("#").lower() for h in post.hashtags], extract_hashtags(text))
         emojis = extract_emojis(text)
-        lang = detect_language(text, post.lang)
+        lang = detect_language(text, post.lang, declared=post.network == "bluesky")
         post_type = post.post_type
         if post_type == "original" and is_manual_retweet(text):
             post_type = "retweet"
-        scored = post_type != "retweet"
 
         doc, words, valences = self.analyze(text)
+        # Not an opinion: a retweet (the original's), a hidden post (a placeholder or withheld
+        # text), an empty text (an image-only post).
+        scored = post_type != "retweet" and not post.hidden and bool(words)
         brand_hits = self.brand_matcher.find(doc, hashtags, text)
 
         influence = influence_fields(post)
         flags = flags_for(post, hashtags, len(words), influence["account_age_days"])
+        if post.hidden:
+            flags.append("hidden")
         if duplicates is not None and duplicates.seen_before(post.id, text):
             flags.append("duplicate_text")
 

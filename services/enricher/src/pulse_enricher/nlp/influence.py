@@ -18,8 +18,14 @@ Flags (signals, never a reason to drop a post):
     hashtag_stuffing   ≥ 6 hashtags, or hashtags are more than half of the words (≥ 4 tags)
     new_account        account younger than 30 days when it posted
     follow_ratio       following > 2,000 and following > 20 · followers
-    high_post_rate     more than 150 posts per day of account age (accounts older than a day)
+    high_post_rate     more than 150 posts per day of account age, both as of when the post was
+                       observed (its `version`: the collection or receive time; the author's
+                       post count is the one seen then), for accounts older than a day then
     default_profile    no username and no display name
+
+The profile flags (new_account, follow_ratio, high_post_rate, default_profile) need a profile:
+they are never set for a network whose posts carry none (Bluesky's Jetstream sends a DID only) nor
+for an author the payload did not expand (X's `x:unknown`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import hashlib
 import math
 import re
 from collections import OrderedDict
+from datetime import UTC, datetime
 from threading import Lock
 
 from pulse_common.schema import Influence, Post
@@ -35,6 +42,25 @@ from pulse_common.schema import Influence, Post
 from .text import MENTION_RE, URL_RE
 
 NEW_ACCOUNT_DAYS = 30
+NETWORKS_WITHOUT_PROFILES = frozenset({"bluesky"})
+UNKNOWN_AUTHOR_SUFFIX = ":unknown"
+
+
+def has_profile(post: Post) -> bool:
+    """Whether the payload carried the author's profile (names, counts, creation date)."""
+    return post.network not in NETWORKS_WITHOUT_PROFILES and not post.author.id.endswith(
+        UNKNOWN_AUTHOR_SUFFIX)
+
+
+def _days_at_observation(post: Post) -> float | None:
+    """The account's age in days when the post (and with it the author's counts) was observed."""
+    created = post.author.created_at
+    if created is None:
+        return None
+    observed = datetime.fromtimestamp(post.version / 1000, tz=UTC)
+    if observed < post.created_at:  # a version that is not a time: the posting time is the best known
+        observed = post.created_at
+    return (observed - created).total_seconds() / 86400
 STUFFING_MIN_TAGS = 6
 
 
@@ -75,12 +101,15 @@ def flags_for(post: Post, hashtags: list[str], n_words: int, age: int | None) ->
     n_tags = len(hashtags)
     if n_tags >= STUFFING_MIN_TAGS or (n_tags >= 4 and n_tags * 2 > max(n_words, 1)):
         flags.append("hashtag_stuffing")
+    if not has_profile(post):
+        return flags
     if age is not None and age < NEW_ACCOUNT_DAYS:
         flags.append("new_account")
     a = post.author
     if a.following > 2000 and a.following > 20 * a.followers:
         flags.append("follow_ratio")
-    if age is not None and age >= 1 and a.posts_count / age > 150:
+    observed_age = _days_at_observation(post)
+    if observed_age is not None and observed_age >= 1 and a.posts_count / observed_age > 150:
         flags.append("high_post_rate")
     if not a.username and not a.name:
         flags.append("default_profile")

@@ -4,6 +4,12 @@ The network's own language tag wins when it names a language; otherwise the scri
 of the letters decides for non-Latin text, and stop-word counts decide among the
 common Latin-script languages. Returns "und" when nothing is decidable (empty,
 emoji-only, URL-only posts).
+
+A tag the *author* declared (`declared=True`: Bluesky's `langs`, which clients fill with the
+app's default language) yields to the text when the text is clear about another language
+(`CLEAR_MIN_WORDS` words or more, and either a non-Latin script, or at least
+`CLEAR_MIN_STOPWORDS` stop words of one language making up a quarter of the words and more
+than any other language's). X's `lang` is X's own detection from the text and always wins.
 """
 
 from __future__ import annotations
@@ -66,12 +72,45 @@ _SCRIPTS: list[tuple[str, re.Pattern[str]]] = [
 _UNDETERMINED_TAGS = frozenset({"", "und", "qme", "qht", "zxx", "qam", "qct", "qst", "art"})
 
 
-def detect_language(text: str, hint: str | None = None) -> str:
-    """ISO 639-1-ish code, or "und"."""
+CLEAR_MIN_WORDS = 4
+CLEAR_MIN_STOPWORDS = 2
+
+
+def detect_language(text: str, hint: str | None = None, *, declared: bool = False) -> str:
+    """ISO 639-1-ish code, or "und". `declared`: the hint is the author's claim (see above)."""
     if hint:
         tag = hint.strip().lower().replace("_", "-").split("-")[0]
         if tag not in _UNDETERMINED_TAGS:
+            if declared:
+                clear = clear_text_language(text)
+                if clear is not None and clear != tag:
+                    return clear
             return tag
+    return text_language(text)
+
+
+def clear_text_language(text: str) -> str | None:
+    """The text's language when the text alone is clear about it, else None."""
+    words = _WORD_RE.findall(_STRIP_RE.sub(" ", text).lower())
+    if len(words) < CLEAR_MIN_WORDS:
+        return None
+    guess = text_language(text)
+    if guess == "und":
+        return None
+    stop = _STOPWORDS.get(guess)
+    if stop is None:
+        return guess  # decided by its script
+    counts = {code: sum(1 for w in words if w in words_of) for code, words_of in _STOPWORDS.items()}
+    n = counts[guess]
+    if n >= CLEAR_MIN_STOPWORDS and n * 4 >= len(words) and all(
+        n > other for code, other in counts.items() if code != guess
+    ):
+        return guess
+    return None
+
+
+def text_language(text: str) -> str:
+    """The language of the text alone (script, then stop words), or "und"."""
     stripped = _STRIP_RE.sub(" ", text)
     words = _WORD_RE.findall(stripped.lower())
     if not words:

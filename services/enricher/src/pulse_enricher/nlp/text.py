@@ -104,6 +104,51 @@ def is_manual_retweet(text: str) -> bool:
     return bool(RETWEET_PREFIX_RE.match(text))
 
 
+def merge_unique_folded(*lists: list[str]) -> list[str]:
+    """`merge_unique` ignoring case (mentions: @Salvini and @salvini are one account); the first
+    spelling is kept (the entity's, listed first)."""
+    seen: dict[str, str] = {}
+    for items in lists:
+        for item in items:
+            if item:
+                seen.setdefault(item.casefold(), item)
+    return list(seen.values())
+
+
+_TCO = ("https://t.co/", "http://t.co/")
+_CUT = ("…", "...")
+
+
+def _url_key(url: str) -> str:
+    key = url.casefold()
+    for prefix in ("https://", "http://"):
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+            break
+    if key.startswith("www."):
+        key = key[4:]
+    return key.rstrip("/")
+
+
+def merge_urls(entity_urls: list[str], text_urls: list[str]) -> list[str]:
+    """The post's links: its entity URLs (expanded by the network), then those found only in the
+    text. A text URL is left out when it is the network's wrapper of an entity link (a `t.co` link
+    of a post that has entities), a display text cut with "…" (X's truncated retweets, Bluesky's
+    link facets), or the start of an entity URL (the visible part of a shortened link)."""
+    out = merge_unique(entity_urls)
+    if not text_urls:
+        return out
+    keys = [_url_key(u) for u in out]
+    for url in text_urls:
+        if url.endswith(_CUT) or (out and url.startswith(_TCO)):
+            continue
+        key = _url_key(url)
+        if key and not any(k.startswith(key) for k in keys):
+            keys.append(key)
+            out.append(url)
+    return out
+
+
 def merge_unique(*lists: list[str]) -> list[str]:
     seen: dict[str, None] = {}
     for items in lists:

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from .. import metrics
+from ..events import Delete, Hide, Refused, Upsert
 from ..parsers import ParseError
 
 log = logging.getLogger("pulse.producer.source")
 T = TypeVar("T")
 UNEXPECTED_ERROR = "unexpected_error"  # the skip reason of an exception that is not a ParseError
+
+
+# What a source read, by outcome (the replay summary prints them).
+POSTS, DELETES, HIDES, UNHIDES, USER_EVENTS = "posts", "deletes", "hides", "unhides", "user_compliance"
+
+
+def outcome_of(event: object) -> str:
+    if isinstance(event, Upsert):
+        return POSTS
+    if isinstance(event, Delete):
+        return DELETES
+    if isinstance(event, Hide):
+        return HIDES if event.on else UNHIDES
+    return USER_EVENTS
 
 
 @dataclass
@@ -23,6 +40,7 @@ class SourceStats:
 
     skipped: int = 0
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
 
     def skip(self, source: str, reason: str, where: str, detail: str = "") -> None:
         self.skipped += 1
@@ -35,15 +53,37 @@ class SourceStats:
         """One message's work, isolated from the stream it came in: whatever it raises is that
         message's alone. A ParseError is skipped under its reason; any other exception is skipped
         as `unexpected_error` (with its traceback in the log). Nothing propagates to the read loop,
-        so a hostile message can never pass for a lost connection and be read again forever."""
+        so a hostile message can never pass for a lost connection and be read again forever.
+        A `Refused` part of a message (one tweet of a page) is skipped under its reason, its
+        neighbours kept."""
         try:
-            return handle()
+            return self._forwarded(source, where, handle())
         except ParseError as exc:
             self.skip(source, exc.reason, where, exc.detail)
         except Exception as exc:  # the point: no message may stop a source (logged, counted)
             log.warning("message handling failed", exc_info=True, extra={"position": where})
             self.skip(source, UNEXPECTED_ERROR, where, f"{type(exc).__name__}: {exc}")
         return []
+
+    def _forwarded(self, source: str, where: str, found: list[T]) -> list[T]:
+        kept: list[T] = []
+        for entry in found:
+            event = getattr(entry, "event", entry)
+            if isinstance(event, Refused):
+                self.skip(source, event.reason, f"{where} {event.id or ''}".strip(), event.detail)
+                continue
+            outcome = outcome_of(event)
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+            kept.append(entry)
+        return kept
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path`'s content in one step (a crash leaves the old file or the new one, never half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 class Source(Protocol):

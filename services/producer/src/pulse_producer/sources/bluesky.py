@@ -1,7 +1,9 @@
 """Bluesky Jetstream: app.bsky.feed.post commits over WebSocket, filtered locally by the tracking config.
 
-- Posts that name a tracked brand (term, alias or hashtag; "exclude" terms removed first) in one of
-  the tracked languages are forwarded; the rest are skipped as `not_tracked`.
+- Posts that name a tracked brand (term, alias or hashtag; "exclude" terms removed first) are
+  forwarded; the rest are skipped as `not_tracked`. The post's declared `langs` do not filter: they
+  are what the author's app declared (often its default), and the enricher decides the language
+  from the text when the text is clear (`unsupported_language` flags the rest).
 - Deletes of posts this process forwarded are forwarded as delete events (Jetstream's delete commits
   carry no text, so there is no telling whether an unknown post was tracked; set
   PULSE_PRODUCER_JETSTREAM_FORWARD_UNKNOWN_DELETES=true to forward every delete).
@@ -14,7 +16,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -33,7 +34,7 @@ from pulse_common.tracking import TrackingConfig
 from .. import metrics
 from ..events import Delete, Event, Item, Upsert, now_ms
 from ..parsers import parse_jetstream
-from . import SourceStats
+from . import SourceStats, write_atomically
 
 log = logging.getLogger("pulse.producer.bluesky")
 
@@ -43,7 +44,7 @@ RECONNECT = RetryPolicy(base_s=1.0, cap_s=30.0, jitter=False, max_attempts=None)
 
 
 class KeywordFilter:
-    """Does a post mention a tracked brand, in a tracked language?"""
+    """Does a post mention a tracked brand?"""
 
     def __init__(self, tracking: TrackingConfig) -> None:
         terms = sorted({t for b in tracking.brands for t in b.terms}, key=len, reverse=True)
@@ -58,12 +59,6 @@ class KeywordFilter:
             if excludes
             else None
         )
-        self.languages = {lang.lower() for lang in tracking.languages}
-
-    def language_ok(self, post: Post) -> bool:
-        if not self.languages or not post.lang:
-            return True
-        return post.lang.lower().split("-")[0] in self.languages
 
     def mentions_brand(self, post: Post) -> bool:
         if any(tag.lower() in self.hashtags for tag in post.hashtags):
@@ -85,10 +80,7 @@ class CursorStore:
             return None
 
     def save(self, cursor: int) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(f"{cursor}\n")
-        os.replace(tmp, self.path)
+        write_atomically(self.path, f"{cursor}\n")
 
 
 class JetstreamSource:
@@ -266,7 +258,7 @@ class JetstreamSource:
         forwarded: list[Event] = []
         for event in events:
             if isinstance(event, Upsert):
-                if not self.filter.language_ok(event.post) or not self.filter.mentions_brand(event.post):
+                if not self.filter.mentions_brand(event.post):
                     self.stats.skip(self.name, "not_tracked", where)
                     continue
                 self.known[event.id] = None

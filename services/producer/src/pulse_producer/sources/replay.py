@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -41,8 +42,10 @@ class ReplaySource:
         loop: bool = False,
         stop: threading.Event | None = None,
         stdin: BinaryIO | None = None,
+        compliance_ids: str = "auto",
     ) -> None:
         self.paths = paths
+        self.compliance_ids = compliance_ids
         self.loop = loop
         self.stop = stop or threading.Event()
         self.pacer = Pacer(rate, self.stop)
@@ -63,6 +66,9 @@ class ReplaySource:
 
     def _replay(self, path: str) -> Iterator[Item]:
         shown = "stdin" if path == "-" else path
+        ids = self.compliance_ids
+        if ids == "auto":  # twarc2 names its batch-compliance output users_compliance.jsonl / tweets_...
+            ids = "users" if "user" in os.path.basename(shown).lower() else "tweets"
         with open_input(path, self.stdin) as handle:
             lineno = 0
             while True:
@@ -77,7 +83,8 @@ class ReplaySource:
                 if self.stop.is_set():
                     return
                 where = f"{shown}:{lineno}"
-                events = self.stats.isolated(self.name, where, lambda line=line: parse_line(line))
+                events = self.stats.isolated(
+                    self.name, where, lambda line=line: parse_line(line, compliance_ids=ids))
                 for event in events:
                     if not self.pacer.wait():
                         return

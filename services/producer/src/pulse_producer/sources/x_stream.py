@@ -1,6 +1,9 @@
 """The X API v2 filtered stream, with X's documented reconnect rules.
 
-Our own streaming loop (requests) rather than tweepy's StreamingClient: tweepy's first network retry
+The stream's rules are synced through tweepy (`tweepy.StreamingClient`'s rule methods: get_rules,
+add_rules, delete_rules), on a requests session whose `tweepy_session` adapter sends tweepy's
+requests to the configured API base URL. The stream itself is read by our own loop (requests)
+rather than tweepy's StreamingClient.filter: tweepy's first network retry
 waits 0 s, caps 429 waits at 320 s, retries 401/403 forever and sleeps with `time.sleep`, which
 cannot be stopped by SIGTERM or tested with an injected clock.
 
@@ -25,6 +28,8 @@ from typing import Any
 
 import orjson
 import requests
+import tweepy
+from requests.adapters import HTTPAdapter
 
 from pulse_common.retry import RetryPolicy
 from pulse_common.tracking import Brand, TrackingConfig
@@ -45,6 +50,28 @@ EXPANSIONS = "author_id,referenced_tweets.id,referenced_tweets.id.author_id,geo.
 USER_FIELDS = "created_at,public_metrics,verified,verified_type,username,name"
 PLACE_FIELDS = "full_name,geo,country_code"
 FATAL_STATUSES = {400, 401, 403, 404}
+TWEEPY_HOST = "https://api.twitter.com"  # where tweepy sends every request (not configurable in tweepy)
+
+
+class _BaseUrlAdapter(HTTPAdapter):
+    """Sends what tweepy addresses to api.twitter.com to the configured base URL instead."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        if request.url and request.url.startswith(TWEEPY_HOST):
+            request.url = self.base_url + request.url[len(TWEEPY_HOST):]
+        return super().send(request, *args, **kwargs)
+
+
+def tweepy_session(base_url: str) -> requests.Session:
+    """A session for a tweepy client that talks to `base_url` (X's API, or a local stand-in)."""
+    session = requests.Session()
+    if base_url.rstrip("/") != TWEEPY_HOST:
+        session.mount(TWEEPY_HOST, _BaseUrlAdapter(base_url))
+    return session
 
 
 class XStreamError(RuntimeError):
@@ -163,6 +190,8 @@ class XStreamSource:
         self.session.headers.update(
             {"Authorization": f"Bearer {bearer_token}", "User-Agent": "pulse-producer"}
         )
+        self.rules_client = tweepy.StreamingClient(bearer_token, return_type=dict)
+        self.rules_client.session = tweepy_session(self.base_url)
         self.policy = ReconnectPolicy()
         self.stats = SourceStats()
         self.delays: list[float] = []  # every backoff wait, in order (observability and tests)
@@ -194,35 +223,33 @@ class XStreamSource:
 
     # -------------------------------------------------------------- rules
 
-    def _api(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self.session.request(
-            method, f"{self.base_url}{path}", timeout=(self.connect_timeout_s, 30), **kwargs
-        )
-        if response.status_code in (401, 403):
+    def _rules_call(self, call: Callable[[], dict[str, Any]], what: str) -> dict[str, Any]:
+        """One tweepy rules call; what tweepy raises becomes the stream's clear error."""
+        try:
+            return call()
+        except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
             raise XStreamError(
-                f"X rejected the bearer token ({response.status_code} on {path}): "
+                f"X rejected the bearer token ({exc.response.status_code} on {what}): "
                 "check PULSE_PRODUCER_X_BEARER_TOKEN and the app's access level"
-            )
-        if response.status_code >= 400:
-            raise XStreamError(f"X API {method} {path} failed: {response.status_code} {response.text[:300]}")
-        return response.json()
+            ) from exc
+        except tweepy.HTTPException as exc:
+            status, text = exc.response.status_code, exc.response.text[:300]
+            raise XStreamError(f"X API {what} failed: {status} {text}") from exc
 
     def sync_rules(self) -> list[Rule]:
         """Add missing rules, delete stale ones, keep the rest; return the rules in force."""
         wanted = rules_for(self.tracking, exclude_retweets=self.exclude_retweets)
-        current = self._api("GET", "/2/tweets/search/stream/rules").get("data") or []
+        client = self.rules_client
+        current = self._rules_call(client.get_rules, "GET rules").get("data") or []
         wanted_keys = {(r.value, r.tag) for r in wanted}
         current_keys = {(r.get("value"), r.get("tag")) for r in current}
         stale = [r["id"] for r in current if (r.get("value"), r.get("tag")) not in wanted_keys]
         missing = [r for r in wanted if (r.value, r.tag) not in current_keys]
         if stale:
-            self._api("POST", "/2/tweets/search/stream/rules", json={"delete": {"ids": stale}})
+            self._rules_call(lambda: client.delete_rules(stale), "delete rules")
         if missing:
-            answer = self._api(
-                "POST",
-                "/2/tweets/search/stream/rules",
-                json={"add": [{"value": r.value, "tag": r.tag} for r in missing]},
-            )
+            add = [tweepy.StreamRule(r.value, tag=r.tag) for r in missing]
+            answer = self._rules_call(lambda: client.add_rules(add), "add rules")
             errors = answer.get("errors") or []
             invalid = [e for e in errors if e.get("title") != "DuplicateRule"]
             if invalid:
