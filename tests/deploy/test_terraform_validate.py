@@ -30,6 +30,24 @@ def _where(diag: dict) -> tuple[str, int]:
     return Path(rng.get("filename", "")).name, (rng.get("start") or {}).get("line", 0)
 
 
+# Deprecations kept on purpose, each with its reason: (file, line's text, summary).
+ACCEPTED_DEPRECATIONS = {
+    # The posts table's author index: the released 6.x schema (the bindings') has only `hash_key`
+    # inside a global_secondary_index; the newest provider deprecates it for `key_schema` blocks.
+    ("main.tf", 'hash_key        = "author_id"', 'Argument "hash_key" is deprecated'),
+}
+
+
+def _accepted(diag: dict) -> bool:
+    name, line = _where(diag)
+    if not line:
+        return False
+    path = Path(diag.get("range", {}).get("filename", ""))
+    source = (REPO_ROOT / "deploy" / "terraform" / "envs" / "dev" / path).resolve()
+    text = source.read_text().splitlines()[line - 1].strip() if source.exists() else ""
+    return (name, text, diag.get("summary")) in ACCEPTED_DEPRECATIONS
+
+
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_each_environment_validates_against_the_provider_schema(standin, env, tmp_path):
     result = standin_module.validate(
@@ -38,7 +56,8 @@ def test_each_environment_validates_against_the_provider_schema(standin, env, tm
     assert result.raw.get("valid") is not None, result.raw
     assert not result.errors, "\n".join(standin_module.describe(d) for d in result.errors)
     # A warning here is a deprecation the real provider would print on every plan.
-    assert not result.warnings, "\n".join(standin_module.describe(d) for d in result.warnings)
+    warnings = [d for d in result.warnings if not _accepted(d)]
+    assert not warnings, "\n".join(standin_module.describe(d) for d in warnings)
     # Only the WAF rule statements go unchecked: the bindings type that block `any`.
     assert {(_where(d)[0], "statement" in d["detail"]) for d in result.unchecked} <= {("alb.tf", True)}
     assert not (REPO_ROOT / "deploy" / "terraform" / "envs" / env / ".terraform").exists(), (

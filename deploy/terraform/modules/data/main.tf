@@ -48,6 +48,21 @@ resource "aws_dynamodb_table" "posts" {
     type = "S"
   }
 
+  attribute {
+    name = "author_id"
+    type = "S"
+  }
+
+  # A user-level compliance event (delete, protect, suspend, ...) finds the author's stored posts
+  # here (pulse_common.contracts.items.AUTHOR_INDEX). `hash_key` inside the index: every 6.x
+  # release takes it; the newest provider marks it deprecated in favour of `key_schema` blocks,
+  # which the released 6.x schema does not have (accepted in tests/deploy/test_terraform_validate.py).
+  global_secondary_index {
+    name            = "author_id-index"
+    hash_key        = "author_id"
+    projection_type = "KEYS_ONLY"
+  }
+
   ttl {
     attribute_name = "expires_at"
     enabled        = true
