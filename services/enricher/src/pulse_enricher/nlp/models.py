@@ -20,10 +20,19 @@ from typing import Self
 
 import numpy as np
 
-from .features import fold_tokens, hash_features, lexicon_dense, mark_negation, ngram_columns, unigram_columns
+from .features import (
+    feature_column,
+    fold_tokens,
+    hash_features,
+    lexicon_dense,
+    mark_negation,
+    ngram_columns,
+    unigram_columns,
+)
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, score_mentions
 
 POST_MODEL = "post_sentiment.npz.gz"
+WORD_VECTORS = "word_vectors.npz.gz"
 TARGET_MODEL = "target_sentiment.npz.gz"
 ASPECT_MODEL = "aspect_sentiment.npz.gz"
 LABELS = ("negative", "neutral", "positive")
@@ -354,8 +363,129 @@ class _MentionModel:
         return self.model.probs(feats)
 
 
+class WordVectors:
+    """Word vectors learnt without labels (`training.word_embeddings`), stored as int8 codes
+    with one scale (a quarter of the float16 size); looked up by feature token."""
+
+    def __init__(self, vocab: list[str], codes: np.ndarray, scale: float) -> None:
+        self.vocab = list(vocab)
+        self.codes = codes.astype(np.int8)
+        self.scale = float(scale)
+        self.index = {w: i for i, w in enumerate(self.vocab)}
+        self.matrix = self.codes.astype(np.float32) * np.float32(self.scale)
+        self.dims = self.matrix.shape[1] if self.matrix.ndim == 2 else 0
+
+    @classmethod
+    def from_floats(cls, vocab: list[str], vectors: np.ndarray) -> WordVectors:
+        peak = float(np.abs(vectors).max()) if vectors.size else 1.0
+        scale = round(peak / 127.0, 8) or 1.0
+        return cls(vocab, np.clip(np.rint(vectors / scale), -127, 127).astype(np.int8), scale)
+
+    def save(self, path: Path) -> None:
+        buf = io.BytesIO()
+        np.savez(buf, vocab=np.array(self.vocab), codes=self.codes, scale=np.array(self.scale))
+        with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
+            fh.write(buf.getvalue())
+
+    @classmethod
+    def load(cls, model_dir: Path) -> WordVectors | None:
+        path = model_dir / WORD_VECTORS
+        if not path.exists():
+            return None
+        with gzip.open(path, "rb") as fh:
+            data = np.load(io.BytesIO(fh.read()), allow_pickle=False)
+            return cls([str(w) for w in data["vocab"]], data["codes"], float(data["scale"]))
+
+
+_POOL_COLUMNS: dict[tuple[int, int], np.ndarray] = {}  # (bits, dims) -> (4 regions, 3 pools, dims) columns
+_REGIONS = ("L", "R", "T", "F")
+OPINION_NEIGHBOURS = 2  # nearest opinion words looked at on each side of the target
+
+
+def _pool_columns(bits: int, dims: int) -> np.ndarray:
+    cols = _POOL_COLUMNS.get((bits, dims))
+    if cols is None:
+        names = [f"e{r}{p}{d}" for r in _REGIONS for p in ("mx", "mn", "av") for d in range(dims)]
+        cols = np.array([feature_column(f, bits) for f in names], dtype=np.int64)
+        cols = _POOL_COLUMNS[(bits, dims)] = cols.reshape(len(_REGIONS), 3, dims)
+    return cols
+
+
+def add_missing(feats: dict[int, float], extra: dict[int, float]) -> None:
+    """Add `extra`'s columns that `feats` lacks (a hashed column shared with a feature already
+    there keeps that feature's value, in training as at run time, where `probs_split` also
+    keeps the post's shared value)."""
+    for col, value in extra.items():
+        feats.setdefault(col, value)
+
+
+def target_context_features(
+    toks: list[str],
+    valences: list[float],
+    t_start: int,
+    t_end: int,
+    vectors: WordVectors | None,
+    bits: int = TARGET_BITS,
+    negated: list[str] | None = None,
+) -> dict[int, float]:
+    """What the target model reads beyond `target_features` (target-dependent context):
+
+    * the nearest two opinion words on each side of the target, their sign and distance
+      (1, ≤3, ≤6, further) and the word itself (negation-marked);
+    * word vectors pooled (max, min, mean) over the left context, the right context, the
+      target and the whole post (Vo & Zhang 2015's target-dependent pooling).
+    """
+    if negated is None:
+        negated = mark_negation(toks)
+    n = len(toks)
+    names = []
+    for side, positions in (("L", range(t_start - 1, -1, -1)), ("R", range(t_end, n))):
+        k = 0
+        for i in positions:
+            v = valences[i]
+            if not v:
+                continue
+            d = t_start - i if side == "L" else i - t_end + 1
+            bucket = "1" if d <= 1 else "3" if d <= 3 else "6" if d <= 6 else "far"
+            names.append(f"op{side}{k}:{'p' if v > 0 else 'n'}{bucket}")
+            names.append(f"opw{side}{k}:{negated[i]}")
+            k += 1
+            if k >= OPINION_NEIGHBOURS:
+                break
+    feats = hash_features(names, bits)
+    if vectors is None or not vectors.dims:
+        return feats
+    get = vectors.index.get
+    ids = [get(t, -1) for t in toks]
+    cols = _pool_columns(bits, vectors.dims)
+    for r, (lo, hi) in enumerate(((0, t_start), (t_end, n), (t_start, t_end), (0, n))):
+        rows = [j for j in ids[lo:hi] if j >= 0]
+        if not rows:
+            continue
+        block = vectors.matrix[rows]
+        values = np.concatenate([block.max(axis=0), block.min(axis=0), block.mean(axis=0)])
+        feats.update(zip(cols[r].ravel().tolist(), values.tolist(), strict=True))
+    return feats
+
+
 class TargetSentimentModel(_MentionModel):
+    """Sentiment toward a target (a brand mention); with `context` in its meta it also reads
+    `target_context_features` (then it needs the word vectors it was trained with)."""
+
     FILE = TARGET_MODEL
+
+    def __init__(self, model: LinearModel, vectors: WordVectors | None = None) -> None:
+        super().__init__(model)
+        self.context = bool(model.meta.get("context"))
+        self.vectors = vectors if self.context else None
+
+    @classmethod
+    def load(cls, model_dir: Path) -> Self | None:
+        path = model_dir / cls.FILE
+        if not path.exists():
+            return None
+        model = LinearModel.load(path)
+        return cls(model, WordVectors.load(model_dir) if model.meta.get("context") else None)
 
     def predict(
         self,
@@ -386,6 +516,11 @@ class TargetSentimentModel(_MentionModel):
             rule,
             own_only=post_feats is not None,
         )
+        if self.context:
+            if toks is None:
+                toks = fold_tokens(words)
+            context = target_context_features(toks, valences, t_start, t_end, self.vectors, self.model.bits)
+            add_missing(feats, context)
         return _label_score(self._probs(feats, post_feats))
 
 
@@ -490,4 +625,5 @@ __all__ = [
     "OpinionLexicon",
     "PostSentimentModel",
     "TargetSentimentModel",
+    "WordVectors",
 ]
