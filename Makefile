@@ -35,8 +35,9 @@ sample: setup ## regenerate the bundled sample dataset deterministically
 demo: setup ## start the stack, run all services, replay the sample, print a summary, serve the dashboard
 	@$(VENV)/bin/pulse-demo
 
-lint: setup ## ruff
+lint: setup ## ruff and the import-linter contracts (.importlinter)
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/lint-imports --no-cache
 
 unit: setup ## fast unit tests only
 	@$(VENV)/bin/pytest -m "not integration" -q
@@ -44,8 +45,9 @@ unit: setup ## fast unit tests only
 integration: setup ## integration tests against the real local stack
 	@$(VENV)/bin/pytest -m integration -q
 
-test: setup ## ruff + the whole suite (unit + integration); starts what it needs
+test: setup ## ruff + the import-linter contracts + the whole suite (unit + integration); starts what it needs
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/lint-imports --no-cache
 	@$(VENV)/bin/pytest -q --durations=15
 
 # --- quality and speed (targets filled in by each area) ---

@@ -1,6 +1,6 @@
 """Dashboard API latency over 100,000 indexed posts.
 
-Indexes 100,000 EnrichedPost-shaped synthetic posts (pulse_dashboard.synthetic: 30 days, three
+Indexes 100,000 EnrichedPost-shaped synthetic posts (pulse_devstack.synthetic: 30 days, three
 brands, eleven aspects, a planted spike) through the indexer's template into a throw-away alias of
 the local OpenSearch, starts `pulse-dashboard` as a real process on it, and calls every view the page
 loads (overview, timeline, aspects, share of voice, influencers, emerging topics, alerts, posts,
@@ -33,8 +33,10 @@ from pathlib import Path
 import httpx
 
 from pulse_common.tracking import load_tracking_config
-from pulse_dashboard import synthetic
-from pulse_dashboard.testing import SampleIndex
+from pulse_devstack import synthetic
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+from dashboard_index import SampleIndex
 
 VIEWS = {
     "overview": ("/api/overview", {}),
@@ -143,11 +145,11 @@ def main() -> int:
 
 def _bench(args: argparse.Namespace, url: str) -> int:
     if args.alias:  # measure an alias indexed earlier (kept afterwards)
+        from pulse_common.opensearch import opensearch_client
         from pulse_common.settings import StackSettings
-        from pulse_dashboard.search import make_client
 
         stack = StackSettings(opensearch_url=url, opensearch_index_alias=args.alias)
-        index = SampleIndex(stack=stack, client=make_client(stack, timeout_s=120))
+        index = SampleIndex(stack=stack, client=opensearch_client(stack, timeout_s=120))
     else:
         t0 = time.perf_counter()
         index = SampleIndex.create(

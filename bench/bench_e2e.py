@@ -29,19 +29,12 @@ import os
 import sys
 import time
 
+from scenarios.check import Options, counts
+from scenarios.inputs import replay_lines, sample_docs, write_lines
+from scenarios.soak import FreshnessProbe, stage_summary
+from scenarios.world import Workspace, wait_producer, wait_until
+
 from pulse_devstack import procs
-from pulse_devstack.reliability import (
-    FreshnessProbe,
-    Options,
-    Workspace,
-    counts,
-    replay_lines,
-    sample_docs,
-    stage_summary,
-    wait_producer,
-    wait_until,
-    write_lines,
-)
 from pulse_devstack.session import running_stack
 
 TARGET_P95_S = 3.0

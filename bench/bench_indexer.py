@@ -61,8 +61,8 @@ def _setup():
 
 def _teardown(stack, *more_tables: str) -> None:
     from pulse_common.aws import client
-    from pulse_indexer import naming
-    from pulse_indexer.clients import opensearch_client
+    from pulse_common.contracts import search as naming
+    from pulse_common.opensearch import opensearch_client
 
     search = opensearch_client(stack)
     search.indices.delete(index=naming.index_pattern(stack.opensearch_index_alias), ignore=[404])
@@ -157,8 +157,8 @@ def bench_stream(items: int) -> dict[str, float]:
 
 
 def bench_bulk(items: int) -> float:
+    from pulse_common.opensearch import opensearch_client
     from pulse_indexer.bulk import BulkWriter
-    from pulse_indexer.clients import opensearch_client
     from pulse_indexer.documents import upsert_action
     from pulse_indexer.settings import IndexerSettings
 
@@ -193,7 +193,7 @@ def bench_baseline(items: int) -> float:
     import indexer_data
 
     from pulse_common.aws import client
-    from pulse_indexer.clients import opensearch_client
+    from pulse_common.opensearch import opensearch_client
     from pulse_indexer.documents import record_to_action
 
     _fresh_names("bench-base")

@@ -38,7 +38,7 @@ def _write_posts(path: Path, count: int) -> None:
 
 def bench_batched(stack, path: Path) -> tuple[int, float]:
     from pulse_common.aws import client
-    from pulse_producer.dead_letter import DeadLetter
+    from pulse_common.contracts.dead_letter import DeadLetterWriter
     from pulse_producer.runner import Runner
     from pulse_producer.settings import ProducerSettings
     from pulse_producer.sink import KinesisSink
@@ -48,7 +48,7 @@ def bench_batched(stack, path: Path) -> tuple[int, float]:
     sink = KinesisSink(
         client("kinesis", stack),
         stack.stream_name,
-        dead_letter=DeadLetter(client("sqs", stack), stack.dlq_name),
+        dead_letter=DeadLetterWriter(client("sqs", stack), stack.dlq_name),
         max_records=settings.batch_max_records,
         retry_base_s=settings.retry_base_s,
         retry_cap_s=settings.retry_cap_s,

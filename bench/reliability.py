@@ -3,7 +3,7 @@
     reliability: <scenario> posts=<n> lost=<n> sink_duplicates=<n> dead_letter=<n> recovered_s=<s>
 
 The scenarios (each on its own stream, table, queue, index alias and consumer applications) and the
-exact meaning of every figure are in `pulse_devstack.reliability` (module docstring). Scenarios run
+exact meaning of every figure are in `bench/scenarios` (its package docstring). Scenarios run
 one after another; the script exits 1 when any scenario lost a post, stored a sink duplicate, never
 recovered, or missed its own extra check (poison: every poison record dead-lettered; soak: RSS
 growth < 10 % after warm-up and freshness p95 <= 3 s), or when the fuzzing found a contract breach.
@@ -37,7 +37,9 @@ def run_fuzz(count: int) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pulse_devstack import procs, reliability
+    import scenarios as reliability
+
+    from pulse_devstack import procs
 
     procs.exit_on_sigterm()
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pulse_devstack import reliability
+    import scenarios as reliability
 
     ok = run_fuzz(args.fuzz_count)
     opts = reliability.Options(posts=args.posts, rate=args.rate, soak_minutes=args.soak_minutes,

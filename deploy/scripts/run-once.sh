@@ -2,16 +2,19 @@
 # Run a one-off command in a Pulse service's task (same image, roles, network and env as the
 # service), wait for it, and print its exit code and logs.
 #
-#   deploy/scripts/run-once.sh <service> <command> [args...]
+#   deploy/scripts/run-once.sh <service> [<command> [args...]]
 #   deploy/scripts/run-once.sh indexer pulse-indexer migrate
-#   deploy/scripts/run-once.sh indexer python /app/tools/opensearch_map_role.py --backend-role <arn>
+#   deploy/scripts/run-once.sh opensearch-admin        # the OpenSearch security roles (its own command)
+#
+# <service> is producer, enricher, indexer, dashboard or opensearch-admin (the one-off task that
+# runs with the OpenSearch break-glass admin role). Without a command the task definition's runs.
 #
 # Env: ENV=dev|prod (default dev), TF=terraform|tofu. Needs the AWS CLI v2 and jq, and an
 # initialised deploy/terraform/envs/$ENV (for its outputs).
 set -euo pipefail
 
-if [[ $# -lt 2 ]]; then
-  echo "usage: $0 <producer|enricher|indexer|dashboard> <command> [args...]" >&2
+if [[ $# -lt 1 ]]; then
+  echo "usage: $0 <producer|enricher|indexer|dashboard|opensearch-admin> [<command> [args...]]" >&2
   exit 2
 fi
 service="$1"; shift
@@ -31,13 +34,17 @@ region="$(out region | jq -r .)"
 subnets="$(out private_subnet_ids | jq -r 'join(",")')"
 sg="$(out task_security_group_ids | jq -r --arg s "$service" '.[$s]')"
 family="$cluster-$service"
-overrides="$(jq -cn --arg name "$service" '{containerOverrides: [{name: $name, command: $ARGS.positional}]}' --args "$@")"
+if [[ $# -gt 0 ]]; then
+  overrides="$(jq -cn --arg name "$service" '{containerOverrides: [{name: $name, command: $ARGS.positional}]}' --args "$@")"
+else
+  overrides='{"containerOverrides": []}'
+fi
 
 task_arn="$(aws ecs run-task --region "$region" --cluster "$cluster" --task-definition "$family" \
   --launch-type FARGATE --count 1 --started-by run-once \
   --network-configuration "awsvpcConfiguration={subnets=[$subnets],securityGroups=[$sg],assignPublicIp=DISABLED}" \
   --overrides "$overrides" --query 'tasks[0].taskArn' --output text)"
-echo "run-once: started $task_arn ($service: $*)" >&2
+echo "run-once: started $task_arn ($service: ${*:-its own command})" >&2
 aws ecs wait tasks-stopped --region "$region" --cluster "$cluster" --tasks "$task_arn"
 
 code="$(aws ecs describe-tasks --region "$region" --cluster "$cluster" --tasks "$task_arn" \

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from pulse_dashboard.browser_testing import chromium_driver, require_chromium
-from pulse_dashboard.testing import SampleIndex
+from browser_support import chromium_driver, require_chromium
+from dashboard_index import SampleIndex
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 

@@ -9,8 +9,7 @@ import urllib.request
 from datetime import UTC, datetime
 
 import pytest
-
-from pulse_dashboard.browser_testing import (
+from browser_support import (
     CARDS,
     api_json,
     card_states,
@@ -88,7 +87,7 @@ def test_new_posts_appear_without_reload(page, browser_index, artifacts):
     from selenium.webdriver.common.by import By
 
     from pulse_common.tracking import load_tracking_config
-    from pulse_dashboard import seed, synthetic
+    from pulse_devstack import seed, synthetic
 
     fresh = next(
         synthetic.generate(1, load_tracking_config(), end=datetime.now(UTC), days=0.001, seed=99, spike=False)

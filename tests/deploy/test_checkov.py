@@ -20,9 +20,12 @@ def checkov_reports(tools_bin, tmp_path_factory) -> list[dict]:
     result = subprocess.run(
         [
             str(tools_bin / "checkov"),
-            "--config-file", str(CONFIG),
-            "--output", "json",
-            "--output-file-path", str(out),
+            "--config-file",
+            str(CONFIG),
+            "--output",
+            "json",
+            "--output-file-path",
+            str(out),
         ],
         cwd=REPO_ROOT,
         capture_output=True,

@@ -32,6 +32,7 @@ UNTAGGABLE = {
     "aws_cognito_user_pool_client",
     "aws_cognito_user_pool_domain",
     "aws_ecr_lifecycle_policy",
+    "aws_ecr_pull_through_cache_rule",
     "aws_ecs_cluster_capacity_providers",
     "aws_iam_role_policy",
     "aws_kms_alias",
@@ -59,8 +60,8 @@ WILDCARD_RESOURCE_EXCEPTIONS = {
     ("execution", "EcrLoginHasNoResourceLevelPermission"): {"ecr:GetAuthorizationToken"},
     # cloudwatch:PutMetricData cannot be scoped by ARN; the statement must carry a
     # cloudwatch:namespace condition instead (asserted below).
-    ("enricher", "KclMetricsInItsNamespaceOnly"): {"cloudwatch:PutMetricData"},
-    ("indexer", "KclMetricsInItsNamespaceOnly"): {"cloudwatch:PutMetricData"},
+    # (one document per KCL application: enricher, indexer)
+    ("kcl_leases", "KclMetricsInItsNamespaceOnly"): {"cloudwatch:PutMetricData"},
     # ECS Exec's SSM message channels (only attached when enable_execute_command = true).
     ("exec", "EcsExecChannels"): {
         "ssmmessages:CreateControlChannel",
@@ -231,11 +232,12 @@ def test_wildcard_resources_appear_only_where_the_action_has_no_resource_level_p
 
 
 def test_kcl_metrics_are_confined_to_the_kcl_namespace():
-    st = _statement(_task_policy("enricher"), "KclMetricsInItsNamespaceOnly")
+    kcl = one("data", "aws_iam_policy_document", "kcl_leases", under=MODULES / "data")
+    st = _statement(kcl, "KclMetricsInItsNamespaceOnly")
     condition = first(st, "condition")
     assert condition["test"] == "StringEquals"
     assert condition["variable"] == "cloudwatch:namespace"
-    assert condition["values"] == ["${var.kcl_application_name}"]
+    assert condition["values"] == ["${each.value}"], "the application name is the namespace"
 
 
 def test_no_allow_statement_names_an_anonymous_principal():
@@ -271,25 +273,34 @@ def test_the_enricher_reads_the_stream_owns_its_lease_tables_and_writes_posts():
         "kinesis:ListShards",
         "dynamodb:PutItem",
         "sqs:SendMessage",
-        "cloudwatch:PutMetricData",
     } <= actions
     assert "kinesis:PutRecords" not in actions
     retrieval = REPO_ROOT / "services" / "enricher" / "src" / "pulse_enricher" / "properties.py"
     if retrieval.exists() and '"retrievalMode": "POLLING"' in retrieval.read_text():
         assert "kinesis:SubscribeToShard" not in actions, "polling KCL needs no enhanced fan-out"
     assert _statement(doc, "WriteEnrichedPosts")["resources"] == ["${var.table_arn}"]
+
+
+def test_each_kcl_application_owns_exactly_its_three_tables_and_its_metrics():
     leases = one("data", "aws_iam_policy_document", "kcl_leases", under=MODULES / "data")
+    assert leases.body["for_each"] == "${local.kcl_applications}"
+    table = "${local.kcl_lease_table_arns[each.key]}"
     lease_resources = {r for st in statements(leases) for r in as_list(st["resources"])}
-    assert lease_resources == {
-        "${local.kcl_lease_table_arn}",
-        "${local.kcl_lease_table_arn}/index/*",
-        "${local.kcl_coordinator_table_arn}",
-        "${local.kcl_worker_table_arn}",
+    companions = {f"{table}-CoordinatorState", f"{table}-WorkerMetricStats"}
+    # "*" is the metrics statement, confined by its namespace condition (test below).
+    assert lease_resources == {table, f"{table}/index/*", *companions, "*"}
+    applications = parse(MODULES / "data" / "main.tf")["locals"][0]["kcl_applications"]
+    assert applications == {
+        "enricher": "${var.kcl_application_name}",
+        "indexer": "${var.indexer_application_name}",
     }
-    data_locals = str(parse(MODULES / "data" / "main.tf")["locals"])
-    assert "-CoordinatorState" in data_locals and "-WorkerMetricStats" in data_locals
-    attach = one("resource", "aws_iam_role_policy", "enricher_leases")
-    assert attach.body["role"] == '${aws_iam_role.task["enricher"].id}'
+    attach = one("resource", "aws_iam_role_policy", "kcl_leases")
+    assert attach.body["for_each"] == '${toset(["enricher", "indexer"])}'
+    assert attach.body["role"] == "${aws_iam_role.task[each.key].id}"
+    # The indexer's KCL (DynamoDB Streams adapter) is told its application name.
+    environment = str(parse(SERVICES_MODULE / "main.tf")["locals"][0]["service_environment"])
+    assert "PULSE_INDEXER_APPLICATION_NAME" in environment
+    assert "PULSE_ENRICHER_APPLICATION_NAME" in environment
 
 
 def test_the_indexer_reads_only_the_table_stream_and_writes_only_the_domain():
@@ -300,19 +311,6 @@ def test_the_indexer_reads_only_the_table_stream_and_writes_only_the_domain():
     assert index["resources"] == ["${var.opensearch_domain_arn}", "${var.opensearch_domain_arn}/*"]
     assert not any(a.startswith(("kinesis:", "secretsmanager:")) for a in _actions(doc))
     assert "dynamodb:PutItem" not in {a for st in statements(doc) for a in st["actions"]}
-    attach = one("resource", "aws_iam_role_policy", "indexer_leases")
-    assert attach.body["role"] == '${aws_iam_role.task["indexer"].id}'
-    # the indexer runs on the KCL: its lease table, KCL 3's two companion tables, nothing else
-    leases = one("data", "aws_iam_policy_document", "indexer_leases", under=MODULES / "data")
-    assert {r for st in statements(leases) for r in st["resources"]} == {
-        "${local.indexer_lease_table_arn}",
-        "${local.indexer_lease_table_arn}/index/*",
-        "${local.indexer_coordinator_table_arn}",
-        "${local.indexer_worker_table_arn}",
-    }
-    metrics = _statement(doc, "KclMetricsInItsNamespaceOnly")
-    assert metrics["actions"] == ["cloudwatch:PutMetricData"]
-    assert metrics["condition"][0]["values"] == ["${var.indexer_lease_table_name}"]
 
 
 def test_the_dashboard_can_only_search():
@@ -331,13 +329,14 @@ def test_the_stream_table_queue_and_domain_are_encrypted_with_the_customer_key()
     assert sse["enabled"] is True and sse["kms_key_arn"] == "${var.kms_key_arn}"
     queue = one("resource", "aws_sqs_queue", "dead_letter")
     assert queue.body["kms_master_key_id"] == "${var.kms_key_arn}"
-    domain = one("resource", "aws_opensearch_domain", "this")
-    rest = first(domain.body, "encrypt_at_rest")
-    assert rest["enabled"] is True and rest["kms_key_id"] == "${var.kms_key_arn}"
-    assert first(domain.body, "node_to_node_encryption")["enabled"] is True
-    endpoint = first(domain.body, "domain_endpoint_options")
-    assert endpoint["enforce_https"] is True
-    assert endpoint["tls_security_policy"].startswith("Policy-Min-TLS-1-2")
+    for domain in _domains():
+        rest = first(domain.body, "encrypt_at_rest")
+        assert rest["enabled"] is True and rest["kms_key_id"] == "${var.kms_key_arn}"
+        assert first(domain.body, "node_to_node_encryption")["enabled"] is True
+        endpoint = first(domain.body, "domain_endpoint_options")
+        assert endpoint["enforce_https"] is True
+    tls_policy = parse(MODULES / "search" / "main.tf")["locals"][0]["tls_policy"]
+    assert tls_policy.startswith("Policy-Min-TLS-1-2")
     for key in find("resource", "aws_kms_key"):
         assert key.body["enable_key_rotation"] is True, key.where
 
@@ -361,23 +360,33 @@ def test_secrets_and_images_are_encrypted_and_scanned():
     assert one("resource", "aws_ecr_lifecycle_policy", "this").body["policy"]
 
 
-def test_the_search_domain_is_private_and_admits_only_the_indexer_and_dashboard_roles():
-    domain = one("resource", "aws_opensearch_domain", "this")
-    vpc = first(domain.body, "vpc_options")
-    assert vpc and vpc["subnet_ids"], "domain must live in the VPC (no public endpoint)"
-    security = first(domain.body, "advanced_security_options")
-    assert security["enabled"] is True and security["anonymous_auth_enabled"] is False
-    assert security["internal_user_database_enabled"] is False
+def _domains() -> list[Block]:
+    """The two shapes of the domain (exactly one exists: `ha` in prod, `single_node` in dev)."""
+    domains = find("resource", "aws_opensearch_domain")
+    assert {d.name for d in domains} == {"ha", "single_node"}
+    assert {d.body["count"] for d in domains} == {
+        "${var.dedicated_master_enabled ? 1 : 0}",
+        "${var.dedicated_master_enabled ? 0 : 1}",
+    }
+    return domains
+
+
+def test_the_search_domain_is_private_and_admits_only_the_indexer_dashboard_and_admin_roles():
+    for domain in _domains():
+        vpc = first(domain.body, "vpc_options")
+        assert vpc and vpc["subnet_ids"], "domain must live in the VPC (no public endpoint)"
+        security = first(domain.body, "advanced_security_options")
+        assert security["enabled"] is True and security["anonymous_auth_enabled"] is False
+        assert security["internal_user_database_enabled"] is False
     access = one("data", "aws_iam_policy_document", "access", under=MODULES / "search")
-    (st,) = statements(access)
-    (principal,) = as_list(st["principals"])
-    assert principal["identifiers"] == "${var.allowed_role_arns}"
+    readers, writers = statements(access)
+    assert as_list(readers["principals"])[0]["identifiers"] == "${var.reader_role_arns}"
+    assert set(readers["actions"]) == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"}
+    writer_ids = as_list(writers["principals"])[0]["identifiers"]
+    assert writer_ids == "${concat(var.writer_role_arns, [aws_iam_role.admin.arn])}"
     stack = one("module", "", "search", under=MODULES / "stack")
-    assert stack.body["allowed_role_arns"] == [
-        '${module.services.task_role_arns["indexer"]}',
-        '${module.services.task_role_arns["dashboard"]}',
-    ]
-    assert stack.body["master_user_role_arn"] == '${module.services.task_role_arns["indexer"]}'
+    assert stack.body["reader_role_arns"] == ['${module.services.task_role_arns["dashboard"]}']
+    assert stack.body["writer_role_arns"] == ['${module.services.task_role_arns["indexer"]}']
 
 
 def test_tasks_get_no_public_ip_and_accept_traffic_only_from_the_load_balancer():
@@ -546,3 +555,14 @@ def test_the_repository_alert_rules_are_loaded_into_amp_and_routed_to_an_encrypt
     (st,) = statements(policy)
     assert as_list(st["principals"])[0]["identifiers"] == ["aps.amazonaws.com"]
     assert {c["variable"] for c in as_list(st["condition"])} == {"aws:SourceAccount", "aws:SourceArn"}
+
+
+def test_no_terraform_working_data_is_committed():
+    import subprocess
+
+    tracked = subprocess.run(
+        ["git", "ls-files", "deploy"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert tracked, "not a git checkout?"
+    leaked = [p for p in tracked if "/.terraform/" in p or p.endswith((".tfstate", ".backup", "tfplan"))]
+    assert not leaked, leaked

@@ -8,11 +8,11 @@ leads to the skip / dead-letter path, never any other exception):
   `ParseError` (the line is counted as skipped). Every event it returns must then encode
   (`events.record_bytes`) and decode in the enricher to the same envelope: a post the producer
   accepts but the enricher dead-letters would be lost.
-- `enricher_record`: `pulse_enricher.records.decode(bytes)` (Kinesis record → RecordEnvelope).
-  Allowed: a `RecordEnvelope`, or `Poison` with a reason from `records.REASONS` (dead-lettered). It
+- `enricher_record`: `pulse_common.contracts.envelope.decode(bytes)` (Kinesis record → RecordEnvelope).
+  Allowed: a `RecordEnvelope`, or `Poison` with a reason from `envelope.POISON_REASONS` (dead-lettered). It
   is documented never to raise.
 - `enricher_post`: for every envelope `decode` accepts, the NLP normalizer and enrichment
-  (`Enricher.enrich`, which runs `normalize_text` and the entity extractors) and `store.build_item`
+  (`Enricher.enrich`, which runs `normalize_text` and the entity extractors) and `contracts.items.to_item`
   must not raise; a raise would dead-letter a valid post as `enrich_failed`.
 - `normalize_text`: the text normalizer and extractors on arbitrary strings never raise.
 
@@ -276,8 +276,9 @@ AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def check_enricher_post(envelope: Any, raw: bytes, tally: Tally) -> None:
+    from pulse_common.contracts.items import item_too_large
+    from pulse_common.contracts.items import to_item as build_item
     from pulse_enricher.nlp.influence import DuplicateTracker
-    from pulse_enricher.store import build_item, item_too_large
 
     try:
         enriched = enricher().enrich(envelope.post, ingested_at=envelope.ingested_at, enriched_at=AT,
@@ -290,8 +291,8 @@ def check_enricher_post(envelope: Any, raw: bytes, tally: Tally) -> None:
 
 
 def check_enricher_record(data: bytes, tally: Tally, *, enrich: bool = True) -> Any:
-    from pulse_common.schema import RecordEnvelope
-    from pulse_enricher.records import REASONS, Poison, decode
+    from pulse_common.contracts.envelope import POISON_REASONS as REASONS
+    from pulse_common.contracts.envelope import Poison, RecordEnvelope, decode
 
     try:
         result = decode(data)
@@ -311,7 +312,7 @@ def check_enricher_record(data: bytes, tally: Tally, *, enrich: bool = True) -> 
 
 
 def check_producer_line(line: bytes, tally: Tally, *, enrich: bool = True) -> None:
-    from pulse_common.schema import RecordEnvelope
+    from pulse_common.contracts.envelope import RecordEnvelope
     from pulse_producer.events import Upsert, record_bytes
     from pulse_producer.parsers import ParseError, parse_line
 

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from producer_fakes import FakeClock, FakeJetstream, FakeXServer, jetstream_source
 
+from pulse_common.contracts.envelope import INVALID_ENVELOPE, Poison, decode
 from pulse_common.dates import EARLIEST, DateOutOfRange, bounded_utc
 from pulse_common.tracking import load_tracking_config
-from pulse_enricher.records import INVALID_ENVELOPE, Poison, decode
 from pulse_producer.events import Upsert, record_bytes
 from pulse_producer.parsers import parse_line
 from pulse_producer.sources import UNEXPECTED_ERROR, bluesky

@@ -13,7 +13,7 @@ from security_support import RecordingSearch
 
 from pulse_dashboard import fields as F  # noqa: N812
 from pulse_dashboard.filters import MAX_QUERY_OPERATORS, MAX_VALUES
-from pulse_dashboard.insights import EDGE_NGRAM_MAX_CHARS
+from pulse_dashboard.views.common import EDGE_NGRAM_MAX_CHARS
 
 MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "posts.template.json"
 

@@ -22,6 +22,37 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+
+class MotoVersionError(RuntimeError):
+    """The installed moto is not the one the emulator's patches were written and measured against."""
+
+
+def check_moto_version() -> str:
+    """The patches below replace moto internals (classes, private methods): they are written and
+    measured against the moto pulse-devstack pins (devstack/pyproject.toml), and another moto could
+    silently change what they do, and what the reliability checks measure. Returns that version."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    wanted = next(
+        (Requirement(text) for text in metadata.requires("pulse-devstack") or []
+         if Requirement(text).name == "moto"),
+        None,
+    )
+    found = metadata.version("moto")
+    if wanted is None or not wanted.specifier or found not in wanted.specifier:
+        pin = str(wanted.specifier) if wanted is not None else "no pin"
+        raise MotoVersionError(
+            f"the AWS emulator's patches are written for moto{pin} (devstack/pyproject.toml) but moto "
+            f"{found} is installed: run `make setup`, or re-check every patch (tests/unit/devstack, "
+            "bench/emulator_patches.py) before changing the pin"
+        )
+    return found
+
+
+MOTO_VERSION = check_moto_version()
+
 # Kinesis and DynamoDB calls are not thread-safe in moto (put_record reads the last sequence
 # number, then writes last + 1; a conditional put checks, then writes). hypercorn runs the WSGI
 # app on a thread pool, so two concurrent calls could lose a record or break a condition.
@@ -42,6 +73,35 @@ class SerializedWrites:
             with self.lock:
                 return list(self.app(environ, start_response))
         return self.app(environ, start_response)
+
+
+class EmptyBodyChunk:
+    """WSGI middleware: a response without a body (moto's answer to HEAD) yields one empty chunk.
+
+    hypercorn's WSGI adapter sends the status line together with the first body chunk; with no
+    chunk at all it never sends it, and the client gets a 500 instead of the real status. The
+    SDKs' HeadBucket (how Terraform's provider finds an S3 bucket) needs the real 200 or 404.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self._at_least_one_chunk(self.app(environ, start_response))
+
+    @staticmethod
+    def _at_least_one_chunk(body: Iterable[bytes]) -> Iterable[bytes]:
+        try:
+            sent = False
+            for chunk in body:
+                sent = True
+                yield chunk
+            if not sent:
+                yield b""
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
 
 
 class RequestStats:
@@ -687,24 +747,96 @@ def install_moto_dynamodb_stream_iterator_expiry(clock: Callable[[], float] = ti
     DynamoDBBackend.delete_table = delete_table
 
 
+def install_moto_application_autoscaling_tags() -> None:
+    """Application Auto Scaling's tag API (TagResource, UntagResource, ListTagsForResource), which
+    moto lacks: Terraform's provider lists a scalable target's tags after creating it and retried
+    moto's 500 for ever (found by make tf-local). Tags are kept per ARN, with those that
+    RegisterScalableTarget sets."""
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    def tags_of(backend: ApplicationAutoscalingBackend) -> dict[str, dict[str, str]]:
+        return backend.__dict__.setdefault("_pulse_tags", {})
+
+    original_register = ApplicationAutoScalingResponse.register_scalable_target
+
+    def register_scalable_target(self) -> str:
+        body = original_register(self)
+        tags = self._get_param("Tags") or {}
+        if tags:
+            arn = json.loads(body)["ScalableTargetARN"]
+            tags_of(self.applicationautoscaling_backend).setdefault(arn, {}).update(tags)
+        return body
+
+    def tag_resource(self) -> str:
+        store = tags_of(self.applicationautoscaling_backend)
+        store.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return "{}"
+
+    def untag_resource(self) -> str:
+        tags = tags_of(self.applicationautoscaling_backend).get(self._get_param("ResourceARN"), {})
+        for key in self._get_param("TagKeys") or []:
+            tags.pop(key, None)
+        return "{}"
+
+    def list_tags_for_resource(self) -> str:
+        tags = tags_of(self.applicationautoscaling_backend).get(self._get_param("ResourceARN"), {})
+        return json.dumps({"Tags": tags})
+
+    ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target
+    ApplicationAutoScalingResponse.tag_resource = tag_resource
+    ApplicationAutoScalingResponse.untag_resource = untag_resource
+    ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
+
+
+# What makes moto answer as AWS does (the KCL and the reliability checks rely on them), and what only
+# keeps a long-running emulator's memory flat. Always installed, in this order.
+FIXES: dict[str, Callable[[], None]] = {
+    "instance_tracking_off": install_moto_instance_tracking_off,
+    "dynamodb_stream_shards": install_moto_dynamodb_stream_shards,  # before the expiry, which wraps it
+    "dynamodb_stream_iterator_expiry": install_moto_dynamodb_stream_iterator_expiry,
+    "kinesis_resharding": install_moto_kinesis_resharding,
+    "application_autoscaling_tags": install_moto_application_autoscaling_tags,
+}
+# Speed-ups: the same answers as moto's own, cheaper. Each is kept only because bench figures show it
+# matters (README, "The emulator's speed-ups"); PULSE_EMULATOR_WITHOUT=<name>,... leaves some out, to
+# measure them again (bench/emulator_patches.py does it operation by operation).
+SPEEDUPS: dict[str, Callable[[], None]] = {
+    "dynamodb_json": install_moto_dynamodb_json_speedups,
+    "action_lookup": install_moto_action_lookup_speedup,
+    "backend_lookup": install_moto_backend_lookup_speedup,
+    "kinesis_shard_index": install_moto_kinesis_speedups,
+    "dynamodb_streams_json": install_moto_dynamodb_streams_speedup,
+    "dynamodb_item": install_moto_dynamodb_item_speedup,
+    "dynamodb_scan": install_moto_dynamodb_scan_speedup,
+    "response_id": install_moto_response_id_speedup,
+    "kinesis_json": install_moto_kinesis_response_speedups,
+    "request_routing": install_moto_request_routing_speedup,
+}
+
+
+def install_patches(without: Iterable[str] = ()) -> list[str]:
+    """Install every fix and the speed-ups not named in `without`; returns the speed-ups installed."""
+    left_out = set(without)
+    unknown = left_out - SPEEDUPS.keys()
+    if unknown:
+        raise ValueError(f"no such emulator speed-up: {sorted(unknown)} (known: {sorted(SPEEDUPS)})")
+    for install in FIXES.values():
+        install()
+    installed = []
+    for name, install in SPEEDUPS.items():
+        if name not in left_out:
+            install()
+            installed.append(name)
+    return installed
+
+
 def build_app():
     from moto.server import DomainDispatcherApplication, create_backend_app
 
-    install_moto_instance_tracking_off()
-    install_moto_dynamodb_stream_shards()  # before the expiry, which wraps its GetShardIterator
-    install_moto_dynamodb_stream_iterator_expiry()
-    install_moto_dynamodb_json_speedups()
-    install_moto_action_lookup_speedup()
-    install_moto_backend_lookup_speedup()
-    install_moto_kinesis_speedups()
-    install_moto_kinesis_resharding()
-    install_moto_dynamodb_streams_speedup()
-    install_moto_dynamodb_item_speedup()
-    install_moto_dynamodb_scan_speedup()
-    install_moto_response_id_speedup()
-    install_moto_kinesis_response_speedups()
-    install_moto_request_routing_speedup()
-    app = SerializedWrites(DomainDispatcherApplication(create_backend_app))
+    without = [n for n in os.environ.get("PULSE_EMULATOR_WITHOUT", "").split(",") if n.strip()]
+    install_patches(name.strip() for name in without)
+    app = EmptyBodyChunk(SerializedWrites(DomainDispatcherApplication(create_backend_app)))
     stats_path = os.environ.get("PULSE_EMULATOR_STATS")
     return RequestStats(app, stats_path) if stats_path else app
 

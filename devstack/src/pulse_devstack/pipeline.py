@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pulse_common.aws import client
-from pulse_common.items import LIVE_ITEMS
+from pulse_common.contracts.items import LIVE_ITEMS
 from pulse_common.settings import StackSettings
 from pulse_devstack import procs
 from pulse_devstack.paths import LOG_DIR

@@ -7,6 +7,7 @@ import time
 from botocore.exceptions import ClientError
 
 from pulse_common.aws import client
+from pulse_common.retry import aws_error_code
 from pulse_common.settings import StackSettings
 
 
@@ -15,7 +16,7 @@ def ensure_stream(stack: StackSettings, *, shards: int = 2, timeout_s: float = 3
     try:
         kinesis.create_stream(StreamName=stack.stream_name, ShardCount=shards)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceInUseException":
+        if aws_error_code(exc) != "ResourceInUseException":
             raise
     deadline = time.monotonic() + timeout_s
     while True:
@@ -46,7 +47,7 @@ def ensure_table(stack: StackSettings) -> str:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
         )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceInUseException":
+        if aws_error_code(exc) != "ResourceInUseException":
             raise
     return dynamodb.describe_table(TableName=stack.table_name)["Table"]["LatestStreamArn"]
 
@@ -112,8 +113,7 @@ def _ignore_missing(call) -> None:
     try:
         call()
     except ClientError as exc:
-        code = exc.response["Error"]["Code"]
-        if code not in {
+        if aws_error_code(exc) not in {
             "ResourceNotFoundException",
             "AWS.SimpleQueueService.NonExistentQueue",
             "QueueDoesNotExist",

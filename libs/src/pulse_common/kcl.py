@@ -25,6 +25,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from pulse_common.retry import RetryPolicy
 from pulse_common.settings import StackSettings
 
 log = logging.getLogger("pulse.kcl")
@@ -320,21 +321,22 @@ def checkpoint(
     sequence: str | None,
     sub: int | None = None,
     *,
-    attempts: int,
-    delays,
+    retry: RetryPolicy,
     sleep,
     on_error=lambda _error: None,
     context: dict | None = None,
 ) -> str:
     """Checkpoint at `sequence` (None: SHARD_END / everything delivered) with amazon-kclpy.
 
-    Throttling and dependency errors back off (`delays`, an iterator of seconds) and retry up to
-    `attempts` times. Returns "ok", "stop" (ShutdownException / InvalidStateException: the shard is
-    no longer ours, the processor stops) or "failed" (retries exhausted: the next batch tries again).
+    Throttling and dependency errors back off on `retry`'s schedule, up to its max_attempts. Returns
+    "ok", "stop" (ShutdownException / InvalidStateException: the shard is no longer ours, the
+    processor stops) or "failed" (retries exhausted: the next batch tries again).
     """
     from amazon_kclpy import kcl
 
     extra = {**(context or {}), "sequence_number": sequence}
+    attempts = retry.max_attempts or 1
+    delays = retry.delays()
     for attempt in range(1, attempts + 1):
         try:
             if sequence is None:

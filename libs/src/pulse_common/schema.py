@@ -1,9 +1,9 @@
 """The one post schema every service shares.
 
 A `Post` is what the producer normalizes every source into (X v1.1, X v2, twarc,
-Bluesky Jetstream, synthetic). It travels through Kinesis inside a
-`RecordEnvelope`. The enricher turns it into an `EnrichedPost`, which is what
-DynamoDB stores and OpenSearch indexes.
+Bluesky Jetstream, synthetic). It travels through Kinesis inside a `RecordEnvelope`
+(`pulse_common.contracts.envelope`). The enricher turns it into an `EnrichedPost`, which is
+what DynamoDB stores and OpenSearch indexes.
 
 The post id is the key everywhere: "<network>:<native id>".
 `version` only grows for a given id (milliseconds of the observation) and decides
@@ -32,16 +32,18 @@ MAX_ID_CHARS = 512  # a post id, "<network>:<native id>"
 MAX_VERSION = MAX_COUNT
 
 
-def _as_utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     """Every date of the schema: in UTC and within pulse_common.dates' range (else a ValidationError)."""
     return bounded_utc(value)
 
 
-class _Model(BaseModel):
+class SchemaModel(BaseModel):
+    """Every model of the schema (and the record envelope): unknown fields are ignored."""
+
     model_config = ConfigDict(extra="ignore", frozen=False)
 
 
-class Author(_Model):
+class Author(SchemaModel):
     id: str
     username: str | None = None
     name: str | None = None
@@ -55,10 +57,10 @@ class Author(_Model):
     @field_validator("created_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        return _as_utc(value) if value is not None else None
+        return as_utc(value) if value is not None else None
 
 
-class Engagement(_Model):
+class Engagement(SchemaModel):
     likes: int = Field(default=0, ge=0, le=MAX_COUNT)
     reposts: int = Field(default=0, ge=0, le=MAX_COUNT)
     replies: int = Field(default=0, ge=0, le=MAX_COUNT)
@@ -69,12 +71,12 @@ class Engagement(_Model):
         return self.likes + self.reposts + self.replies + self.quotes
 
 
-class GeoPoint(_Model):
+class GeoPoint(SchemaModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
 
 
-class Post(_Model):
+class Post(SchemaModel):
     id: str = Field(min_length=3, max_length=MAX_ID_CHARS)
     network: Network
     native_id: str
@@ -96,38 +98,16 @@ class Post(_Model):
     @field_validator("created_at")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return _as_utc(value)
+        return as_utc(value)
 
 
-class RecordEnvelope(_Model):
-    """What one Kinesis record carries: an upsert of a post, or a delete of an id."""
-
-    op: Literal["upsert", "delete"]
-    id: str = Field(min_length=3, max_length=MAX_ID_CHARS)
-    version: int = Field(ge=0, le=MAX_VERSION)
-    ingested_at: datetime
-    post: Post | None = None
-    reason: str | None = None  # for deletes: "user_delete", "compliance", ...
-
-    @field_validator("ingested_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return _as_utc(value)
-
-    def model_post_init(self, _context: object) -> None:
-        if self.op == "upsert" and self.post is None:
-            raise ValueError("an upsert envelope needs a post")
-        if self.post is not None and self.post.id != self.id:
-            raise ValueError("envelope id and post id differ")
-
-
-class Sentiment(_Model):
+class Sentiment(SchemaModel):
     label: Polarity
     score: float = Field(ge=-1.0, le=1.0)  # signed: <0 negative, >0 positive
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
-class BrandMention(_Model):
+class BrandMention(SchemaModel):
     id: str  # product id from the tracking config
     kind: Literal["product", "competitor"]
     term: str  # surface form as written
@@ -136,7 +116,7 @@ class BrandMention(_Model):
     sentiment: Sentiment | None = None  # target-level sentiment toward this brand
 
 
-class AspectMention(_Model):
+class AspectMention(SchemaModel):
     aspect: str  # canonical name: taxonomy id, or the lower-cased lemma of an open-vocabulary term
     term: str  # surface form as written
     start: int = 0
@@ -149,7 +129,7 @@ class AspectMention(_Model):
     product: str | None = None  # brand id this aspect is attributed to, when one is clear
 
 
-class Influence(_Model):
+class Influence(SchemaModel):
     score: float = Field(ge=0.0)  # documented in the enricher's nlp/influence.py
     followers: int = 0
     following: int = 0

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from pulse_dashboard.testing import EMERGING_SAMPLE_ALL, SampleIndex
+from dashboard_index import EMERGING_SAMPLE_ALL, SampleIndex
 
 
 @pytest.fixture(scope="session")

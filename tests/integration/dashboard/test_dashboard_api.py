@@ -15,9 +15,9 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 import pytest
+from dashboard_index import EMERGING_SAMPLE_ALL
 
 from pulse_dashboard import stats
-from pulse_dashboard.testing import EMERGING_SAMPLE_ALL
 
 pytestmark = pytest.mark.integration
 

@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-from pulse_dashboard.browser_testing import (
+from browser_support import (
     CARDS,
     api_json,
     card_states,
@@ -123,9 +122,9 @@ def _delete_resources(env: dict[str, str]) -> None:
     from botocore.exceptions import ClientError
 
     from pulse_common.aws import client
+    from pulse_common.opensearch import opensearch_client
     from pulse_common.settings import StackSettings
-    from pulse_dashboard import seed
-    from pulse_dashboard.search import make_client
+    from pulse_devstack import seed
 
     stack = StackSettings(  # the endpoints from the environment, the run's own names
         stream_name=env["PULSE_STREAM_NAME"],
@@ -150,7 +149,7 @@ def _delete_resources(env: dict[str, str]) -> None:
             call()
         except ClientError:
             pass  # not created, or already gone
-    seed.delete_alias_indices(make_client(stack), stack)
+    seed.delete_alias_indices(opensearch_client(stack), stack)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulse_indexer.documents import is_tombstone
+from pulse_common.contracts.items import is_tombstone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "indexer"))
 
@@ -36,8 +36,8 @@ FAST = {
 
 def _cleanup(stack) -> None:
     from pulse_common.aws import client
-    from pulse_indexer import naming
-    from pulse_indexer.clients import opensearch_client
+    from pulse_common.contracts import search as naming
+    from pulse_common.opensearch import opensearch_client
     from pulse_indexer.settings import IndexerSettings
 
     with contextlib.suppress(Exception):
@@ -264,7 +264,7 @@ def index_state(stack, search=None) -> dict[str, int]:
     """{id: _version} of every document readable through the alias (after a refresh)."""
     from opensearchpy import helpers
 
-    from pulse_indexer.clients import opensearch_client
+    from pulse_common.opensearch import opensearch_client
 
     search = search or opensearch_client(stack)
     alias = stack.opensearch_index_alias
@@ -284,7 +284,7 @@ def index_state(stack, search=None) -> dict[str, int]:
 
 def converged(stack, expected: dict[str, int]) -> Callable[[], bool]:
     """A check for wait_until: cheap _count first, the full id/version comparison once it matches."""
-    from pulse_indexer.clients import opensearch_client
+    from pulse_common.opensearch import opensearch_client
 
     search = opensearch_client(stack)
     alias = stack.opensearch_index_alias

@@ -8,9 +8,9 @@ import indexer_data as data
 import indexer_helpers  # noqa: F401 - puts tests/fixtures/indexer on sys.path first
 import pytest
 
-from pulse_indexer import naming
+from pulse_common.contracts import search as naming
+from pulse_common.opensearch import opensearch_client
 from pulse_indexer.bulk import BulkWriter
-from pulse_indexer.clients import opensearch_client
 from pulse_indexer.documents import upsert_action
 from pulse_indexer.migrate import apply_migrations, installed_version, load_template
 

@@ -22,8 +22,8 @@ from indexer_helpers import (
 )
 
 from pulse_common.aws import client
-from pulse_indexer import naming
-from pulse_indexer.clients import opensearch_client
+from pulse_common.contracts import search as naming
+from pulse_common.opensearch import opensearch_client
 
 pytestmark = pytest.mark.integration
 

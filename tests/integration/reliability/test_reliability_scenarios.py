@@ -1,15 +1,14 @@
 """Small versions of the out-of-order reliability scenario (the full suite is `make reliability`): the real
 producer, enricher (KCL daemon) and indexer on the local stack, each run on its own resources;
 the stores are compared with the expected state computed from the input (see
-pulse_devstack.reliability for the exact definitions of lost and sink duplicates)."""
+bench/scenarios for the exact definitions of lost and sink duplicates)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-
-from pulse_devstack import reliability
+import scenarios as reliability
 
 pytestmark = pytest.mark.integration
 

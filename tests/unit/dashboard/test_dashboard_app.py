@@ -14,7 +14,8 @@ from opensearchpy.exceptions import NotFoundError
 from pulse_common.settings import StackSettings
 from pulse_common.tracking import load_tracking_config
 from pulse_dashboard import fields as F  # noqa: N812
-from pulse_dashboard.app import _csv_safe, create_app
+from pulse_dashboard.app import create_app
+from pulse_dashboard.exports import csv_safe as _csv_safe
 from pulse_dashboard.settings import DashboardSettings
 
 REPO = Path(__file__).resolve().parents[3]

@@ -487,3 +487,17 @@ def test_stream_shards_close_into_children_that_describe_stream_pages_and_filter
     numbers = [int(s["SequenceNumberRange"]["StartingSequenceNumber"]) for s in shards]
     assert numbers == sorted(numbers)
     assert numbers[1] == int(shards[0]["SequenceNumberRange"]["EndingSequenceNumber"]) + 1
+
+
+def test_the_emulator_refuses_a_moto_other_than_the_one_its_patches_were_written_for(monkeypatch):
+    from importlib import metadata
+
+    assert aws_emulator.check_moto_version() == metadata.version("moto")
+    monkeypatch.setattr(metadata, "version", lambda name: "99.0.0" if name == "moto" else "0")
+    with pytest.raises(aws_emulator.MotoVersionError, match=r"moto==5\.2\.5.*99\.0\.0"):
+        aws_emulator.check_moto_version()
+
+
+def test_a_speed_up_can_be_left_out_by_name_and_an_unknown_name_is_refused():
+    with pytest.raises(ValueError, match="no such emulator speed-up"):
+        aws_emulator.install_patches(["no_such_patch"])

@@ -10,8 +10,9 @@ from amazon_kclpy.checkpoint_error import CheckpointError
 from enricher_standin import StandInEnricher
 
 from pulse_common.aws import client
-from pulse_enricher.dlq import DeadLetterQueue
-from pulse_enricher.processor import ShardProcessor
+from pulse_common.contracts.dead_letter import DeadLetterWriter
+from pulse_common.kcl_batch import KclBatchProcessor
+from pulse_enricher.processor import StoreSink, build_processor
 from pulse_enricher.settings import EnricherSettings
 from pulse_enricher.store import PostStore
 
@@ -36,14 +37,14 @@ def record(seq: int, data: bytes, key: str = "k") -> messages.Record:
     })
 
 
-def deliver(processor: ShardProcessor, recs: list, checkpointer: FakeCheckpointer, behind: int = 0) -> None:
+def deliver(processor: KclBatchProcessor, recs: list, checkpointer: FakeCheckpointer, behind: int = 0):
     message = messages.ProcessRecordsInput(
         {"records": recs, "millisBehindLatest": behind, "action": "processRecords"}
     )
     message.dispatch(checkpointer, processor)
 
 
-def init(processor: ShardProcessor, shard: str = "shardId-000000000000") -> None:
+def init(processor: KclBatchProcessor, shard: str = "shardId-000000000000") -> None:
     messages.InitializeInput({"action": "initialize", "shardId": shard, "sequenceNumber": "TRIM_HORIZON",
                               "subSequenceNumber": 0}).dispatch(None, processor)
 
@@ -54,9 +55,9 @@ def make_processor(aws):
         settings = EnricherSettings(retry_base_s=0.001, retry_cap_s=0.002)
         store = kwargs.pop("store", None) or PostStore(client("dynamodb", aws), aws.table_name,
                                                        sleep=lambda _s: None)
-        dlq = DeadLetterQueue(client("sqs", aws), aws.dlq_name, sleep=lambda _s: None)
-        processor = ShardProcessor(settings, enricher=kwargs.pop("enricher", StandInEnricher()), store=store,
-                                   dlq=dlq, sleep=lambda _s: None)
+        dlq = DeadLetterWriter(client("sqs", aws), aws.dlq_name, sleep=lambda _s: None)
+        processor = build_processor(settings, enricher=kwargs.pop("enricher", StandInEnricher()), store=store,
+                                    dead_letters=dlq, sleep=lambda _s: None)
         init(processor)
         return processor
     return build
@@ -172,7 +173,7 @@ def test_a_processor_that_failed_never_checkpoints_again(aws, make_processor):
     processor.exit_on_failure = False
     checkpointer = FakeCheckpointer()
     deliver(processor, [record(1, posts.encode(posts.upsert(1)))], checkpointer)
-    processor.store = PostStore(client("dynamodb", aws), aws.table_name)
+    processor.sink = StoreSink(PostStore(client("dynamodb", aws), aws.table_name))
     deliver(processor, [record(2, posts.encode(posts.upsert(2)))], checkpointer)
     assert checkpointer.calls == [] and processor.stopped and table_ids(aws) == set()
 

@@ -13,7 +13,6 @@ def test_the_processor_speaks_only_the_kcl_protocol_on_stdout_and_logs_json_on_s
     env = {
         **os.environ,
         "PYTHONPATH": f"{FIXTURES}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-        "PULSE_ENRICHER_ENRICHER_FACTORY": "enricher_noisy:factory",
         "PULSE_AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # never called in this exchange
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -26,7 +25,9 @@ def test_the_processor_speaks_only_the_kcl_protocol_on_stdout_and_logs_json_on_s
         {"action": "shutdownRequested"},
     ]
     proc = subprocess.run(
-        [sys.executable, "-m", "pulse_enricher", "processor"],
+        # The processor's own entry point, with a stand-in NLP core that prints to stdout injected.
+        [sys.executable, "-c", "import sys, enricher_noisy; from pulse_enricher.processor import main; "
+                               "sys.exit(main(build_enricher=enricher_noisy.factory))"],
         input="".join(json.dumps(m) + "\n" for m in messages),
         capture_output=True, text=True, env=env, timeout=60,
     )

@@ -9,15 +9,15 @@ from botocore.exceptions import ClientError
 from enricher_standin import StandInEnricher
 
 from pulse_common.aws import client
-from pulse_common.schema import RecordEnvelope
+from pulse_common.contracts.envelope import RecordEnvelope
+from pulse_common.contracts.items import is_tombstone, item_too_large
+from pulse_common.contracts.items import to_item as build_item
 from pulse_enricher.store import (
+    STORE_RETRY,
     Delete,
     PostStore,
     Upsert,
     WriteResult,
-    build_item,
-    is_tombstone,
-    item_too_large,
     latest_per_id,
 )
 
@@ -219,7 +219,8 @@ class FlakyDynamoDB:
 def test_unprocessed_items_and_throttling_are_retried_until_every_post_is_stored(aws):
     sleeps: list[float] = []
     flaky = FlakyDynamoDB(client("dynamodb", aws), throttles=3, unprocessed_rounds=4)
-    store = PostStore(flaky, aws.table_name, sleep=sleeps.append, retry_base_s=0.01, retry_cap_s=0.05)
+    retry = STORE_RETRY.replace(base_s=0.01, cap_s=0.05)
+    store = PostStore(flaky, aws.table_name, sleep=sleeps.append, retry=retry)
     result = store.apply([upsert_op(i, 10) for i in range(60)])
     assert len(result.written) == 60
     assert all(stored(aws, i) is not None for i in range(60))

@@ -4,8 +4,9 @@ import json
 import orjson
 import pytest
 
+from pulse_common.contracts.items import BadRecord
 from pulse_indexer import documents
-from pulse_indexer.documents import BadRecord, record_to_action
+from pulse_indexer.documents import record_to_action
 
 ALIAS = "pulse-posts"
 
@@ -211,25 +212,18 @@ def test_a_remove_without_created_at_attribute_falls_back_to_the_doc():
     assert record_to_action(record("REMOVE", old=old), ALIAS).index == "pulse-posts-2024.07"
 
 
-def test_a_dead_letter_has_the_shared_fields_and_the_raw_record():
+def test_an_indexer_dead_letter_carries_the_raw_record_and_the_post_it_is_about():
     raw = documents.record_json({"eventName": "INSERT", "when": documents.parse_time("2026-01-01T00:00:00Z")})
-    msg = documents.dead_letter(
+    letter = documents.dead_letter(
         reason="mapping_conflict",
         error="boom",
         source="dynamodb-stream:t",
         shard_id="s",
         sequence_number="7",
         raw=raw,
+        post_id="x:1",
     )
-    assert set(msg) == {
-        "reason",
-        "service",
-        "source",
-        "shard_id",
-        "sequence_number",
-        "raw_b64",
-        "error",
-        "at",
-    }
-    assert msg["service"] == "indexer"
-    assert orjson.loads(base64.b64decode(msg["raw_b64"]))["eventName"] == "INSERT"
+    body = json.loads(letter.body())
+    assert body["service"] == "indexer" and body["post_id"] == "x:1" and body["sequence_number"] == "7"
+    assert base64.b64decode(body["raw_b64"]) == raw
+    assert orjson.loads(letter.raw)["eventName"] == "INSERT"

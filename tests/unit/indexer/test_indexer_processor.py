@@ -4,14 +4,16 @@ empty tombstones skipped, bad records and rejected documents dead-lettered, then
 sequence number checkpointed (and SHARD_END when the shard ends)."""
 
 import json
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from amazon_kclpy import kcl
 
+from pulse_common.kcl_batch import BatchContext, Planned, SourceRecord
 from pulse_indexer import metrics as m
 from pulse_indexer.bulk import BulkOutcome, Failure
-from pulse_indexer.processor import ShardProcessor, plan_batch
+from pulse_indexer.processor import BulkSink, IndexRecord, build_processor
 from pulse_indexer.settings import IndexerSettings
 
 
@@ -99,10 +101,10 @@ def rec(seq, event, new=None, old=None, ttl=False, created_ms=1_790_000_000_000)
 
 def processor(writer=None, dlq=None, clock=lambda: 1_790_000_010.0):
     settings = IndexerSettings(stack={"table_name": "t", "opensearch_index_alias": "p"})
-    p = ShardProcessor(
+    p = build_processor(
         settings,
         writer=writer or FakeWriter(),
-        dlq=dlq or FakeDlq(),
+        dead_letters=dlq or FakeDlq(),
         sleep=lambda _s: None,
         clock=clock,
         exit_on_failure=False,
@@ -153,18 +155,18 @@ def test_bad_records_and_rejected_documents_are_dead_lettered_and_the_batch_stil
             not_json,
         ],
     )
-    assert sorted((letter["reason"], letter["sequence_number"]) for letter in dlq.sent) == [
+    assert sorted((letter.reason, letter.sequence_number) for letter in dlq.sent) == [
         ("invalid_json", "10"),
         ("invalid_json", "7"),
         ("mapping_conflict", "8"),
     ]
     assert all(
-        letter["shard_id"] == "shardId-1" and letter["source"] == "dynamodb-stream:t" for letter in dlq.sent
+        (letter.service, letter.shard_id, letter.source) == ("indexer", "shardId-1", "dynamodb-stream:t")
+        for letter in dlq.sent
     )
-    conflict = next(letter for letter in dlq.sent if letter["reason"] == "mapping_conflict")
-    import base64
-
-    assert json.loads(base64.b64decode(conflict["raw_b64"]))["dynamodb"]["NewImage"]["id"] == {"S": "x:3"}
+    conflict = next(letter for letter in dlq.sent if letter.reason == "mapping_conflict")
+    assert json.loads(conflict.raw)["dynamodb"]["NewImage"]["id"] == {"S": "x:3"}
+    assert conflict.post_id == "x:3"
     assert checkpointer.calls == ["10"]
 
 
@@ -222,18 +224,23 @@ def test_shutdown_checkpoints_the_last_durable_record_and_an_empty_batch_reports
     assert checkpointer.calls == ["2"]
 
 
-def test_planning_a_batch_is_pure_and_keeps_each_ids_last_action_in_stream_order():
+def test_the_transform_is_pure_per_record_and_the_sink_keeps_each_ids_last_action_in_stream_order():
+    transform = IndexRecord("p")
+    context = BatchContext("s", datetime.now(UTC))
     records = [
-        (r.sequence_number, r.binary_data)
+        SourceRecord(r.sequence_number, 0, r.binary_data)
         for r in (
             rec(1, "INSERT", new=item(1, 1)),
             rec(2, "INSERT", new=item(2, 1)),
             rec(3, "MODIFY", new=item(1, 2)),
         )
     ]
-    planned = plan_batch(records, alias="p", shard_id="s", source="src")
-    assert [(a.id, a.version, a.sequence_number) for a in planned.actions] == [
+    planned = [Planned(r, transform(r, context)) for r in records]
+    assert transform.last_created_ms == 1_790_000_000_000
+    writer = FakeWriter()
+    result = BulkSink(writer).write(planned)
+    assert [(a.id, a.version, a.sequence_number) for a in writer.batches[0]] == [
         ("x:2", 1, "2"),
         ("x:1", 2, "3"),
     ]
-    assert planned.letters == [] and planned.last_created_ms == 1_790_000_000_000
+    assert result.refused == [] and result.counts["indexed"] == 2

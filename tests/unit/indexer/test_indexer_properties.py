@@ -30,3 +30,11 @@ def test_locally_every_client_points_at_the_emulator_and_metrics_stay_off():
     assert props["metricsLevel"] == "NONE" and props["applicationName"] == "app-2"
     text = render_properties(settings, ARN)
     assert f"streamName = {ARN}\n" in text and text.startswith("# Generated")
+
+
+def test_the_kcl_application_and_its_lease_tables_default_to_one_per_posts_table(monkeypatch):
+    monkeypatch.setenv("PULSE_TABLE_NAME", "posts-a")
+    monkeypatch.delenv("PULSE_INDEXER_APPLICATION_NAME", raising=False)
+    assert IndexerSettings().app_name == "posts-a-indexer"
+    monkeypatch.setenv("PULSE_INDEXER_APPLICATION_NAME", "indexer-2")
+    assert IndexerSettings().app_name == "indexer-2"

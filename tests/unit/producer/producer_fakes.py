@@ -44,12 +44,15 @@ class FakeKinesis:
 
 
 class FakeDeadLetter:
+    """A DeadLetterWriter that keeps what it was given."""
+
     def __init__(self) -> None:
         self.letters: list[dict[str, Any]] = []
 
-    def send(self, *, reason: str, source: str, raw: bytes, error: str = "") -> bool:
-        self.letters.append({"reason": reason, "source": source, "raw": raw, "error": error})
-        return True
+    def send(self, letters) -> None:
+        for letter in letters:
+            self.letters.append({"service": letter.service, "reason": letter.reason, "source": letter.source,
+                                 "raw": letter.raw, "error": letter.error, "post_id": letter.post_id})
 
 
 class FakeClock:

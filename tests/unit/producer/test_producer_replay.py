@@ -6,7 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
-from pulse_common.schema import RecordEnvelope
+from pulse_common.contracts.envelope import RecordEnvelope
 from pulse_producer.runner import Runner
 from pulse_producer.sample import generate
 from pulse_producer.sink import KinesisSink

@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from producer_fakes import FakeDeadLetter, FakeKinesis
 
-from pulse_common.schema import Author, Post, RecordEnvelope
+from pulse_common.contracts.envelope import RecordEnvelope
+from pulse_common.schema import Author, Post
 from pulse_producer.events import Delete, Item, Upsert
 from pulse_producer.sink import MAX_RECORD_BYTES, KinesisSink, SinkError, partition_key
 

@@ -24,7 +24,7 @@ module "pulse" {
   task_sizes = {
     producer  = { cpu = 256, memory = 512 }
     enricher  = { cpu = 1024, memory = 2048 }
-    indexer   = { cpu = 256, memory = 512 }
+    indexer   = { cpu = 512, memory = 1024 } # the KCL daemon (JVM) and its Python processors
     dashboard = { cpu = 256, memory = 512 }
   }
 
@@ -34,14 +34,17 @@ module "pulse" {
     dashboard = { min = 1, max = 2, cpu_target = 70, lag_threshold_seconds = 0 }
   }
 
-  dashboard_domain_name     = var.dashboard_domain_name
-  dashboard_certificate_arn = var.dashboard_certificate_arn
-  dashboard_allowed_cidrs   = var.dashboard_allowed_cidrs
-  route53_zone_id           = var.route53_zone_id
-  producer_enabled          = var.producer_enabled
-  enable_grafana            = var.enable_grafana
-  enable_execute_command    = true
-  extra_environment         = var.extra_environment
-  oidc                      = var.oidc
-  alert_email               = var.alert_email
+  dashboard_domain_name           = var.dashboard_domain_name
+  dashboard_certificate_arn       = var.dashboard_certificate_arn
+  dashboard_allowed_cidrs         = var.dashboard_allowed_cidrs
+  route53_zone_id                 = var.route53_zone_id
+  producer_enabled                = var.producer_enabled
+  enable_grafana                  = var.enable_grafana
+  enable_execute_command          = var.enable_execute_command
+  extra_environment               = var.extra_environment
+  dashboard_allowed_users         = var.dashboard_allowed_users
+  oidc                            = var.oidc
+  oidc_client_secret              = var.oidc_client_secret
+  opensearch_admin_principal_arns = var.opensearch_admin_principal_arns
+  alert_email                     = var.alert_email
 }

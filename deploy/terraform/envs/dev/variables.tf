@@ -32,7 +32,7 @@ variable "route53_zone_id" {
 
 variable "dashboard_allowed_cidrs" {
   type        = list(string)
-  description = "Client CIDRs allowed to reach the dashboard on 443."
+  description = "Client CIDRs allowed to reach the dashboard on 443 (dev: anywhere; sign-in is still required)."
   default     = ["0.0.0.0/0"]
 }
 
@@ -54,6 +54,12 @@ variable "extra_environment" {
   default     = {}
 }
 
+variable "dashboard_allowed_users" {
+  type        = list(string)
+  description = "E-mail addresses or \"@domain\"s the dashboard admits (empty: whoever the sign-in admits); required with oidc."
+  default     = []
+}
+
 variable "oidc" {
   type = object({
     issuer                 = string
@@ -61,11 +67,28 @@ variable "oidc" {
     token_endpoint         = string
     user_info_endpoint     = string
     client_id              = string
-    client_secret          = string
   })
-  description = "OIDC provider for dashboard sign-in (e.g. via TF_VAR_oidc); null uses a Cognito user pool."
+  description = "External OIDC provider for dashboard sign-in (its secret: oidc_client_secret); null uses a Cognito user pool."
+  default     = null
+}
+
+variable "oidc_client_secret" {
+  type        = string
+  description = "Client secret of the OIDC provider: pass it as TF_VAR_oidc_client_secret, never in a file."
   default     = null
   sensitive   = true
+}
+
+variable "enable_execute_command" {
+  type        = bool
+  description = "Allow ECS Exec into the tasks (off unless you turn it on for debugging)."
+  default     = false
+}
+
+variable "opensearch_admin_principal_arns" {
+  type        = list(string)
+  description = "People's IAM roles that may assume the break-glass OpenSearch security admin role (with MFA)."
+  default     = []
 }
 
 variable "alert_email" {

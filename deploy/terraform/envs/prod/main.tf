@@ -28,14 +28,17 @@ module "pulse" {
     dashboard = { min = 2, max = 4, cpu_target = 60, lag_threshold_seconds = 0 }
   }
 
-  dashboard_domain_name     = var.dashboard_domain_name
-  dashboard_certificate_arn = var.dashboard_certificate_arn
-  dashboard_allowed_cidrs   = var.dashboard_allowed_cidrs
-  route53_zone_id           = var.route53_zone_id
-  producer_enabled          = var.producer_enabled
-  enable_grafana            = var.enable_grafana
-  enable_execute_command    = false
-  extra_environment         = var.extra_environment
-  oidc                      = var.oidc
-  alert_email               = var.alert_email
+  dashboard_domain_name           = var.dashboard_domain_name
+  dashboard_certificate_arn       = var.dashboard_certificate_arn
+  dashboard_allowed_cidrs         = var.dashboard_allowed_cidrs
+  route53_zone_id                 = var.route53_zone_id
+  producer_enabled                = var.producer_enabled
+  enable_grafana                  = var.enable_grafana
+  enable_execute_command          = var.enable_execute_command
+  extra_environment               = var.extra_environment
+  dashboard_allowed_users         = var.dashboard_allowed_users
+  oidc                            = var.oidc
+  oidc_client_secret              = var.oidc_client_secret
+  opensearch_admin_principal_arns = var.opensearch_admin_principal_arns
+  alert_email                     = var.alert_email
 }

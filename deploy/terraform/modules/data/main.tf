@@ -12,15 +12,13 @@ locals {
   partition        = data.aws_partition.current.partition
   table_arn_prefix = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table"
 
-  # KCL 3.x creates and manages these three tables itself (named after the application).
-  kcl_lease_table_arn       = "${local.table_arn_prefix}/${var.kcl_application_name}"
-  kcl_coordinator_table_arn = "${local.table_arn_prefix}/${var.kcl_application_name}-CoordinatorState"
-  kcl_worker_table_arn      = "${local.table_arn_prefix}/${var.kcl_application_name}-WorkerMetricStats"
-  # The indexer runs on the KCL too: its application name is the lease table's name, and KCL 3
-  # adds the same two companion tables.
-  indexer_lease_table_arn       = "${local.table_arn_prefix}/${var.indexer_lease_table_name}"
-  indexer_coordinator_table_arn = "${local.table_arn_prefix}/${var.indexer_lease_table_name}-CoordinatorState"
-  indexer_worker_table_arn      = "${local.table_arn_prefix}/${var.indexer_lease_table_name}-WorkerMetricStats"
+  # KCL 3.x creates and manages three tables per application, named after it: the enricher
+  # (Kinesis) and the indexer (DynamoDB Streams through AWS's Kinesis adapter) each have one.
+  kcl_applications = {
+    enricher = var.kcl_application_name
+    indexer  = var.indexer_application_name
+  }
+  kcl_lease_table_arns = { for svc, app in local.kcl_applications : svc => "${local.table_arn_prefix}/${app}" }
 }
 
 resource "aws_kinesis_stream" "posts" {
@@ -75,11 +73,14 @@ resource "aws_sqs_queue" "dead_letter" {
   tags                              = var.tags
 }
 
-# --- Lease tables ---------------------------------------------------------------------------
-# The KCL (enricher) and the indexer create their lease/checkpoint tables on first start and
-# keep them; these documents grant exactly that on exactly those table names.
+# --- The KCL's tables and metrics ------------------------------------------------------------
+# The KCL creates its lease table (with an index), CoordinatorState and WorkerMetricStats tables
+# on first start and keeps them, and publishes its metrics in a namespace named after the
+# application; each document grants exactly that for exactly one application.
 
 data "aws_iam_policy_document" "kcl_leases" {
+  for_each = local.kcl_applications
+
   statement {
     sid = "KclLeaseTable"
     actions = [
@@ -92,13 +93,13 @@ data "aws_iam_policy_document" "kcl_leases" {
       "dynamodb:DeleteItem",
       "dynamodb:Scan",
     ]
-    resources = [local.kcl_lease_table_arn]
+    resources = [local.kcl_lease_table_arns[each.key]]
   }
 
   statement {
     sid       = "KclLeaseTableIndexes"
     actions   = ["dynamodb:Query"]
-    resources = ["${local.kcl_lease_table_arn}/index/*"]
+    resources = ["${local.kcl_lease_table_arns[each.key]}/index/*"]
   }
 
   statement {
@@ -112,43 +113,22 @@ data "aws_iam_policy_document" "kcl_leases" {
       "dynamodb:DeleteItem",
       "dynamodb:Scan",
     ]
-    resources = [local.kcl_coordinator_table_arn, local.kcl_worker_table_arn]
-  }
-}
-
-data "aws_iam_policy_document" "indexer_leases" {
-  statement {
-    sid = "IndexerKclLeaseTable"
-    actions = [
-      "dynamodb:CreateTable",
-      "dynamodb:DescribeTable",
-      "dynamodb:UpdateTable",
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:Scan",
+    resources = [
+      "${local.kcl_lease_table_arns[each.key]}-CoordinatorState",
+      "${local.kcl_lease_table_arns[each.key]}-WorkerMetricStats",
     ]
-    resources = [local.indexer_lease_table_arn]
   }
 
+  # PutMetricData has no resource-level permissions; the namespace condition limits the KCL
+  # to its own namespace (the application name).
   statement {
-    sid       = "IndexerKclLeaseTableIndexes"
-    actions   = ["dynamodb:Query"]
-    resources = ["${local.indexer_lease_table_arn}/index/*"]
-  }
-
-  statement {
-    sid = "IndexerKclCoordinatorAndWorkerMetricTables"
-    actions = [
-      "dynamodb:CreateTable",
-      "dynamodb:DescribeTable",
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:Scan",
-    ]
-    resources = [local.indexer_coordinator_table_arn, local.indexer_worker_table_arn]
+    sid       = "KclMetricsInItsNamespaceOnly"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [each.value]
+    }
   }
 }

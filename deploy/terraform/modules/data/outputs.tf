@@ -38,22 +38,12 @@ output "dlq_url" {
   value       = aws_sqs_queue.dead_letter.url
 }
 
-output "kcl_application_name" {
-  description = "KCL application name (lease table name) of the enricher."
-  value       = var.kcl_application_name
-}
-
-output "indexer_lease_table_name" {
-  description = "Lease table name of the indexer."
-  value       = var.indexer_lease_table_name
+output "kcl_application_names" {
+  description = "KCL application name per consuming service (enricher, indexer): lease table name and metrics namespace."
+  value       = local.kcl_applications
 }
 
 output "kcl_lease_policy_json" {
-  description = "IAM policy JSON granting the KCL its lease, coordinator and worker-metric tables."
-  value       = data.aws_iam_policy_document.kcl_leases.json
-}
-
-output "indexer_lease_policy_json" {
-  description = "IAM policy JSON granting the indexer its lease table."
-  value       = data.aws_iam_policy_document.indexer_leases.json
+  description = "IAM policy JSON per consuming service granting its KCL lease, CoordinatorState and WorkerMetricStats tables and its metrics namespace."
+  value       = { for svc, doc in data.aws_iam_policy_document.kcl_leases : svc => doc.json }
 }

@@ -51,9 +51,9 @@ variable "kcl_application_name" {
   description = "KCL application name of the enricher; names its lease, CoordinatorState and WorkerMetricStats tables."
 }
 
-variable "indexer_lease_table_name" {
+variable "indexer_application_name" {
   type        = string
-  description = "Name of the DynamoDB table the indexer keeps its stream leases/checkpoints in."
+  description = "KCL application name of the indexer (DynamoDB Streams adapter); names its lease, CoordinatorState and WorkerMetricStats tables."
 }
 
 variable "tags" {

@@ -48,3 +48,11 @@ resource "aws_ecr_lifecycle_policy" "this" {
     ]
   })
 }
+
+# public.ecr.aws through ECR (the ADOT collector image): tasks pull it over the ECR endpoints
+# like Pulse's own images, so none of them needs the internet for it. ECR creates the cached
+# repository on the first pull.
+resource "aws_ecr_pull_through_cache_rule" "ecr_public" {
+  ecr_repository_prefix = "${var.repository_prefix}-ecr-public"
+  upstream_registry_url = "public.ecr.aws"
+}

@@ -1,12 +1,16 @@
 # VPC for Pulse: private subnets for the ECS tasks and the OpenSearch domain, public subnets
 # only for the dashboard's load balancer and the NAT gateway(s).
 #
-# AWS APIs are reached through VPC endpoints (interface: Kinesis, ECR, CloudWatch Logs and
-# metrics, Secrets Manager, SQS, STS, AMP; gateway: DynamoDB, S3 for ECR image layers), so
-# pipeline data does not leave via NAT. NAT remains for what has no endpoint: the X API
-# (producer), DynamoDB Streams (indexer), public.ecr.aws (ADOT collector image).
+# AWS APIs are reached only through VPC endpoints, each with a policy that admits this
+# account's principals to the Pulse resources and the actions Pulse calls: interface endpoints
+# for Kinesis, ECR, CloudWatch Logs and metrics, Secrets Manager, SQS, AMP and DynamoDB Streams
+# (which has no private DNS: the indexer is given the endpoint's own name), gateway endpoints
+# for DynamoDB and S3 (ECR image layers). The NAT gateway is left for the producer's X and
+# Bluesky connections alone: no other task may reach the internet (modules/services).
 
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 # Pin the zone set by name so it never silently grows when AWS adds a zone.
 data "aws_availability_zones" "available" {
   state = "available"
@@ -18,22 +22,29 @@ data "aws_availability_zones" "available" {
 
 locals {
   region        = data.aws_region.current.region
+  account_id    = data.aws_caller_identity.current.account_id
+  partition     = data.aws_partition.current.partition
   azs           = slice(data.aws_availability_zones.available.names, 0, var.az_count)
   private_cidrs = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 4, i)]
   public_cidrs  = [for i in range(var.az_count) : cidrsubnet(var.vpc_cidr, 8, 240 + i)]
   nat_count     = var.enable_nat_gateway ? (var.single_nat_gateway ? 1 : var.az_count) : 0
 
-  interface_endpoints = toset([
-    "kinesis-streams",
-    "ecr.api",
-    "ecr.dkr",
-    "logs",
-    "monitoring",
-    "secretsmanager",
-    "sqs",
-    "sts",
-    "aps-workspaces",
-  ])
+  # Interface endpoints and whether they have private DNS (DynamoDB Streams has none).
+  interface_endpoints = merge(
+    {
+      "kinesis-streams"  = true
+      "ecr.api"          = true
+      "ecr.dkr"          = true
+      "logs"             = true
+      "monitoring"       = true
+      "secretsmanager"   = true
+      "sqs"              = true
+      "aps-workspaces"   = true
+      "dynamodb-streams" = false
+    },
+    # ECS Exec's agent talks to SSM Messages and KMS (session encryption).
+    var.enable_execute_command ? { "ssmmessages" = true, "kms" = true } : {},
+  )
   gateway_endpoints = toset(["dynamodb", "s3"])
 }
 
@@ -138,14 +149,127 @@ resource "aws_security_group" "endpoints" {
   tags = merge(var.tags, { Name = "${var.name_prefix}-vpc-endpoints" })
 }
 
+# --- Endpoint policies ------------------------------------------------------------------------
+# What may pass each endpoint: principals of this account only (aws:PrincipalAccount), the
+# actions Pulse calls, on Pulse's resources (named <name_prefix>...). A "*" resource appears only
+# for actions without resource-level permissions (ecr:GetAuthorizationToken,
+# cloudwatch:PutMetricData, the SSM message channels).
+
+locals {
+  arn    = "arn:${local.partition}"
+  scope  = "${local.region}:${local.account_id}"
+  prefix = var.name_prefix
+
+  endpoint_statements = {
+    "kinesis-streams" = [{
+      actions = [
+        "kinesis:PutRecord", "kinesis:PutRecords", "kinesis:GetRecords", "kinesis:GetShardIterator",
+        "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards",
+      ]
+      resources = ["${local.arn}:kinesis:${local.scope}:stream/${local.prefix}-*"]
+    }]
+    "ecr.api" = local.ecr_statements
+    "ecr.dkr" = local.ecr_statements
+    "logs" = [{
+      actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+      resources = ["${local.arn}:logs:${local.scope}:log-group:/pulse/${local.prefix}/*"]
+    }]
+    "monitoring" = [{
+      actions   = ["cloudwatch:PutMetricData"]
+      resources = ["*"]
+    }]
+    "secretsmanager" = [{
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = ["${local.arn}:secretsmanager:${local.scope}:secret:${local.prefix}/*"]
+    }]
+    "sqs" = [{
+      actions   = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
+      resources = ["${local.arn}:sqs:${local.scope}:${local.prefix}-*"]
+    }]
+    "aps-workspaces" = [{
+      actions   = ["aps:RemoteWrite"]
+      resources = ["${local.arn}:aps:${local.scope}:workspace/*"]
+    }]
+    "dynamodb-streams" = [{
+      actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+      resources = ["${local.arn}:dynamodb:${local.scope}:table/${local.prefix}-*/stream/*"]
+    }]
+    "ssmmessages" = [{
+      actions = [
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+      ]
+      resources = ["*"]
+    }]
+    "kms" = [{
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = ["${local.arn}:kms:${local.scope}:key/*"]
+    }]
+    "dynamodb" = [{
+      actions = [
+        "dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:UpdateTable",
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem", "dynamodb:Scan", "dynamodb:Query",
+      ]
+      resources = [
+        "${local.arn}:dynamodb:${local.scope}:table/${local.prefix}-*",
+        "${local.arn}:dynamodb:${local.scope}:table/${local.prefix}-*/index/*",
+      ]
+    }]
+    # ECR keeps image layers in this regional AWS-owned bucket.
+    "s3" = [{
+      actions   = ["s3:GetObject"]
+      resources = ["${local.arn}:s3:::prod-${local.region}-starport-layer-bucket/*"]
+    }]
+  }
+
+  ecr_statements = [
+    {
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    },
+    {
+      # Pulse's repositories, and those the pull-through cache creates for the collector image.
+      actions = [
+        "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+        "ecr:BatchImportUpstreamImage", "ecr:CreateRepository",
+      ]
+      resources = ["${local.arn}:ecr:${local.scope}:repository/${local.prefix}*"]
+    },
+  ]
+}
+
+data "aws_iam_policy_document" "endpoint" {
+  for_each = merge(local.interface_endpoints, { for g in local.gateway_endpoints : g => true })
+
+  dynamic "statement" {
+    for_each = local.endpoint_statements[each.key]
+    content {
+      sid       = "PulseOnly${statement.key}"
+      actions   = statement.value.actions
+      resources = statement.value.resources
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:PrincipalAccount"
+        values   = [local.account_id]
+      }
+    }
+  }
+}
+
 resource "aws_vpc_endpoint" "interface" {
   for_each            = local.interface_endpoints
   vpc_id              = aws_vpc.this.id
   service_name        = "com.amazonaws.${local.region}.${each.key}"
   vpc_endpoint_type   = "Interface"
-  private_dns_enabled = true
+  private_dns_enabled = each.value
   subnet_ids          = aws_subnet.private[*].id
   security_group_ids  = [aws_security_group.endpoints.id]
+  policy              = data.aws_iam_policy_document.endpoint[each.key].json
   tags                = merge(var.tags, { Name = "${var.name_prefix}-${each.key}" })
 }
 
@@ -155,6 +279,7 @@ resource "aws_vpc_endpoint" "gateway" {
   service_name      = "com.amazonaws.${local.region}.${each.key}"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = aws_route_table.private[*].id
+  policy            = data.aws_iam_policy_document.endpoint[each.key].json
   tags              = merge(var.tags, { Name = "${var.name_prefix}-${each.key}" })
 }
 

@@ -37,6 +37,12 @@ variable "single_nat_gateway" {
   default     = true
 }
 
+variable "enable_execute_command" {
+  type        = bool
+  description = "Add the SSM Messages and KMS endpoints that ECS Exec needs (only when it is turned on)."
+  default     = false
+}
+
 variable "logs_kms_key_arn" {
   type        = string
   description = "KMS key ARN encrypting the VPC flow-log group."

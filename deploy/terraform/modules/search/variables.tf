@@ -18,14 +18,20 @@ variable "client_security_group_ids" {
   description = "Security groups (indexer, dashboard tasks) allowed to reach the domain on 443."
 }
 
-variable "allowed_role_arns" {
+variable "reader_role_arns" {
   type        = list(string)
-  description = "IAM role ARNs admitted by the domain's access policy (indexer and dashboard task roles)."
+  description = "IAM role ARNs that may search the domain (the dashboard's task role)."
 }
 
-variable "master_user_role_arn" {
-  type        = string
-  description = "IAM role ARN that is the fine-grained-access-control master user (the indexer task role)."
+variable "writer_role_arns" {
+  type        = list(string)
+  description = "IAM role ARNs that may also write to the domain (the indexer's task role)."
+}
+
+variable "admin_principal_arns" {
+  type        = list(string)
+  description = "IAM principals (people's roles) that may assume the break-glass security admin role, with MFA; empty: only the one-off opensearch-admin task."
+  default     = []
 }
 
 variable "kms_key_arn" {
@@ -58,13 +64,17 @@ variable "instance_type" {
 
 variable "instance_count" {
   type        = number
-  description = "Number of data nodes (1 for dev; 3 or more spread over AZs for prod)."
+  description = "Number of data nodes with dedicated masters (3 or more, spread over AZs); without dedicated masters the domain has one node."
   default     = 3
+  validation {
+    condition     = var.instance_count >= 1
+    error_message = "instance_count must be at least 1."
+  }
 }
 
 variable "dedicated_master_enabled" {
   type        = bool
-  description = "Run three dedicated master nodes (recommended for prod)."
+  description = "The production shape: three dedicated masters and instance_count data nodes over the zones; false: a single-node domain (dev)."
   default     = true
 }
 

@@ -171,17 +171,17 @@ resource "aws_lb_listener" "https" {
   }
 
   dynamic "default_action" {
-    for_each = local.use_oidc ? [1] : [] # not [var.oidc]: a sensitive value cannot drive for_each
+    for_each = local.use_oidc ? [var.oidc] : []
     content {
       type  = "authenticate-oidc"
       order = 1
       authenticate_oidc {
-        issuer                     = var.oidc.issuer
-        authorization_endpoint     = var.oidc.authorization_endpoint
-        token_endpoint             = var.oidc.token_endpoint
-        user_info_endpoint         = var.oidc.user_info_endpoint
-        client_id                  = var.oidc.client_id
-        client_secret              = var.oidc.client_secret
+        issuer                     = default_action.value.issuer
+        authorization_endpoint     = default_action.value.authorization_endpoint
+        token_endpoint             = default_action.value.token_endpoint
+        user_info_endpoint         = default_action.value.user_info_endpoint
+        client_id                  = default_action.value.client_id
+        client_secret              = var.oidc_client_secret
         session_timeout            = var.session_timeout_seconds
         on_unauthenticated_request = "authenticate"
       }
@@ -192,6 +192,18 @@ resource "aws_lb_listener" "https" {
     type             = "forward"
     order            = 2
     target_group_arn = aws_lb_target_group.dashboard.arn
+  }
+
+  lifecycle {
+    # Anyone the external provider signs in would otherwise reach every post.
+    precondition {
+      condition     = !local.use_oidc || length(var.dashboard_allowed_users) > 0
+      error_message = "With an external OIDC provider (oidc), dashboard_allowed_users must name who may use the dashboard (e-mail addresses or @domains)."
+    }
+    precondition {
+      condition     = !local.use_oidc || nonsensitive(var.oidc_client_secret != null && var.oidc_client_secret != "")
+      error_message = "With an external OIDC provider (oidc), set its client secret: TF_VAR_oidc_client_secret."
+    }
   }
 
   tags = var.tags

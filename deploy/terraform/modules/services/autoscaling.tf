@@ -102,7 +102,7 @@ resource "aws_cloudwatch_metric_alarm" "enricher_lag" {
     metric {
       namespace   = "AWS/Kinesis"
       metric_name = "SubscribeToShardEvent.MillisBehindLatest"
-      dimensions  = { StreamName = var.stream_name, ConsumerName = var.kcl_application_name }
+      dimensions  = { StreamName = var.stream_name, ConsumerName = var.kcl_application_names["enricher"] }
       period      = 60
       stat        = "Maximum"
     }

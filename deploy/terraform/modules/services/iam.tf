@@ -49,10 +49,24 @@ data "aws_iam_policy_document" "execution" {
     resources = values(var.image_repository_arns)
   }
 
+  # The collector image, pulled through the ECR cache of public.ecr.aws: the first pull
+  # creates the cached repository and imports the image.
+  statement {
+    sid = "PullCollectorThroughTheCache"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:BatchGetImage",
+      "ecr:BatchImportUpstreamImage",
+      "ecr:CreateRepository",
+    ]
+    resources = ["arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${var.public_image_cache_repository_prefix}/*"]
+  }
+
   statement {
     sid       = "WriteServiceLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [for lg in aws_cloudwatch_log_group.service : "${lg.arn}:*"]
+    resources = concat([for lg in aws_cloudwatch_log_group.service : "${lg.arn}:*"], ["${aws_cloudwatch_log_group.opensearch_admin.arn}:*"])
   }
 
   statement {
@@ -163,21 +177,10 @@ data "aws_iam_policy_document" "enricher" {
     actions   = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
     resources = [var.dlq_arn]
   }
-
-  # PutMetricData has no resource-level permissions; the namespace condition limits the KCL
-  # to its own namespace (the application name).
-  statement {
-    sid       = "KclMetricsInItsNamespaceOnly"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = [var.kcl_application_name]
-    }
-  }
 }
 
+# The indexer runs the KCL through the DynamoDB Streams Kinesis Adapter: it reads the posts
+# table's stream, owns its KCL tables (data module) and publishes the KCL's metrics.
 data "aws_iam_policy_document" "indexer" {
   # The KCL reads the stream through the DynamoDB Streams Kinesis Adapter: DescribeStream (also
   # with ShardFilter CHILD_SHARDS when a shard ends), GetShardIterator, GetRecords.
@@ -217,18 +220,6 @@ data "aws_iam_policy_document" "indexer" {
     resources = [var.dlq_arn]
   }
 
-  # The indexer's KCL (SUMMARY metrics on AWS) publishes in its own namespace: the application name.
-  statement {
-    sid       = "KclMetricsInItsNamespaceOnly"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = [var.indexer_lease_table_name]
-    }
-  }
-
   statement {
     sid       = "CollectorExportsLagMetricToCloudWatch"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
@@ -260,17 +251,13 @@ resource "aws_iam_role_policy" "task" {
   policy   = local.task_policies[each.key]
 }
 
-# Lease tables (documents come from the data module, which owns the table names).
-resource "aws_iam_role_policy" "enricher_leases" {
-  name   = "kcl-lease-tables"
-  role   = aws_iam_role.task["enricher"].id
-  policy = var.kcl_lease_policy_json
-}
-
-resource "aws_iam_role_policy" "indexer_leases" {
-  name   = "indexer-lease-table"
-  role   = aws_iam_role.task["indexer"].id
-  policy = var.indexer_lease_policy_json
+# The KCL of the enricher and of the indexer: its three tables and its metrics namespace
+# (documents come from the data module, which owns the names).
+resource "aws_iam_role_policy" "kcl_leases" {
+  for_each = toset(["enricher", "indexer"])
+  name     = "kcl-lease-tables"
+  role     = aws_iam_role.task[each.key].id
+  policy   = var.kcl_lease_policy_json[each.key]
 }
 
 # ECS Exec (off by default): the SSM message channels have no resource-level permissions.

@@ -47,23 +47,39 @@ locals {
     }
     enricher = {
       PULSE_ENRICHER_METRICS_PORT     = "9102"
-      PULSE_ENRICHER_APPLICATION_NAME = var.kcl_application_name
+      PULSE_ENRICHER_APPLICATION_NAME = var.kcl_application_names["enricher"]
     }
     indexer = {
       PULSE_INDEXER_METRICS_PORT = "9103"
       # The KCL application: its lease table and the two tables KCL 3 adds (-CoordinatorState,
-      # -WorkerMetricStats), granted by the data module's indexer lease policy.
-      PULSE_INDEXER_APPLICATION_NAME = var.indexer_lease_table_name
+      # -WorkerMetricStats), granted by the data module's KCL policy.
+      PULSE_INDEXER_APPLICATION_NAME = var.kcl_application_names["indexer"]
       PULSE_INDEXER_MAPPINGS_DIR     = "/app/mappings"
+      # DynamoDB Streams' VPC endpoint has no private DNS: the SDKs (boto3 and the Java SDK under
+      # the KCL) are pointed at it by the service-specific endpoint variable.
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS = var.dynamodb_streams_endpoint_url
     }
     dashboard = {
       PULSE_DASHBOARD_HOST = "0.0.0.0"
       PULSE_DASHBOARD_PORT = "8080"
-      # The ALB authenticates every request and adds x-amzn-oidc-identity; only the ALB's
-      # security group can reach the tasks, so the header cannot be forged.
-      PULSE_DASHBOARD_AUTH_MODE = "oidc-header"
+      # The ALB signs in every user (Cognito or the OIDC provider) and passes the claims it signed
+      # in x-amzn-oidc-data; the dashboard verifies that signature against this load balancer's
+      # ARN and matches the verified e-mail against the allow-list (empty: whoever the user pool
+      # admits).
+      PULSE_DASHBOARD_AUTH_MODE       = "oidc-header"
+      PULSE_DASHBOARD_OIDC_SIGNER_ARN = aws_lb.dashboard.arn
+      PULSE_DASHBOARD_OIDC_ALLOWED    = jsonencode(var.dashboard_allowed_users)
     }
   }
+
+  # Every container: no Linux capability, the init process reaps children.
+  linux_parameters = {
+    initProcessEnabled = true
+    capabilities       = { add = [], drop = ["ALL"] }
+  }
+
+  # The collector image comes through the ECR pull-through cache (no task reaches public.ecr.aws).
+  collector_image = "${var.public_image_cache_prefix}/${var.adot_image}"
 
   # The images have no ENTRYPOINT; this is the whole command (as in each image's CMD).
   commands = {
@@ -95,9 +111,9 @@ locals {
           interval    = 30
           timeout     = 5
           retries     = 3
-          startPeriod = svc == "enricher" ? 120 : 30
+          startPeriod = contains(["enricher", "indexer"], svc) ? 120 : 30 # the KCL daemons start slowly
         }
-        linuxParameters = { initProcessEnabled = true }
+        linuxParameters = local.linux_parameters
         stopTimeout     = 60
         logConfiguration = {
           logDriver = "awslogs"
@@ -110,9 +126,11 @@ locals {
       },
       {
         name                   = "adot-collector"
-        image                  = var.adot_image
+        image                  = local.collector_image
         essential              = false
+        user                   = "10001:10001"
         readonlyRootFilesystem = true
+        linuxParameters        = local.linux_parameters
         environment            = [{ name = "AOT_CONFIG_CONTENT", value = var.collector_configs[svc] }]
         mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
         healthCheck = {
@@ -209,6 +227,65 @@ resource "aws_ecs_task_definition" "this" {
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task[each.key].arn
   container_definitions    = local.container_definitions[each.key]
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  volume {
+    name = "tmp"
+  }
+
+  tags = var.tags
+}
+
+# --- The OpenSearch security admin: a one-off task, never a service ----------------------------
+# `deploy/scripts/run-once.sh opensearch-admin` runs it after the domain is created (and after
+# any role change): it applies Pulse's fine-grained-access-control roles and mappings with the
+# break-glass admin role, which no service has.
+
+resource "aws_cloudwatch_log_group" "opensearch_admin" {
+  name              = "/pulse/${var.name_prefix}/opensearch-admin"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_ecs_task_definition" "opensearch_admin" {
+  family                   = "${var.name_prefix}-opensearch-admin"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = 256
+  memory                   = 512
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = var.opensearch_admin_role_arn
+  container_definitions = jsonencode([{
+    name                   = "opensearch-admin"
+    image                  = "${var.image_repository_urls["indexer"]}:${var.image_tag}"
+    essential              = true
+    command                = ["python", "/app/tools/opensearch_security.py", "apply"]
+    user                   = "10001:10001"
+    readonlyRootFilesystem = true
+    linuxParameters        = local.linux_parameters
+    environment = [for k, v in {
+      PULSE_AWS_REGION                    = local.region
+      PULSE_OPENSEARCH_URL                = var.opensearch_url
+      PULSE_OPENSEARCH_INDEXER_ROLE_ARN   = aws_iam_role.task["indexer"].arn
+      PULSE_OPENSEARCH_DASHBOARD_ROLE_ARN = aws_iam_role.task["dashboard"].arn
+      PULSE_OPENSEARCH_ADMIN_ROLE_ARN     = var.opensearch_admin_role_arn
+      HOME                                = "/tmp"
+    } : { name = k, value = v }]
+    mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.opensearch_admin.name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = "opensearch-admin"
+      }
+    }
+  }])
 
   runtime_platform {
     operating_system_family = "LINUX"

@@ -19,8 +19,8 @@ output "task_role_arns" {
 }
 
 output "task_security_group_ids" {
-  description = "Task security group ID per service."
-  value       = { for k, sg in aws_security_group.task : k => sg.id }
+  description = "Task security group ID per service (and of the one-off opensearch-admin task)."
+  value       = local.task_group_ids
 }
 
 output "execution_role_arn" {
@@ -49,6 +49,6 @@ output "cognito_user_pool_id" {
 }
 
 output "log_group_names" {
-  description = "CloudWatch log group per service."
-  value       = { for k, lg in aws_cloudwatch_log_group.service : k => lg.name }
+  description = "CloudWatch log group per service (and of the one-off opensearch-admin task)."
+  value       = merge({ for k, lg in aws_cloudwatch_log_group.service : k => lg.name }, { "opensearch-admin" = aws_cloudwatch_log_group.opensearch_admin.name })
 }

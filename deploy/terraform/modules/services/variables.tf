@@ -61,8 +61,18 @@ variable "cpu_architecture" {
 
 variable "adot_image" {
   type        = string
-  description = "ADOT collector image for the metrics sidecar (pinned version)."
-  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.47.0"
+  description = "ADOT collector image for the metrics sidecar (pinned version), as named in public.ecr.aws; pulled through the ECR cache."
+  default     = "aws-observability/aws-otel-collector:v0.47.0"
+}
+
+variable "public_image_cache_prefix" {
+  type        = string
+  description = "<registry>/<prefix> under which ECR's pull-through cache serves public.ecr.aws images (ecr module)."
+}
+
+variable "public_image_cache_repository_prefix" {
+  type        = string
+  description = "Repository name prefix of the pull-through cache (the execution role may create and pull only these)."
 }
 
 variable "collector_configs" {
@@ -152,24 +162,39 @@ variable "dlq_arn" {
   description = "ARN of the dead-letter queue."
 }
 
-variable "kcl_application_name" {
-  type        = string
-  description = "KCL application name of the enricher (lease table, consumer and metrics namespace)."
-}
-
-variable "indexer_lease_table_name" {
-  type        = string
-  description = "Lease table name of the indexer."
+variable "kcl_application_names" {
+  type        = map(string)
+  description = "KCL application name of the enricher and of the indexer (lease tables and metrics namespace)."
 }
 
 variable "kcl_lease_policy_json" {
-  type        = string
-  description = "IAM policy JSON for the KCL lease tables (from the data module)."
+  type        = map(string)
+  description = "IAM policy JSON for the KCL lease tables of the enricher and of the indexer (from the data module)."
 }
 
-variable "indexer_lease_policy_json" {
+variable "dynamodb_streams_endpoint_url" {
   type        = string
-  description = "IAM policy JSON for the indexer lease table (from the data module)."
+  description = "URL of the DynamoDB Streams VPC endpoint (it has no private DNS); given to the indexer."
+}
+
+variable "endpoints_security_group_id" {
+  type        = string
+  description = "Security group of the interface VPC endpoints (every task may send HTTPS to it)."
+}
+
+variable "gateway_prefix_list_ids" {
+  type        = map(string)
+  description = "Prefix list ID of the S3 and DynamoDB gateway endpoints (keys s3, dynamodb)."
+}
+
+variable "opensearch_security_group_id" {
+  type        = string
+  description = "Security group of the OpenSearch domain (the indexer, dashboard and admin task may send HTTPS to it)."
+}
+
+variable "opensearch_admin_role_arn" {
+  type        = string
+  description = "Break-glass OpenSearch security admin role (search module): task role of the one-off opensearch-admin task only."
 }
 
 variable "opensearch_url" {
@@ -227,7 +252,16 @@ variable "dashboard_certificate_arn" {
 variable "dashboard_allowed_cidrs" {
   type        = list(string)
   description = "Client CIDRs allowed to reach the dashboard load balancer on 443."
-  default     = ["0.0.0.0/0"]
+}
+
+variable "dashboard_allowed_users" {
+  type        = list(string)
+  description = "E-mail addresses or \"@domain\"s the dashboard admits (checked on the claims the load balancer signed); empty admits whoever the sign-in admits. Required with an external OIDC provider."
+  default     = []
+  validation {
+    condition     = alltrue([for u in var.dashboard_allowed_users : can(regex("^([^@\\s,]+@[^@\\s,]+\\.[^@\\s,]+|@[^@\\s,]+\\.[^@\\s,]+)$", u))])
+    error_message = "dashboard_allowed_users entries must be e-mail addresses (you@example.com) or domains written @example.com."
+  }
 }
 
 variable "route53_zone_id" {
@@ -243,9 +277,14 @@ variable "oidc" {
     token_endpoint         = string
     user_info_endpoint     = string
     client_id              = string
-    client_secret          = string
   })
-  description = "OIDC provider for dashboard sign-in; null (default) creates a Cognito user pool instead."
+  description = "External OIDC provider for dashboard sign-in (its secret is oidc_client_secret); null (default) creates a Cognito user pool instead."
+  default     = null
+}
+
+variable "oidc_client_secret" {
+  type        = string
+  description = "Client secret of the OIDC provider (with oidc); pass it as TF_VAR_oidc_client_secret."
   default     = null
   sensitive   = true
 }

@@ -138,14 +138,22 @@ variable "producer_enabled" {
 
 variable "enable_execute_command" {
   type        = bool
-  description = "Allow ECS Exec into the tasks."
+  description = "Allow ECS Exec into the tasks (adds the SSM Messages and KMS endpoints and the task permissions it needs)."
   default     = false
 }
 
 variable "extra_environment" {
   type        = map(map(string))
-  description = "Additional non-secret environment variables per service."
+  description = "Additional non-secret environment variables per service (they cannot change the dashboard's authentication)."
   default     = {}
+  validation {
+    # The deployment sets the dashboard's authentication; an extra variable must not weaken it.
+    condition = alltrue([
+      for name in keys(lookup(var.extra_environment, "dashboard", {})) :
+      !startswith(name, "PULSE_DASHBOARD_AUTH_") && !startswith(name, "PULSE_DASHBOARD_OIDC_") && name != "PULSE_DASHBOARD_ALLOW_ANONYMOUS"
+    ])
+    error_message = "extra_environment.dashboard may not set PULSE_DASHBOARD_AUTH_*, PULSE_DASHBOARD_OIDC_* or PULSE_DASHBOARD_ALLOW_ANONYMOUS: the deployment authenticates every request at the load balancer and in the dashboard."
+  }
 }
 
 variable "indexer_lag_metric_name" {
@@ -172,8 +180,17 @@ variable "dashboard_certificate_arn" {
 
 variable "dashboard_allowed_cidrs" {
   type        = list(string)
-  description = "Client CIDRs allowed to reach the dashboard on 443."
-  default     = ["0.0.0.0/0"]
+  description = "Client CIDRs allowed to reach the dashboard on 443 (the environment decides; prod has no default)."
+  validation {
+    condition     = length(var.dashboard_allowed_cidrs) > 0 && alltrue([for c in var.dashboard_allowed_cidrs : can(cidrhost(c, 0))])
+    error_message = "dashboard_allowed_cidrs must list at least one valid CIDR block."
+  }
+}
+
+variable "dashboard_allowed_users" {
+  type        = list(string)
+  description = "E-mail addresses or \"@domain\"s the dashboard admits (empty: whoever the sign-in admits); required with an external OIDC provider."
+  default     = []
 }
 
 variable "route53_zone_id" {
@@ -189,11 +206,22 @@ variable "oidc" {
     token_endpoint         = string
     user_info_endpoint     = string
     client_id              = string
-    client_secret          = string
   })
-  description = "OIDC provider for dashboard sign-in; null uses a Cognito user pool."
+  description = "External OIDC provider for dashboard sign-in (secret in oidc_client_secret); null uses a Cognito user pool."
+  default     = null
+}
+
+variable "oidc_client_secret" {
+  type        = string
+  description = "Client secret of the OIDC provider; pass it as TF_VAR_oidc_client_secret."
   default     = null
   sensitive   = true
+}
+
+variable "opensearch_admin_principal_arns" {
+  type        = list(string)
+  description = "People's IAM roles that may assume the break-glass OpenSearch security admin role (with MFA); empty: only the one-off opensearch-admin task."
+  default     = []
 }
 
 variable "alert_email" {

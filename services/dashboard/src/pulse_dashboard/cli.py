@@ -2,7 +2,8 @@
 
 pulse-dashboard                 serve on PULSE_DASHBOARD_HOST:PULSE_DASHBOARD_PORT (127.0.0.1:8080)
 pulse-dashboard --port 0        any free port (the URL is logged and printed)
-pulse-dashboard seed --posts N  index N synthetic posts into the alias (demos without the pipeline)
+
+Demo data without the pipeline: `pulse-seed` (the local stack's tools, pulse-devstack).
 """
 
 from __future__ import annotations
@@ -50,20 +51,6 @@ def serve(settings: DashboardSettings) -> int:
     return 0
 
 
-def seed_cmd(settings: DashboardSettings, posts: int, days: float, sample: bool) -> int:
-    from pulse_common.tracking import load_tracking_config
-    from pulse_dashboard import seed, synthetic
-    from pulse_dashboard.search import make_client
-
-    stack = settings.stack
-    tracking = load_tracking_config(stack.tracking_config)
-    seed.apply_template(stack)
-    docs = seed.sample_posts(tracking=tracking) if sample else synthetic.generate(posts, tracking, days=days)
-    n = seed.bulk_index(make_client(stack, timeout_s=120), stack, docs)
-    print(f"indexed {n} {'sample' if sample else 'synthetic'} posts into {stack.opensearch_index_alias}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pulse-dashboard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -72,10 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="port, 0 for any free one (PULSE_DASHBOARD_PORT)")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve the dashboard (the default)")
-    p_seed = sub.add_parser("seed", help="index synthetic posts (demo without the pipeline)")
-    p_seed.add_argument("--posts", type=int, default=5000)
-    p_seed.add_argument("--days", type=float, default=14.0)
-    p_seed.add_argument("--sample", action="store_true", help="the bundled sample, enriched, instead")
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
@@ -83,8 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"pulse-dashboard: invalid settings: {exc}", file=sys.stderr)
         return 2
-    if args.command == "seed":
-        return seed_cmd(settings, args.posts, args.days, args.sample)
     return serve(settings)
 
 

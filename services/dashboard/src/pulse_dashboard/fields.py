@@ -1,7 +1,7 @@
 """The indexed field names the dashboard queries, in one place.
 
 They follow `mappings/posts.template.json` (mapping_version 1) and the derived fields of
-`pulse_indexer.documents.derive`; tests/unit/dashboard checks every name here exists there.
+`pulse_common.contracts.search.derive`; tests/unit/dashboard checks every name here exists there.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Nothing a user types reaches OpenSearch as query DSL: every value is checked against a
 pattern or a whitelist here, and free text only ever goes through `simple_query_string` with a
-fixed field list (see queries.search_posts).
+fixed field list (see views.posts.query).
 """
 
 from __future__ import annotations

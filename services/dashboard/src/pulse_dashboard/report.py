@@ -333,9 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from pulse_common.logging import configure_logging, redact
+    from pulse_common.opensearch import opensearch_client
     from pulse_common.settings import secret_values
     from pulse_common.tracking import load_tracking_config
-    from pulse_dashboard.search import make_client
     from pulse_dashboard.settings import DashboardSettings
 
     settings = DashboardSettings()
@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stack = settings.stack
     insights = Insights(
-        make_client(stack, timeout_s=30),
+        opensearch_client(stack, timeout_s=30),
         stack.opensearch_index_alias,
         load_tracking_config(stack.tracking_config),
         timeout_s=30,

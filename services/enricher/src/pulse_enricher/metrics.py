@@ -7,9 +7,15 @@ Labels are bounded: outcome, reason, kind, error (fixed sets) and shard (shards 
 
 from __future__ import annotations
 
+import logging
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from pulse_common.contracts.dead_letter import DeadLetter
+from pulse_common.kcl_batch import BatchReport
 from pulse_common.metrics import BATCH_SIZE_BUCKETS, CALL_LATENCY_BUCKETS
+
+log = logging.getLogger("pulse.enricher.processor")
 
 ENRICH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
@@ -60,6 +66,45 @@ MILLIS_BEHIND = Gauge(
 SHARDS = Gauge(
     "pulse_enricher_shards_owned", "Shard processors alive", multiprocess_mode="livesum"
 )
+
+
+def count_dead_letter(letter: DeadLetter) -> None:
+    """A letter the dead-letter queue stored (the writer's on_sent)."""
+    FAILED.labels(letter.reason).inc()
+    DEAD_LETTERS.labels(letter.reason).inc()
+
+
+class EnricherObserver:
+    """The enricher's metrics and batch log around the shared batch shape (pulse_common.kcl_batch)."""
+
+    def received(self, shard_id: str, records: int, millis_behind: int | None) -> None:
+        if millis_behind is not None:
+            MILLIS_BEHIND.labels(shard_id).set(millis_behind)
+        if records:
+            BATCH_SIZE.observe(records)
+
+    def batch_done(self, report: BatchReport) -> None:
+        counts = {**report.counts, "dead_lettered": len(report.letters)}
+        for name, value in counts.items():
+            if value:
+                RECORDS.labels(name).inc(value)
+        if counts.get("already_stored"):
+            REDELIVERED.inc(counts["already_stored"])
+        log.info(
+            "batch stored",
+            extra={"shard_id": report.shard_id, "records": report.records,
+                   "first_sequence": report.first_sequence, "last_sequence": report.last_sequence,
+                   "seconds": round(report.seconds, 4), **counts},
+        )
+
+    def shard_held(self, shard_id: str, held: bool, *, ended: bool = False) -> None:
+        SHARDS.set(1 if held else 0)
+
+    def checkpointed(self, error: str | None) -> None:
+        if error is None:
+            CHECKPOINTS.inc()
+        else:
+            CHECKPOINT_ERRORS.labels(error).inc()
 
 
 def multiprocess_registry() -> CollectorRegistry:

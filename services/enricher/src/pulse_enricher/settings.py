@@ -38,8 +38,6 @@ class EnricherSettings(KclConsumerSettings):
     retry_base_s: float = Field(default=0.05, gt=0)
     retry_cap_s: float = Field(default=5.0, gt=0)
     detect_duplicates: bool = True  # flag copy-paste texts (per-process LRU of fingerprints)
-    # "module:callable" building the NLP core from a TrackingConfig; tests may point it elsewhere.
-    enricher_factory: str = "pulse_enricher.nlp:Enricher"
     log_level: str = "INFO"
 
     # --- operations ------------------------------------------------------------------------

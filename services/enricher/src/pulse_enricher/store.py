@@ -1,12 +1,11 @@
 """The posts table: versioned upserts and deletes that never let an older version win.
 
-Item format (docs/TEAM_NOTES.md): id, version (N), created_at, ingested_at, enriched_at (S, ISO),
-expires_at (N, TTL epoch s), doc (S: EnrichedPost JSON). A deleted post is a tombstone item
-`{id, version: <delete version>, deleted: true (BOOL), expires_at: now + tombstone TTL}`: it keeps
-the delete's version, so an upsert older than the delete that arrives after it (out of order, a
-replay, a redrive) meets the tombstone and is refused instead of resurrecting the post. Readers of
-the table skip items with `deleted` (`is_tombstone`); the TTL sweeper removes tombstones once no
-older record can still arrive (EnricherSettings.tombstone_ttl_hours).
+The item format and the version rules are the contract's (`pulse_common.contracts.items`): a post
+item, or for a deleted post a tombstone `{id, version: <delete version>, deleted: true, expires_at}`
+that keeps the delete's version, so an upsert older than the delete that arrives after it (out of
+order, a replay, a redrive) meets the tombstone and is refused instead of resurrecting the post. The
+TTL sweeper removes tombstones once no older record can still arrive
+(EnricherSettings.tombstone_ttl_hours).
 
 Two write modes for upserts:
 - `batch` (default): one strongly consistent `batch_get_item` reads the stored versions of the
@@ -14,14 +13,13 @@ Two write modes for upserts:
   posts. A post id is the partition key, so all versions of an id are in one shard and one
   processor writes them in order; the read-then-write gap matters only to a zombie processor that
   lost its lease mid-batch.
-- `conditional`: one conditional `PutItem` per post (`attribute_not_exists(id) OR version < :v`)
+- `conditional`: one conditional `PutItem` per post (`NEWER_VERSION`)
   from a thread pool: strict even against zombies, ~5x the calls.
 Either way an upsert newer than a tombstone replaces it (the post is re-created); one at or below
 the tombstone's version is `stale`.
 
-Deletes are always a conditional `PutItem` of the tombstone (`attribute_not_exists(id) OR
-version < :v OR (version = :v AND the stored item is not a tombstone)`), written even when no item
-existed. An older delete never touches a newer post; a delete wins a tie with an upsert; the same
+Deletes are always a conditional `PutItem` of the tombstone (`DELETE_WINS`), written even when no
+item existed. An older delete never touches a newer post; a delete wins a tie with an upsert; the same
 delete again (a redelivery) writes nothing. Outcomes: `deleted` when the put replaced a live post
 (ReturnValues=ALL_OLD shows it), `delete_noop` otherwise (no item, an older tombstone refreshed
 with the newer delete version, or a newer or equal version already stored).
@@ -46,32 +44,29 @@ from typing import Any
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from pulse_common.items import TOMBSTONE_ATTR, is_tombstone
-from pulse_common.retry import backoff_delays, is_retryable_aws_error
-from pulse_common.schema import EnrichedPost, RecordEnvelope
+from pulse_common.contracts.items import (
+    CONDITION_NAMES,
+    DELETE_WINS,
+    NEWER_VERSION,
+    TOMBSTONE_ATTR,
+    is_tombstone,
+    item_size,
+    tombstone_item,
+)
+from pulse_common.retry import THROTTLING_CODES, RetryPolicy, aws_error_code, is_retryable_aws_error
 from pulse_enricher import metrics
 
 log = logging.getLogger("pulse.enricher.store")
 
 MAX_BATCH_WRITE = 25
 MAX_BATCH_GET = 100
-MAX_ITEM_BYTES = 400 * 1024
-ITEM_MARGIN_BYTES = 4 * 1024  # attribute names and the other attributes
 MAX_BATCH_WRITE_BYTES = 15 * 1024 * 1024  # the request limit is 16 MiB
 NON_RETRYABLE_CODES = frozenset({"ValidationException", "SerializationException"})
-CONDITION_NEWER = "attribute_not_exists(id) OR #v < :v"
-# A tombstone replaces an older item of any kind, or a live item of the same version (a delete wins
-# a tie); never a newer item, and never a tombstone of the same version (a redelivered delete).
-CONDITION_DELETE = "attribute_not_exists(id) OR #v < :v OR (#v = :v AND attribute_not_exists(#d))"
 DEFAULT_TOMBSTONE_TTL = timedelta(days=15)
 
 
 class ItemRejected(Exception):
     """DynamoDB refused the data itself (ValidationException): retrying cannot help."""
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -100,41 +95,6 @@ class WriteResult:
     rejected: dict[str, str] = field(default_factory=dict)  # id -> DynamoDB's reason
 
 
-def build_tombstone(post_id: str, version: int, *, now: datetime, ttl: timedelta) -> dict[str, Any]:
-    """The tombstone item of a delete (low-level attribute values)."""
-    return {
-        "id": {"S": post_id},
-        "version": {"N": str(version)},
-        TOMBSTONE_ATTR: {"BOOL": True},
-        "expires_at": {"N": str(int((now + ttl).timestamp()))},
-    }
-
-
-def build_item(
-    enriched: EnrichedPost, envelope: RecordEnvelope, *, enriched_at: datetime, retention: timedelta
-) -> dict[str, Any]:
-    """The DynamoDB item (low-level attribute values) for an enriched post."""
-    doc = enriched.model_dump_json(warnings=False)
-    ingested_at = envelope.ingested_at
-    return {
-        "id": {"S": envelope.id},
-        "version": {"N": str(envelope.version)},
-        "created_at": {"S": iso(enriched.created_at)},
-        "ingested_at": {"S": iso(ingested_at)},
-        "enriched_at": {"S": iso(enriched_at)},
-        "expires_at": {"N": str(int((enriched_at + retention).timestamp()))},
-        "doc": {"S": doc},
-    }
-
-
-def item_size(item: dict[str, Any]) -> int:
-    return sum(len(k) + len(next(iter(v.values())).encode("utf-8")) for k, v in item.items())
-
-
-def item_too_large(item: dict[str, Any]) -> bool:
-    return item_size(item) > MAX_ITEM_BYTES - ITEM_MARGIN_BYTES
-
-
 def latest_per_id(ops: Iterable[Op]) -> list[Op]:
     """One op per id: the highest version; at equal versions a delete wins."""
     best: dict[str, Op] = {}
@@ -149,10 +109,18 @@ def latest_per_id(ops: Iterable[Op]) -> list[Op]:
     return list(best.values())
 
 
-def _error_code(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code", "")
-    return type(exc).__name__
+def is_retryable_store_error(exc: BaseException) -> bool:
+    """Retry what an outage or a missing table raises; never bad data, a failed condition or a bug."""
+    code = aws_error_code(exc)
+    if code in NON_RETRYABLE_CODES or code == "ConditionalCheckFailedException":
+        return False
+    return isinstance(exc, ClientError | HTTPClientError | BotoConnectionError | OSError) or (
+        is_retryable_aws_error(exc)
+    )
+
+
+# Writes are retried until they succeed: the caller must not checkpoint past an unwritten post.
+STORE_RETRY = RetryPolicy(base_s=0.05, cap_s=5.0, max_attempts=None, retryable=is_retryable_store_error)
 
 
 class PostStore:
@@ -163,8 +131,7 @@ class PostStore:
         *,
         mode: str = "batch",
         concurrency: int = 8,
-        retry_base_s: float = 0.05,
-        retry_cap_s: float = 5.0,
+        retry: RetryPolicy = STORE_RETRY,
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
         tombstone_ttl: timedelta = DEFAULT_TOMBSTONE_TTL,
@@ -174,8 +141,7 @@ class PostStore:
         self.table = table
         self.mode = mode
         self.concurrency = concurrency
-        self.retry_base_s = retry_base_s
-        self.retry_cap_s = retry_cap_s
+        self.retry = retry
         self.sleep = sleep
         self.should_stop = should_stop
         self.tombstone_ttl = tombstone_ttl
@@ -225,7 +191,7 @@ class PostStore:
                     "ConsistentRead": True,
                 }
             }
-            delays = self._delays()
+            delays = self.retry.delays()
             while request:
                 response = self._call("batch_get_item", lambda r=request: self.dynamodb.batch_get_item(
                     RequestItems=r))
@@ -246,7 +212,7 @@ class PostStore:
     def _batch_put(self, upserts: list[Upsert], result: WriteResult) -> None:
         for chunk in _chunks(upserts):
             pending = [{"PutRequest": {"Item": op.item}} for op in chunk]
-            delays = self._delays()
+            delays = self.retry.delays()
             while pending:
                 request = {self.table: pending}
                 try:
@@ -275,8 +241,8 @@ class PostStore:
                     lambda: self.dynamodb.put_item(
                         TableName=self.table,
                         Item=op.item,
-                        ConditionExpression=CONDITION_NEWER,
-                        ExpressionAttributeNames={"#v": "version"},
+                        ConditionExpression=NEWER_VERSION,
+                        ExpressionAttributeNames={"#v": CONDITION_NAMES["#v"]},
                         ExpressionAttributeValues={":v": {"N": str(op.version)}},
                     ),
                 )
@@ -284,7 +250,7 @@ class PostStore:
             except ItemRejected as exc:
                 return op.id, str(exc)[:500]
             except ClientError as exc:
-                if _error_code(exc) == "ConditionalCheckFailedException":
+                if aws_error_code(exc) == "ConditionalCheckFailedException":
                     return op.id, False
                 raise
 
@@ -303,15 +269,15 @@ class PostStore:
         now = self.clock()
 
         def delete(op: Delete) -> tuple[str, bool]:
-            tombstone = build_tombstone(op.id, op.version, now=now, ttl=self.tombstone_ttl)
+            tombstone = tombstone_item(op.id, op.version, now=now, ttl=self.tombstone_ttl)
             try:
                 response = self._call(
                     "put_item",
                     lambda: self.dynamodb.put_item(
                         TableName=self.table,
                         Item=tombstone,
-                        ConditionExpression=CONDITION_DELETE,
-                        ExpressionAttributeNames={"#v": "version", "#d": TOMBSTONE_ATTR},
+                        ConditionExpression=DELETE_WINS,
+                        ExpressionAttributeNames=CONDITION_NAMES,
                         ExpressionAttributeValues={":v": {"N": str(op.version)}},
                         ReturnValues="ALL_OLD",
                     ),
@@ -319,7 +285,7 @@ class PostStore:
                 old = response.get("Attributes")
                 return op.id, bool(old) and not is_tombstone(old)  # a live post was replaced
             except ClientError as exc:
-                if _error_code(exc) == "ConditionalCheckFailedException":
+                if aws_error_code(exc) == "ConditionalCheckFailedException":
                     return op.id, False
                 raise
 
@@ -335,44 +301,31 @@ class PostStore:
         return list(self._pool.map(fn, items))
 
     # -- retries ------------------------------------------------------------------------------
-    def _delays(self):
-        return backoff_delays(self.retry_base_s, self.retry_cap_s)
-
     def _call(self, operation: str, fn: Callable[[], Any]) -> Any:
         """Call fn until it succeeds; raise only what retrying cannot fix."""
-        delays = self._delays()
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def timed() -> Any:
             started = time.perf_counter()
-            try:
-                response = fn()
-                metrics.WRITE_SECONDS.labels(operation).observe(time.perf_counter() - started)
-                return response
-            except Exception as exc:
-                code = _error_code(exc)
-                if code in NON_RETRYABLE_CODES:
-                    raise ItemRejected(f"{code}: {exc}") from exc
-                if code == "ConditionalCheckFailedException":
-                    raise
-                if not (
-                    isinstance(exc, ClientError | HTTPClientError | BotoConnectionError | OSError)
-                    or is_retryable_aws_error(exc)
-                ):
-                    raise  # a bug, not an outage
-                if self.should_stop():
-                    raise
-                throttled = code in {"ProvisionedThroughputExceededException", "ThrottlingException",
-                                     "RequestLimitExceeded"}
-                metrics.WRITE_RETRIES.labels("throttled" if throttled else "error").inc()
-                delay = next(delays)
-                log.log(
-                    logging.WARNING if attempt < 5 else logging.ERROR,
-                    "dynamodb call failed; retrying",
-                    extra={"operation": operation, "error": code, "attempt": attempt,
-                           "delay_s": round(delay, 3)},
-                )
-                self.sleep(delay)
+            response = fn()
+            metrics.WRITE_SECONDS.labels(operation).observe(time.perf_counter() - started)
+            return response
+
+        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            code = aws_error_code(exc)
+            metrics.WRITE_RETRIES.labels("throttled" if code in THROTTLING_CODES else "error").inc()
+            log.log(
+                logging.WARNING if attempt < 5 else logging.ERROR,
+                "dynamodb call failed; retrying",
+                extra={"operation": operation, "error": code, "attempt": attempt, "delay_s": round(delay, 3)},
+            )
+
+        try:
+            return self.retry.call(timed, sleep=self.sleep, on_retry=on_retry, should_stop=self.should_stop)
+        except Exception as exc:
+            code = aws_error_code(exc)
+            if code in NON_RETRYABLE_CODES:
+                raise ItemRejected(f"{code}: {exc}") from exc
+            raise
 
 
 def _chunks(upserts: list[Upsert]) -> Iterable[list[Upsert]]:

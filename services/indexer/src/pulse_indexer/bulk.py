@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pulse_common.retry import backoff_delays
+from pulse_common.retry import RetryPolicy
 from pulse_indexer import metrics as m
 from pulse_indexer.documents import Action, parse_time
 
@@ -134,8 +134,9 @@ class BulkWriter:
         self.max_docs = max_docs
         self.max_bytes = max_bytes
         self.concurrency = concurrency
-        self.retry_base_s = retry_base_s
-        self.retry_cap_s = retry_cap_s
+        self.retry = RetryPolicy(
+            retry_base_s, retry_cap_s, max_attempts=None, retryable=is_retryable_transport_error
+        )
         self.timeout_s = timeout_s
         self.refresh = refresh
         self._sleep = sleep
@@ -187,7 +188,7 @@ class BulkWriter:
 
     def _write_chunk(self, chunk: list[Action], keep_going: Callable[[], bool] | None) -> BulkOutcome:
         outcome = BulkOutcome()
-        delays = backoff_delays(self.retry_base_s, self.retry_cap_s)
+        delays = self.retry.delays()
         stop = threading.Event()
         pending = chunk
         while pending:
@@ -198,7 +199,7 @@ class BulkWriter:
             try:
                 response = self._send(body)
             except Exception as exc:  # noqa: BLE001 - classified just below
-                if not is_retryable_transport_error(exc):
+                if not self.retry.retryable(exc):
                     if len(pending) > 1 and _status_of(exc) == 413:
                         half = len(pending) // 2
                         outcome.merge(self._write_chunk(pending[:half], keep_going))

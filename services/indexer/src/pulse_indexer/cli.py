@@ -23,7 +23,7 @@ import sys
 
 from pulse_common.logging import configure_logging
 from pulse_common.metrics import serve_metrics
-from pulse_common.retry import backoff_delays
+from pulse_common.retry import RetryPolicy
 from pulse_common.settings import secret_values
 from pulse_indexer.settings import IndexerSettings
 
@@ -35,8 +35,8 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
 
     from pulse_common.aws import client
     from pulse_common.kcl import KclDaemon
+    from pulse_common.opensearch import opensearch_client
     from pulse_indexer import daemon as kcl_daemon
-    from pulse_indexer.clients import opensearch_client
     from pulse_indexer.metrics import multiprocess_registry
     from pulse_indexer.migrate import NewerMappingInstalled, apply_migrations
 
@@ -95,7 +95,7 @@ def cmd_run(settings: IndexerSettings, args: argparse.Namespace) -> int:
         if not args.no_migrate:
             # Never write before the template is in place: an index auto-created without it would get
             # dynamic mappings. OpenSearch down at start = wait here (not ready), retrying with backoff.
-            delays = backoff_delays(settings.retry_base_s, settings.retry_cap_s)
+            delays = RetryPolicy(settings.retry_base_s, settings.retry_cap_s).delays()
             while not stop.is_set():
                 try:
                     apply_migrations(

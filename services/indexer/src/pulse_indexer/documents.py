@@ -1,13 +1,7 @@
-"""DynamoDB items and stream records -> OpenSearch bulk actions.
+"""DynamoDB stream records -> OpenSearch bulk actions.
 
-The item format is fixed (docs/TEAM_NOTES.md): `id`, `version` (N), `created_at`, `ingested_at`,
-`doc` (the EnrichedPost JSON). The index document is that JSON as is, plus a few derived fields the
-mapping needs:
-
-- `aspects[].name`: the canonical aspect name (copy of `aspects[].aspect`), nested;
-- `aspect_names`: the distinct aspect names, flat, for filters and partial search without `nested`;
-- `location`: geo_point {lat, lon} from `geo`;
-- `engagement_total`: likes + reposts + replies + quotes.
+The item codec (`pulse_common.contracts.items.from_item`) reads each image; the search document and
+its monthly index come from `pulse_common.contracts.search`.
 
 Deletes: the enricher replaces a deleted post's item with a tombstone `{id, version: <delete
 version>, deleted: true, expires_at}` (it keeps older upserts arriving later from resurrecting the
@@ -16,7 +10,7 @@ document (its monthly index from the OldImage's `created_at`), with the tombston
 `version_type=external_gte`. When there is no OldImage (deleted before it was ever stored) or the
 OldImage is a tombstone too, nothing is in OpenSearch: the record is skipped. A plain REMOVE (an
 item deleted outright) is still a delete of its OldImage; a REMOVE by the TTL sweeper, of a post or
-of an expired tombstone, changes nothing. `is_tombstone` is for every reader of the table.
+of an expired tombstone, changes nothing.
 
 Documents are not re-validated against the schema here: the enricher validated them, and a
 document OpenSearch cannot take goes to the dead-letter queue with OpenSearch's reason.
@@ -24,25 +18,25 @@ document OpenSearch cannot take goes to the dead-letter queue with OpenSearch's 
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from pulse_common.items import is_tombstone
-from pulse_indexer import naming
+from pulse_common.contracts.dead_letter import DeadLetter
+from pulse_common.contracts.items import (
+    BadRecord,
+    StoredPost,
+    Tombstone,
+    attr_value,
+    from_item,
+    is_tombstone,
+    stored_coordinates,
+)
+from pulse_common.contracts.search import document, index_of
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
-
-
-class BadRecord(ValueError):
-    """A record that cannot become an action (no id, no created_at, broken JSON): dead-lettered."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass
@@ -77,114 +71,25 @@ class Action:
         return self.action_line() + b"\n"
 
 
-def attr_value(attr: dict[str, Any] | None) -> Any:
-    """The plain value of one DynamoDB AttributeValue (S, N, BOOL, NULL are all we store)."""
-    if not attr:
-        return None
-    if "S" in attr:
-        return attr["S"]
-    if "N" in attr:
-        text = attr["N"]
-        return int(text) if text.lstrip("-").isdigit() else float(text)
-    if "BOOL" in attr:
-        return attr["BOOL"]
-    if "NULL" in attr:
-        return None
-    raise BadRecord("unsupported_attribute", f"unsupported attribute type {sorted(attr)}")
-
-
-def derive(doc: dict[str, Any]) -> dict[str, Any]:
-    """Add the derived fields the mapping indexes (in place; returns doc)."""
-    aspects = doc.get("aspects")
-    if isinstance(aspects, list):
-        names: list[str] = []
-        for aspect in aspects:
-            if isinstance(aspect, dict):
-                name = aspect.get("name") or aspect.get("aspect")
-                if name is not None:
-                    aspect["name"] = name
-                    if isinstance(name, str) and name.lower() not in names:
-                        names.append(name.lower())
-        doc["aspect_names"] = names
-    geo = doc.get("geo")
-    if isinstance(geo, dict) and geo.get("lat") is not None and geo.get("lon") is not None:
-        doc["location"] = {"lat": geo["lat"], "lon": geo["lon"]}
-    engagement = doc.get("engagement")
-    if isinstance(engagement, dict):
-        total = 0
-        for key in ("likes", "reposts", "replies", "quotes"):
-            value = engagement.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                total += int(value)
-        doc["engagement_total"] = total
-    return doc
-
-
-def _iso(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def upsert_action(item: dict[str, Any], alias: str, *, version_type: str = "external") -> Action:
-    """An `index` action from a DynamoDB item image (AttributeValue map)."""
-    post_id = attr_value(item.get("id"))
-    if not isinstance(post_id, str) or not post_id:
-        raise BadRecord("missing_id", "item has no string id")
-    version = attr_value(item.get("version"))
-    raw_doc = attr_value(item.get("doc"))
-    if not isinstance(raw_doc, str):
-        raise BadRecord("missing_doc", f"item {post_id} has no doc attribute")
-    try:
-        doc = orjson.loads(raw_doc)
-    except orjson.JSONDecodeError as exc:
-        raise BadRecord("invalid_json", f"item {post_id}: doc is not JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise BadRecord("invalid_json", f"item {post_id}: doc is not a JSON object")
-    if not isinstance(version, int):
-        version = doc.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise BadRecord("missing_version", f"item {post_id} has no integer version")
-    created_at = _iso(attr_value(item.get("created_at"))) or _iso(doc.get("created_at"))
-    if created_at is None:
-        raise BadRecord("missing_created_at", f"item {post_id} has no created_at")
-    try:
-        index = naming.index_for(alias, created_at)
-    except (ValueError, TypeError) as exc:
-        raise BadRecord("invalid_created_at", f"item {post_id}: created_at {created_at!r}: {exc}") from exc
-    ingested_at = _iso(attr_value(item.get("ingested_at"))) or _iso(doc.get("ingested_at"))
+    """An `index` action from a post's item image (BadRecord for a tombstone or a broken item)."""
+    stored = from_item(item)
+    if isinstance(stored, Tombstone):
+        raise BadRecord("tombstone", f"item {stored.id} is a tombstone, not a post", post_id=stored.id)
+    return index_action(stored, alias, version_type=version_type)
+
+
+def index_action(stored: StoredPost, alias: str, *, version_type: str = "external") -> Action:
     return Action(
         op="index",
-        id=post_id,
-        index=index,
-        version=version,
-        body=orjson.dumps(derive(doc)),
+        id=stored.id,
+        index=index_of(alias, stored.created_at, stored.id),
+        version=stored.version,
+        body=document(stored),
         version_type=version_type,
-        created_at=created_at,
-        ingested_at=ingested_at,
+        created_at=stored.created_at,
+        ingested_at=stored.ingested_at,
     )
-
-
-def _old_image_target(old_item: dict[str, Any]) -> tuple[Any, str | None]:
-    """(version, created_at) of the document an OldImage put into OpenSearch (doc as fallback)."""
-    version = attr_value(old_item.get("version"))
-    created_at = _iso(attr_value(old_item.get("created_at")))
-    if not isinstance(version, int) or created_at is None:
-        raw_doc = attr_value(old_item.get("doc"))
-        try:
-            doc = orjson.loads(raw_doc) if isinstance(raw_doc, str) else {}
-        except orjson.JSONDecodeError:
-            doc = {}
-        if not isinstance(doc, dict):
-            doc = {}
-        version = version if isinstance(version, int) else doc.get("version")
-        created_at = created_at or _iso(doc.get("created_at"))
-    return version, created_at
-
-
-def _index_of(alias: str, created_at: str, post_id: str, what: str) -> str:
-    try:
-        return naming.index_for(alias, created_at)
-    except (ValueError, TypeError) as exc:
-        raise BadRecord("invalid_created_at", f"{what} of {post_id}: created_at {created_at!r}") from exc
 
 
 def delete_action(old_item: dict[str, Any], keys: dict[str, Any], alias: str) -> Action | None:
@@ -200,14 +105,18 @@ def delete_action(old_item: dict[str, Any], keys: dict[str, Any], alias: str) ->
     if not isinstance(post_id, str) or not post_id:
         raise BadRecord("missing_id", "REMOVE record has no id")
     if not old_item:
-        raise BadRecord("missing_old_image", f"REMOVE of {post_id} has no OldImage (stream view type?)")
+        raise BadRecord(
+            "missing_old_image", f"REMOVE of {post_id} has no OldImage (stream view type?)", post_id=post_id
+        )
     if is_tombstone(old_item):
         return None  # the post was deleted from OpenSearch when the tombstone was written
-    version, created_at = _old_image_target(old_item)
+    version, created_at = stored_coordinates(old_item)
     if not isinstance(version, int) or isinstance(version, bool):
-        raise BadRecord("missing_version", f"REMOVE of {post_id}: OldImage has no version")
+        raise BadRecord("missing_version", f"REMOVE of {post_id}: OldImage has no version", post_id=post_id)
     if created_at is None:
-        raise BadRecord("missing_created_at", f"REMOVE of {post_id}: OldImage has no created_at")
+        raise BadRecord(
+            "missing_created_at", f"REMOVE of {post_id}: OldImage has no created_at", post_id=post_id
+        )
     return _versioned_delete(post_id, version, created_at, alias, "REMOVE")
 
 
@@ -216,7 +125,7 @@ def _versioned_delete(post_id: str, version: int, created_at: str, alias: str, w
     return Action(
         op="delete",
         id=post_id,
-        index=_index_of(alias, created_at, post_id, what),
+        index=index_of(alias, created_at, post_id, what),
         version=version,
         version_type="external_gte",
         created_at=created_at,
@@ -235,12 +144,14 @@ def tombstone_action(new_item: dict[str, Any], old_item: dict[str, Any] | None, 
         raise BadRecord("missing_id", "tombstone has no string id")
     version = attr_value(new_item.get("version"))
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise BadRecord("missing_version", f"tombstone of {post_id} has no integer version")
+        raise BadRecord("missing_version", f"tombstone of {post_id} has no integer version", post_id=post_id)
     if not old_item or is_tombstone(old_item):
         return None
-    _old_version, created_at = _old_image_target(old_item)
+    _old_version, created_at = stored_coordinates(old_item)
     if created_at is None:
-        raise BadRecord("missing_created_at", f"tombstone of {post_id}: OldImage has no created_at")
+        raise BadRecord(
+            "missing_created_at", f"tombstone of {post_id}: OldImage has no created_at", post_id=post_id
+        )
     return _versioned_delete(post_id, version, created_at, alias, "tombstone")
 
 
@@ -294,25 +205,22 @@ def dead_letter(
     reason: str,
     error: str,
     source: str,
-    shard_id: str = "",
-    sequence_number: str = "",
+    shard_id: str | None = None,
+    sequence_number: str | None = None,
     raw: bytes = b"",
-    max_raw_bytes: int = 180_000,
-) -> dict[str, Any]:
-    """A dead-letter message body in the shared format (docs/TEAM_NOTES.md)."""
-    if len(raw) > max_raw_bytes:
-        raw = raw[:max_raw_bytes]
-        error = f"{error} (raw truncated to {max_raw_bytes} bytes)"
-    return {
-        "reason": reason,
-        "service": "indexer",
-        "source": source,
-        "shard_id": shard_id,
-        "sequence_number": sequence_number,
-        "raw_b64": base64.b64encode(raw).decode("ascii"),
-        "error": error[:4000],
-        "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-    }
+    post_id: str | None = None,
+) -> DeadLetter:
+    """The indexer's dead letter: the stream record (or item) as JSON, and the post it is about."""
+    return DeadLetter(
+        service="indexer",
+        reason=reason,
+        error=error,
+        source=source,
+        raw=raw,
+        shard_id=shard_id,
+        sequence_number=sequence_number,
+        post_id=post_id,
+    )
 
 
 def parse_time(value: str | None) -> datetime | None:

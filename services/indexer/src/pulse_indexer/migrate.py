@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pulse_common.contracts import search as naming
 from pulse_common.settings import StackSettings
-from pulse_indexer import naming
 
 log = logging.getLogger("pulse.indexer.migrate")
 
@@ -110,7 +110,7 @@ def apply_migrations(
     """
     from opensearchpy.exceptions import RequestError
 
-    from pulse_indexer.clients import opensearch_client
+    from pulse_common.opensearch import opensearch_client
 
     stack = stack or StackSettings()
     client = client or opensearch_client(stack)

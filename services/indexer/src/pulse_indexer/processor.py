@@ -1,69 +1,56 @@
-"""The per-shard record processor (amazon-kclpy v3) the KCL launcher runs for each stream shard.
+"""The indexer's per-shard processor (the KCL launcher runs one per stream shard): the shared KCL
+batch shape (`pulse_common.kcl_batch`) with
+
+- transform (`IndexRecord`): each record's data is the DynamoDB stream record as JSON (the
+  adapter's serialization of the SDK's `Record`: eventName, dynamodb.{Keys, NewImage, OldImage,
+  SequenceNumber, ApproximateCreationDateTime (epoch ms)}, userIdentity); `documents.record_to_action`
+  turns it into an OpenSearch write. TTL expiries and tombstones with nothing indexed behind them are
+  skipped; a record that cannot be decoded or indexed is refused with its reason;
+- durable write (`BulkSink`): the last write of an id in the batch wins; `bulk.BulkWriter` (external
+  versions; 429/5xx/connection errors retried for as long as it takes, only the failed items
+  resent); a document OpenSearch refuses (mapping conflict, ...) is dead-lettered, never blocking;
+- then the dead letters, then the checkpoint of the batch's last sequence number: everything up to it
+  was applied, conflicted (an equal or newer version is indexed) or dead-lettered.
 
 The KCL (through the DynamoDB Streams Kinesis Adapter) owns shard discovery, parents before
-children, leases, takeover and balancing; this processor turns one batch of stream records into
-OpenSearch writes, in five steps:
-
-1. decode: each record's data is the DynamoDB stream record as JSON (the adapter's serialization
-   of the SDK's `Record`: eventName, dynamodb.{Keys, NewImage, OldImage, SequenceNumber,
-   ApproximateCreationDateTime (epoch ms)}, userIdentity);
-2. transform: `documents.record_to_action` per record; the last action of an id in the batch wins;
-3. durable write: `bulk.BulkWriter` (external versions; 429/5xx/connection errors retried for as
-   long as it takes, only the failed items resent);
-4. dead letters: records that cannot be decoded or indexed (mapping conflict, ...) go to the
-   dead-letter queue with their reason, shard and sequence number, and never block the shard;
-5. checkpoint the batch's last sequence number: everything up to it was applied, conflicted (an
-   equal or newer version is indexed) or dead-lettered.
-
-`shard_ended` checkpoints at SHARD_END so the child shards can start; `shutdown_requested`
-checkpoints the last durable sequence number; `lease_lost` stops. A failure retrying cannot fix
-exits the processor without checkpointing (the daemon then exits and is restarted by its
-supervisor; the shard resumes from its last checkpoint: crash-only, never skip).
-
-stdout is the KCL protocol: logs are JSON lines on stderr.
+children, leases, takeover and balancing.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import signal
-import sys
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from amazon_kclpy import kcl
-from amazon_kclpy.v3 import processor as kcl_processor
 
-from pulse_common.kcl import checkpoint as kcl_checkpoint
-from pulse_common.kcl import protocol_streams
+from pulse_common.contracts.dead_letter import DeadLetterWriter
+from pulse_common.contracts.items import BadRecord
+from pulse_common.kcl_batch import (
+    CHECKPOINT_RETRY,
+    BatchContext,
+    BatchReport,
+    KclBatchProcessor,
+    Planned,
+    Refusal,
+    SinkResult,
+    Skip,
+    SourceRecord,
+    run_processor,
+)
 from pulse_common.logging import configure_logging
-from pulse_common.retry import backoff_delays
+from pulse_common.opensearch import opensearch_client
 from pulse_common.settings import secret_values
 from pulse_indexer import metrics as m
 from pulse_indexer.bulk import BulkWriter, record_outcome
-from pulse_indexer.clients import DeadLetterQueue, opensearch_client
-from pulse_indexer.documents import Action, BadRecord, dead_letter, is_ttl_remove, record_to_action
+from pulse_indexer.clients import dead_letter_writer
+from pulse_indexer.documents import Action, is_ttl_remove, record_to_action
 from pulse_indexer.settings import IndexerSettings
 
 log = logging.getLogger("pulse.indexer.processor")
 
-CHECKPOINT_ATTEMPTS = 6
-EXIT_UNRECOVERABLE = 70  # see the module docstring: crash-only
-
-
-@dataclass
-class Batch:
-    """One batch, decoded and transformed: what to write, and what to dead-letter."""
-
-    actions: list[Action] = field(default_factory=list)  # distinct ids, the last write of each
-    letters: list[dict[str, Any]] = field(default_factory=list)
-    skipped: int = 0  # TTL expiries and tombstones with nothing indexed behind them
-    last_created_ms: float | None = None  # ApproximateCreationDateTime of the last record
+INDEX_FAILED = "index_failed"  # an unexpected error turning one record into its write
 
 
 def decode(data: bytes) -> dict[str, Any]:
@@ -77,244 +64,135 @@ def decode(data: bytes) -> dict[str, Any]:
     return record
 
 
-def plan_batch(records: Iterable[tuple[str, bytes]], *, alias: str, shard_id: str, source: str) -> Batch:
-    """Decode and transform (sequence number, data) pairs: the pure part of a batch."""
-    batch = Batch()
-    by_id: dict[str, Action] = {}
-    for sequence, data in records:
-        try:
-            record = decode(data)
-            ttl = is_ttl_remove(record)
-            m.RECORDS_READ.labels("TTL_REMOVE" if ttl else str(record.get("eventName"))).inc()
-            created = record["dynamodb"].get("ApproximateCreationDateTime")
-            if isinstance(created, int | float):
-                batch.last_created_ms = float(created)
-            action = record_to_action(record, alias, shard_id)
-        except BadRecord as exc:
-            batch.letters.append(
-                dead_letter(
-                    reason=exc.reason,
-                    error=str(exc),
-                    source=source,
-                    shard_id=shard_id,
-                    sequence_number=sequence,
-                    raw=data,
-                )
-            )
-            m.DOCS_FAILED.labels(exc.reason).inc()
-            continue
+class IndexRecord:
+    """The transform: one stream record -> its OpenSearch action. Notes the creation time of the last
+    record read (`last_created_ms`), from which the observer reports how far the shard is behind."""
+
+    failure_reason = INDEX_FAILED
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.last_created_ms: float | None = None
+
+    def __call__(self, record: SourceRecord, context: BatchContext) -> Action | Skip:
+        stream_record = decode(record.data or b"")
+        ttl = is_ttl_remove(stream_record)
+        m.RECORDS_READ.labels("TTL_REMOVE" if ttl else str(stream_record.get("eventName"))).inc()
+        created = stream_record["dynamodb"].get("ApproximateCreationDateTime")
+        if isinstance(created, int | float):
+            self.last_created_ms = float(created)
+        action = record_to_action(stream_record, self.alias, context.shard_id)
         if action is None:
-            (m.TTL_SKIPPED if ttl else m.TOMBSTONES_SKIPPED).inc()
-            batch.skipped += 1
-            continue
-        action.sequence_number = action.sequence_number or sequence
-        action.raw = data
-        by_id.pop(action.id, None)
-        by_id[action.id] = action  # the last write of an id in the batch wins
-    batch.actions = list(by_id.values())
-    return batch
+            return Skip("ttl" if ttl else "tombstone")
+        action.sequence_number = action.sequence_number or record.sequence_number
+        action.raw = record.data or b""
+        return action
 
 
-class ShardProcessor(kcl_processor.RecordProcessorBase):
-    """One shard's processor. Dependencies are injectable for tests; built at initialize otherwise."""
+class BulkSink:
+    """The durable write: one bulk write of the batch's actions, the last action of an id winning."""
 
-    def __init__(
-        self,
-        settings: IndexerSettings,
-        *,
-        writer: BulkWriter | None = None,
-        dlq: DeadLetterQueue | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-        exit_on_failure: bool = True,
-    ) -> None:
-        self.settings = settings
+    def __init__(self, writer: BulkWriter) -> None:
         self.writer = writer
-        self.dlq = dlq
-        self.sleep = sleep
-        self.clock = clock
-        self.exit_on_failure = exit_on_failure
-        self.shard_id = "unknown"
-        self.alias = settings.stack.opensearch_index_alias
-        self.source = f"dynamodb-stream:{settings.stack.table_name}"
-        self.last_durable: str | None = None
-        self.last_checkpointed: str | None = None
-        self.stopped = False
 
-    # -- lifecycle ----------------------------------------------------------------------------
-    def initialize(self, initialize_input) -> None:
-        self.shard_id = initialize_input.shard_id
-        self.last_checkpointed = initialize_input.sequence_number
-        if self.writer is None:
-            s = self.settings
-            search = opensearch_client(
-                s.stack, timeout_s=s.request_timeout_s, pool_size=s.bulk_concurrency * 4
-            )
-            self.writer = BulkWriter(
-                search,
-                max_docs=s.bulk_max_docs,
-                max_bytes=s.bulk_max_bytes,
-                concurrency=s.bulk_concurrency,
-                retry_base_s=s.retry_base_s,
-                retry_cap_s=s.retry_cap_s,
-                timeout_s=s.request_timeout_s,
-            )
-        if self.dlq is None:
-            self.dlq = DeadLetterQueue(
-                self.settings.stack,
-                retry_base_s=self.settings.retry_base_s,
-                retry_cap_s=self.settings.retry_cap_s,
-            )
-        m.SHARDS.set(1)
-        log.info(
-            "processor initialized",
-            extra={"shard_id": self.shard_id, "sequence_number": initialize_input.sequence_number},
-        )
-
-    def process_records(self, process_records_input) -> None:
-        records = process_records_input.records
-        if not records:
-            self._lag(0.0)
-            return
-        if self.stopped:
-            log.warning(
-                "processor stopped; batch ignored (it will be redelivered)",
-                extra={"shard_id": self.shard_id, "records": len(records)},
-            )
-            return
-        try:
-            self._process(records)
-        except Exception as exc:
-            self.stopped = True
-            log.critical(
-                "batch failed; processor exits without checkpointing",
-                exc_info=True,
-                extra={
-                    "shard_id": self.shard_id,
-                    "first_sequence": records[0].sequence_number,
-                    "last_sequence": records[-1].sequence_number,
-                },
-            )
-            if self.exit_on_failure:
-                raise SystemExit(EXIT_UNRECOVERABLE) from exc
-            return
-        self.last_durable = records[-1].sequence_number
-        self._checkpoint(process_records_input.checkpointer, self.last_durable)
-
-    def lease_lost(self, lease_lost_input) -> None:
-        self.stopped = True
-        m.SHARDS.set(0)
-        log.info("lease lost", extra={"shard_id": self.shard_id})
-
-    def shard_ended(self, shard_ended_input) -> None:
-        log.info("shard ended; checkpointing at SHARD_END", extra={"shard_id": self.shard_id})
-        self._checkpoint(shard_ended_input.checkpointer, None)
-        self.stopped = True
-        m.SHARDS.set(0)
-        self._lag(None)
-
-    def shutdown_requested(self, shutdown_requested_input) -> None:
-        log.info(
-            "shutdown requested", extra={"shard_id": self.shard_id, "sequence_number": self.last_durable}
-        )
-        if self.last_durable is not None and not self.stopped:
-            self._checkpoint(shutdown_requested_input.checkpointer, self.last_durable)
-        self.stopped = True
-
-    # -- the batch ----------------------------------------------------------------------------
-    def _process(self, records: list) -> None:
-        started = time.perf_counter()
-        batch = plan_batch(
-            ((r.sequence_number, self._data(r)) for r in records),
-            alias=self.alias,
-            shard_id=self.shard_id,
-            source=self.source,
-        )
-        outcome = self.writer.write(batch.actions)
+    def write(self, planned: Sequence[Planned[Action]]) -> SinkResult[Action]:
+        last: dict[str, Planned[Action]] = {}
+        for entry in planned:
+            last.pop(entry.write.id, None)
+            last[entry.write.id] = entry
+        outcome = self.writer.write([entry.write for entry in last.values()])
         record_outcome(outcome)
-        for failure in outcome.failed:
-            action = failure.action
-            batch.letters.append(
-                dead_letter(
-                    reason=failure.reason,
-                    error=failure.error,
-                    source=self.source,
-                    shard_id=self.shard_id,
-                    sequence_number=action.sequence_number,
-                    raw=action.raw,
-                )
-            )
-            m.DOCS_FAILED.labels(failure.reason).inc()
-        if batch.letters:
-            self.dlq.send(batch.letters)
-            for letter in batch.letters:
-                log.warning(
-                    "record dead-lettered",
-                    extra={
-                        "shard_id": self.shard_id,
-                        "sequence_number": letter["sequence_number"],
-                        "reason": letter["reason"],
-                        "error": letter["error"][:300],
-                    },
-                )
-        if batch.last_created_ms is not None:
-            self._lag(max(0.0, self.clock() - batch.last_created_ms / 1000))
+        entry_of = {id(entry.write): entry for entry in last.values()}
+        return SinkResult(
+            refused=[
+                (entry_of[id(failure.action)], Refusal(failure.reason, failure.error, failure.action.id))
+                for failure in outcome.failed
+            ],
+            counts={"indexed": outcome.indexed, "deleted": outcome.deleted, "conflicts": outcome.conflicts},
+        )
+
+
+class IndexerObserver:
+    """The indexer's metrics and batch log around the shared batch shape."""
+
+    def __init__(self, transform: IndexRecord, clock: Callable[[], float] = time.time) -> None:
+        self.transform = transform
+        self.clock = clock
+
+    def received(self, shard_id: str, records: int, millis_behind: int | None) -> None:
+        if not records:
+            self._lag(shard_id, 0.0)
+
+    def batch_done(self, report: BatchReport) -> None:
+        for letter in report.letters:
+            m.DOCS_FAILED.labels(letter.reason).inc()
+        m.TTL_SKIPPED.inc(report.skipped.get("ttl", 0))
+        m.TOMBSTONES_SKIPPED.inc(report.skipped.get("tombstone", 0))
+        created_ms, self.transform.last_created_ms = self.transform.last_created_ms, None
+        if created_ms is not None:
+            self._lag(report.shard_id, max(0.0, self.clock() - created_ms / 1000))
         log.debug(
             "batch indexed",
-            extra={
-                "shard_id": self.shard_id,
-                "records": len(records),
-                "indexed": outcome.indexed,
-                "deleted": outcome.deleted,
-                "conflicts": outcome.conflicts,
-                "dead_lettered": len(batch.letters),
-                "skipped": batch.skipped,
-                "seconds": round(time.perf_counter() - started, 4),
-            },
+            extra={"shard_id": report.shard_id, "records": report.records, **report.counts,
+                   "dead_lettered": len(report.letters), "skipped": sum(report.skipped.values()),
+                   "seconds": round(report.seconds, 4)},
         )
 
-    def _data(self, record) -> bytes:
-        try:
-            return record.binary_data
-        except Exception:  # noqa: BLE001 - undecodable base64 from the daemon: decode() refuses it
-            return b""
+    def shard_held(self, shard_id: str, held: bool, *, ended: bool = False) -> None:
+        m.SHARDS.set(1 if held else 0)
+        if ended:
+            self._lag(shard_id, 0.0)  # nothing is behind an ended shard
 
-    def _lag(self, seconds: float | None) -> None:
-        seconds = seconds or 0.0  # None: the shard ended, nothing is behind
-        m.SHARD_LAG.labels(self.shard_id).set(seconds)
+    def checkpointed(self, error: str | None) -> None:
+        if error is None:
+            m.CHECKPOINTS.inc()
+        else:
+            m.CHECKPOINT_ERRORS.labels(error).inc()
+
+    def _lag(self, shard_id: str, seconds: float) -> None:
+        m.SHARD_LAG.labels(shard_id).set(seconds)
         m.SHARD_LAG_MAX.set(seconds)
 
-    # -- checkpoints --------------------------------------------------------------------------
-    def _checkpoint(self, checkpointer, sequence: str | None) -> bool:
-        result = kcl_checkpoint(
-            checkpointer,
-            sequence,
-            None if sequence is None else 0,
-            attempts=CHECKPOINT_ATTEMPTS,
-            delays=backoff_delays(self.settings.retry_base_s, self.settings.retry_cap_s),
-            sleep=self.sleep,
-            on_error=lambda error: m.CHECKPOINT_ERRORS.labels(error).inc(),
-            context={"shard_id": self.shard_id},
+
+def build_processor(
+    settings: IndexerSettings,
+    *,
+    writer: BulkWriter | None = None,
+    dead_letters: DeadLetterWriter | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.time,
+    exit_on_failure: bool = True,
+) -> KclBatchProcessor[Action]:
+    """One shard's processor; OpenSearch and the dead-letter queue default to the stack's."""
+    s = settings
+    if writer is None:
+        search = opensearch_client(s.stack, timeout_s=s.request_timeout_s, pool_size=s.bulk_concurrency * 4)
+        writer = BulkWriter(
+            search, max_docs=s.bulk_max_docs, max_bytes=s.bulk_max_bytes, concurrency=s.bulk_concurrency,
+            retry_base_s=s.retry_base_s, retry_cap_s=s.retry_cap_s, timeout_s=s.request_timeout_s,
         )
-        if result == "stop":
-            self.stopped = True
-        if result != "ok":
-            return False
-        m.CHECKPOINTS.inc()
-        self.last_checkpointed = sequence or "SHARD_END"
-        return True
+    if dead_letters is None:
+        dead_letters = dead_letter_writer(s.stack, retry_base_s=s.retry_base_s, retry_cap_s=s.retry_cap_s)
+    transform = IndexRecord(s.stack.opensearch_index_alias)
+    return KclBatchProcessor(
+        service="indexer",
+        source=f"dynamodb-stream:{s.stack.table_name}",
+        transform=transform,
+        sink=BulkSink(writer),
+        dead_letters=dead_letters,
+        observer=IndexerObserver(transform, clock),
+        checkpoint_retry=CHECKPOINT_RETRY.replace(base_s=s.retry_base_s, cap_s=s.retry_cap_s),
+        sleep=sleep,
+        exit_on_failure=exit_on_failure,
+    )
 
 
 def main(settings: IndexerSettings | None = None) -> int:
     """Entry point of `pulse-indexer processor` (run by the daemon, one process per shard)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches `run`, which stops the daemon
-    protocol_out = protocol_streams()
-    settings = settings or IndexerSettings()
-    configure_logging("indexer", settings.log_level, secrets=secret_values(settings))
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
 
-        atexit.register(multiprocess.mark_process_dead, os.getpid())
-    processor = ShardProcessor(settings)
-    kcl.KCLProcess(processor, input_file=sys.stdin, output_file=protocol_out, error_file=sys.stderr).run()
-    return 0
+    def build() -> KclBatchProcessor[Action]:
+        s = settings or IndexerSettings()
+        configure_logging("indexer", s.log_level, secrets=secret_values(s))
+        return build_processor(s)
+
+    return run_processor(build)

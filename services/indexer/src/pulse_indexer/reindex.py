@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulse_common.aws import client as aws_client
-from pulse_common.items import is_tombstone
+from pulse_common.contracts.dead_letter import DeadLetterWriter
+from pulse_common.contracts.items import BadRecord, is_tombstone
+from pulse_common.opensearch import opensearch_client
 from pulse_indexer.bulk import BulkOutcome, BulkWriter, record_outcome
-from pulse_indexer.clients import DeadLetterQueue, opensearch_client
-from pulse_indexer.documents import BadRecord, dead_letter, record_json, upsert_action
+from pulse_indexer.clients import dead_letter_writer
+from pulse_indexer.documents import dead_letter, record_json, upsert_action
 from pulse_indexer.settings import IndexerSettings
 
 log = logging.getLogger("pulse.indexer.reindex")
@@ -44,14 +46,16 @@ def reindex(
     progress: bool = True,
     dynamodb: Any = None,
     search: Any = None,
-    dlq: DeadLetterQueue | None = None,
+    dlq: DeadLetterWriter | None = None,
     page_size: int = 500,
 ) -> ReindexResult:
     stack = settings.stack
     segments = segments or settings.reindex_segments
     dynamodb = dynamodb or aws_client("dynamodb", stack, max_pool_connections=segments + 2)
     search = search or opensearch_client(stack, timeout_s=settings.request_timeout_s, pool_size=segments * 2)
-    dlq = dlq or DeadLetterQueue(stack)
+    dlq = dlq or dead_letter_writer(
+        stack, retry_base_s=settings.retry_base_s, retry_cap_s=settings.retry_cap_s
+    )
     writer = BulkWriter(
         search,
         max_docs=settings.bulk_max_docs,
@@ -94,7 +98,8 @@ def reindex(
                     actions.append(action)
                 except BadRecord as exc:
                     dead.append(
-                        dead_letter(reason=exc.reason, error=str(exc), source=source, raw=record_json(item))
+                        dead_letter(reason=exc.reason, error=str(exc), source=source, raw=record_json(item),
+                                    post_id=exc.post_id)
                     )
             outcome: BulkOutcome = writer.write(actions)
             record_outcome(outcome)
@@ -105,6 +110,7 @@ def reindex(
                         error=failure.error,
                         source=source,
                         raw=record_json(failure.action.meta.get("record", {})),
+                        post_id=failure.action.id,
                     )
                 )
             if dead:

@@ -150,12 +150,12 @@ class UsageError(Exception):
 def _check_stream(kinesis: Any, stream: str) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from pulse_common.retry import call_with_retry
+    from pulse_common.retry import RetryPolicy, aws_error_code
 
     try:
-        call_with_retry(lambda: kinesis.describe_stream_summary(StreamName=stream), max_attempts=4)
+        RetryPolicy(max_attempts=4).call(lambda: kinesis.describe_stream_summary(StreamName=stream))
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
+        code = aws_error_code(exc)
         if code == "ResourceNotFoundException":
             raise UsageError(
                 f"Kinesis stream {stream!r} does not exist (create it, or set PULSE_STREAM_NAME)"
@@ -185,9 +185,10 @@ def _readiness(kinesis: Any, stream: str):
 
 def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     from pulse_common.aws import client
+    from pulse_common.contracts.dead_letter import DeadLetterWriter
     from pulse_common.metrics import serve_metrics
 
-    from .dead_letter import DeadLetter
+    from . import metrics
     from .runner import Runner
     from .sink import KinesisSink
 
@@ -206,7 +207,7 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     sink = KinesisSink(
         kinesis,
         stack.stream_name,
-        dead_letter=DeadLetter(client("sqs", stack), stack.dlq_name),
+        dead_letter=DeadLetterWriter(client("sqs", stack), stack.dlq_name, on_sent=metrics.count_dead_letter),
         max_records=settings.batch_max_records,
         max_bytes=settings.batch_max_bytes,
         retry_base_s=settings.retry_base_s,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from pulse_common.schema import Post, RecordEnvelope
+from pulse_common.contracts import envelope as envelopes
+from pulse_common.contracts.envelope import RecordEnvelope
+from pulse_common.schema import Post
 
 
 def now_ms() -> int:
@@ -47,16 +49,11 @@ class Item:
 
 
 def envelope(event: Event, ingested_at: datetime | None = None) -> RecordEnvelope:
-    at = ingested_at or datetime.now(UTC)
     if isinstance(event, Upsert):
-        return RecordEnvelope(
-            op="upsert", id=event.post.id, version=event.post.version, ingested_at=at, post=event.post
-        )
-    return RecordEnvelope(
-        op="delete", id=event.id, version=event.version, ingested_at=at, reason=event.reason
-    )
+        return envelopes.upsert(event.post, ingested_at)
+    return envelopes.delete(event.id, event.version, reason=event.reason, ingested_at=ingested_at)
 
 
 def record_bytes(event: Event, ingested_at: datetime | None = None) -> bytes:
-    """The Kinesis record data: the envelope's JSON, UTF-8."""
-    return envelope(event, ingested_at).model_dump_json().encode("utf-8")
+    """The Kinesis record data (`pulse_common.contracts.envelope.encode`)."""
+    return envelopes.encode(envelope(event, ingested_at))

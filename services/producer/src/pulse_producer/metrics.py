@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from pulse_common.contracts.dead_letter import DeadLetter
 from pulse_common.metrics import BATCH_SIZE_BUCKETS, CALL_LATENCY_BUCKETS
 
 POSTS_RECEIVED = Counter(
@@ -37,3 +38,8 @@ RECONNECTS = Counter(
     "pulse_producer_reconnects_total", "Stream reconnects by source and cause", ["source", "cause"]
 )
 RULES_IN_FORCE = Gauge("pulse_producer_rules_in_force", "X filtered-stream rules in force after sync")
+
+
+def count_dead_letter(letter: DeadLetter) -> None:
+    """A letter the dead-letter queue stored (the writer's on_sent)."""
+    DEAD_LETTERS.labels(reason=letter.reason).inc()

@@ -7,12 +7,12 @@
   with capped exponential backoff and full jitter until they are accepted: the sink blocks, the
   bounded queue in front of it fills, and the source slows down. Nothing is dropped.
 - Entries failing with any other code are retried `max_entry_attempts` times, then dead-lettered.
+- Dead letters are never dropped either: the writer blocks with backoff until SQS has each one.
 - A non-retryable call error (missing stream, access denied) raises `SinkError`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import time
@@ -23,18 +23,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from pulse_common.retry import backoff_delays, is_retryable_aws_error
+from pulse_common.contracts.dead_letter import DeadLetter, DeadLetterWriter
+from pulse_common.contracts.envelope import MAX_RECORD_BYTES, partition_key
+from pulse_common.retry import RetryPolicy, aws_error_code
 
 from . import metrics
-from .dead_letter import DeadLetter
 from .events import Item, record_bytes
 
 log = logging.getLogger("pulse.producer.sink")
 
-MAX_RECORD_BYTES = 1024 * 1024  # data + partition key
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 5 * 1024 * 1024
-MAX_PARTITION_KEY_CHARS = 256
 RETRY_FOREVER_CODES = frozenset({"ProvisionedThroughputExceededException", "InternalFailure"})
 USAGE_CODES = frozenset(
     {
@@ -52,12 +51,6 @@ class SinkError(RuntimeError):
     def __init__(self, message: str, *, usage: bool = False) -> None:
         super().__init__(message)
         self.usage = usage  # the user must fix something (exit 2)
-
-
-def partition_key(post_id: str) -> str:
-    if len(post_id) <= MAX_PARTITION_KEY_CHARS:
-        return post_id
-    return "h:" + hashlib.sha256(post_id.encode("utf-8")).hexdigest()
 
 
 @dataclass(slots=True)
@@ -78,7 +71,7 @@ class KinesisSink:
         kinesis: Any,
         stream_name: str,
         *,
-        dead_letter: DeadLetter | None,
+        dead_letter: DeadLetterWriter,
         max_records: int = MAX_BATCH_RECORDS,
         max_bytes: int = MAX_BATCH_BYTES,
         retry_base_s: float = 0.02,
@@ -92,8 +85,8 @@ class KinesisSink:
         self.dead_letter = dead_letter
         self.max_records = min(max_records, MAX_BATCH_RECORDS)
         self.max_bytes = min(max_bytes, MAX_BATCH_BYTES)
-        self.retry_base_s = retry_base_s
-        self.retry_cap_s = retry_cap_s
+        # Kinesis is retried until it takes every record: the source waits, nothing is dropped.
+        self.retry = RetryPolicy(retry_base_s, retry_cap_s, max_attempts=None)
         self.max_entry_attempts = max_entry_attempts
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -159,7 +152,7 @@ class KinesisSink:
 
     def _send(self, batch: list[_Entry]) -> None:
         pending = batch
-        delays = backoff_delays(self.retry_base_s, self.retry_cap_s, rng=self.rng)
+        delays = self.retry.delays(rng=self.rng)
         while pending:
             self.calls += 1
             metrics.BATCH_SIZE.observe(len(pending))
@@ -170,9 +163,9 @@ class KinesisSink:
                     Records=[{"Data": e.data, "PartitionKey": e.key} for e in pending],
                 )
             except (ClientError, BotoCoreError) as exc:
-                code = _error_code(exc)
+                code = aws_error_code(exc)
                 metrics.PUT_FAILURES.labels(error_code=code).inc()
-                if not is_retryable_aws_error(exc):
+                if not self.retry.retryable(exc):
                     raise SinkError(
                         _fatal_message(self.stream_name, code, exc), usage=code in USAGE_CODES
                     ) from exc
@@ -206,19 +199,12 @@ class KinesisSink:
                 self.sleep(next(delays))
 
     def _dead_letter(self, entry: _Entry, reason: str, error: str) -> None:
-        if self.dead_letter is not None and self.dead_letter.send(
-            reason=reason, source=entry.item.source, raw=entry.data, error=error
-        ):
-            self.dead_lettered += 1
-        else:
-            self.failed += 1
-
-
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code") or "Unknown")
-    return type(exc).__name__
+        """Blocks until the dead-letter queue has it (DeadLetterWriter): a refused post is never lost."""
+        post_id = entry.item.event.id
+        letter = DeadLetter(service="producer", reason=reason, error=error, source=entry.item.source,
+                            raw=entry.data, post_id=post_id if isinstance(post_id, str) else None)
+        self.dead_letter.send([letter])
+        self.dead_lettered += 1
 
 
 def _fatal_message(stream: str, code: str, exc: BaseException) -> str:

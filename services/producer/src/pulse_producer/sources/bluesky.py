@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from pulse_common.retry import RetryPolicy
 from pulse_common.schema import Post
 from pulse_common.tracking import TrackingConfig
 
@@ -37,6 +38,8 @@ from . import SourceStats
 log = logging.getLogger("pulse.producer.bluesky")
 
 KNOWN_IDS_MAX = 200_000
+# Reconnects: 1 s after a connection that delivered, then doubling up to 30 s while they keep failing.
+RECONNECT = RetryPolicy(base_s=1.0, cap_s=30.0, jitter=False, max_attempts=None)
 
 
 class KeywordFilter:
@@ -194,7 +197,7 @@ class JetstreamSource:
                 pass
 
     def items(self) -> Iterator[Item]:
-        delay = 0.0
+        delays = RECONNECT.delays()
         try:
             while not self.stop.is_set():
                 got_any = False
@@ -222,7 +225,9 @@ class JetstreamSource:
                     self._ws = None
                 if self.stop.is_set():
                     break
-                delay = 1.0 if got_any or delay == 0 else min(delay * 2, 30.0)
+                if got_any:  # a connection that delivered: the schedule starts over
+                    delays = RECONNECT.delays()
+                delay = next(delays)
                 self.delays.append(delay)
                 metrics.RECONNECTS.labels(source=self.name, cause=cause).inc()
                 self.sleep(delay)

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 import requests
 
+from pulse_common.retry import RetryPolicy
 from pulse_common.tracking import Brand, TrackingConfig
 
 from .. import metrics
@@ -106,33 +107,28 @@ def _brand_rules(brand: Brand, suffix_parts: list[str]) -> list[Rule]:
 
 
 class ReconnectPolicy:
+    """X's three reconnect schedules; the exponential two are RetryPolicy schedules without jitter
+    (X prescribes the exact waits), the network one grows linearly as X asks."""
+
     NETWORK_STEP_S = 0.25
     NETWORK_MAX_S = 16.0
-    HTTP_START_S = 5.0
-    HTTP_MAX_S = 320.0
-    HTTP_429_START_S = 60.0
-    HTTP_429_MAX_S = 960.0
+    HTTP = RetryPolicy(base_s=5.0, cap_s=320.0, jitter=False, max_attempts=None)
+    HTTP_429 = RetryPolicy(base_s=60.0, cap_s=960.0, jitter=False, max_attempts=None)
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
         self._network = 0.0
-        self._http = 0.0
-        self._http_429 = 0.0
+        self._http = self.HTTP.delays()
+        self._http_429 = self.HTTP_429.delays()
 
     def network_error(self) -> float:
         self._network = min(self._network + self.NETWORK_STEP_S, self.NETWORK_MAX_S)
         return self._network
 
     def http_error(self, status: int) -> float:
-        if status in (420, 429):
-            self._http_429 = min(
-                self._http_429 * 2 if self._http_429 else self.HTTP_429_START_S, self.HTTP_429_MAX_S
-            )
-            return self._http_429
-        self._http = min(self._http * 2 if self._http else self.HTTP_START_S, self.HTTP_MAX_S)
-        return self._http
+        return next(self._http_429 if status in (420, 429) else self._http)
 
 
 # ------------------------------------------------------------------ source
