@@ -262,18 +262,21 @@ def tagger_sequences(
     Each item's gazetteer features come from a gazetteer built on the other `jackknife` − 1
     parts of the items (deterministic split): in training the CRF sees, as on unseen text,
     only terms known from other sentences; the returned gazetteer, built on all of them, is
-    what the trained tagger reads at run time.
+    what the trained tagger reads at run time. Every other item of each part sees an empty
+    gazetteer instead, as text of a domain the gazetteer does not know: the CRF then learns
+    to find terms without it too, so it still travels to other products.
     """
-    from .tagger import TAGGER_BITS, token_rows
+    from .tagger import TAGGER_BITS, Gazetteer, token_rows
 
     gaz_of: list[object] = [None] * len(items)
     full = None
     if gazetteer:
+        empty = Gazetteer({}, {})
         for part in range(jackknife):
             others = [it for j, it in enumerate(items) if j % jackknife != part]
             gaz = tagger_gazetteer(others)
             for j in range(part, len(items), jackknife):
-                gaz_of[j] = gaz
+                gaz_of[j] = empty if (j // jackknife) % 2 == 0 else gaz
         full = tagger_gazetteer(items)
     out = [
         (token_rows(it.words, it.valences, TAGGER_BITS, clusters, classes, gaz_of[j]), it.tags)  # type: ignore[arg-type]
@@ -339,6 +342,42 @@ def fit_tagger(
     return LinearModel(weights, np.zeros(len(TAGS), dtype=np.float32), list(TAGS), meta)
 
 
+def cooccurrences(
+    texts: list[str], n_context: int, window: int, min_count: int, max_vocab: int
+) -> tuple[list[str], sp.csr_matrix]:
+    """The vocabulary (words seen `min_count` times, with a letter; the `max_vocab` most frequent)
+    and its position-aware co-occurrence counts with the `n_context` most frequent words within
+    ±`window` words: column = context word × 2·window + relative position."""
+    from collections import Counter
+
+    from .features import TOKEN_RE
+
+    sents = [[w.lower() for w in TOKEN_RE.findall(t)] for t in texts]
+    counts = Counter(w for s in sents for w in s)
+    vocab = [w for w, c in counts.most_common(max_vocab) if c >= min_count and any(ch.isalpha() for ch in w)]
+    vidx = {w: i for i, w in enumerate(vocab)}
+    cidx = {w: i for i, (w, _c) in enumerate(counts.most_common(n_context))}
+    width = 2 * window
+    rows, cols = [], []
+    for s in sents:
+        n = len(s)
+        for i, w in enumerate(s):
+            r = vidx.get(w)
+            if r is None:
+                continue
+            for j in range(max(0, i - window), min(n, i + window + 1)):
+                if j != i:
+                    c = cidx.get(s[j])
+                    if c is not None:
+                        rows.append(r)
+                        cols.append(c * width + (j - i + window if j < i else j - i + window - 1))
+    mat = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), len(cidx) * width)
+    )
+    mat.sum_duplicates()
+    return vocab, mat
+
+
 def build_word_clusters(
     texts: list[str],
     n_clusters: int = 256,
@@ -350,36 +389,11 @@ def build_word_clusters(
     """Distributional word classes from unlabelled text: ±2-word co-occurrence with the
     most frequent context words, PPMI, truncated SVD, k-means. Gives the tagger a
     POS-like / semantic generalisation ("screen", "keyboard", "trackpad" share a class)."""
-    from collections import Counter
-
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.decomposition import TruncatedSVD
     from sklearn.preprocessing import normalize
 
-    from .features import TOKEN_RE
-
-    sents = [[w.lower() for w in TOKEN_RE.findall(t)] for t in texts]
-    counts = Counter(w for s in sents for w in s)
-    vocab = [w for w, c in counts.most_common(max_vocab) if c >= min_count and any(ch.isalpha() for ch in w)]
-    vidx = {w: i for i, w in enumerate(vocab)}
-    cidx = {w: i for i, (w, _c) in enumerate(counts.most_common(n_context))}
-    rows, cols = [], []
-    for s in sents:
-        n = len(s)
-        for i, w in enumerate(s):
-            r = vidx.get(w)
-            if r is None:
-                continue
-            for j in range(max(0, i - 2), min(n, i + 3)):
-                if j != i:
-                    c = cidx.get(s[j])
-                    if c is not None:
-                        rows.append(r)
-                        cols.append(c * 4 + (j - i + 2 if j < i else j - i + 1))  # position-aware context
-    counts_mat = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), len(cidx) * 4)
-    )
-    counts_mat.sum_duplicates()
+    vocab, counts_mat = cooccurrences(texts, n_context, 2, min_count, max_vocab)
     total = counts_mat.sum()
     row_sum = np.asarray(counts_mat.sum(axis=1)).ravel()
     col_sum = np.asarray(counts_mat.sum(axis=0)).ravel()
@@ -407,36 +421,10 @@ def word_embeddings(
     """Word vectors learnt without labels: position-aware co-occurrence (±`window` words) with
     the `n_context` most frequent words, PPMI with context-distribution smoothing (counts^0.75),
     truncated SVD, rows L2-normalised. Deterministic (fixed seed)."""
-    from collections import Counter
-
     from sklearn.decomposition import TruncatedSVD
     from sklearn.preprocessing import normalize
 
-    from .features import TOKEN_RE
-
-    sents = [[w.lower() for w in TOKEN_RE.findall(t)] for t in texts]
-    counts = Counter(w for s in sents for w in s)
-    vocab = [w for w, c in counts.most_common(max_vocab) if c >= min_count and any(ch.isalpha() for ch in w)]
-    vidx = {w: i for i, w in enumerate(vocab)}
-    cidx = {w: i for i, (w, _c) in enumerate(counts.most_common(n_context))}
-    width = 2 * window
-    rows, cols = [], []
-    for s in sents:
-        n = len(s)
-        for i, w in enumerate(s):
-            r = vidx.get(w)
-            if r is None:
-                continue
-            for j in range(max(0, i - window), min(n, i + window + 1)):
-                if j != i:
-                    c = cidx.get(s[j])
-                    if c is not None:
-                        rows.append(r)
-                        cols.append(c * width + (j - i + window if j < i else j - i + window - 1))
-    mat = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), len(cidx) * width)
-    )
-    mat.sum_duplicates()
+    vocab, mat = cooccurrences(texts, n_context, window, min_count, max_vocab)
     total = mat.sum()
     row_sum = np.asarray(mat.sum(axis=1)).ravel()
     col_p = np.asarray(mat.sum(axis=0)).ravel() ** 0.75
