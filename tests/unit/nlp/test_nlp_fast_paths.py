@@ -26,13 +26,39 @@ def analyzed(enricher):
     return [enricher.analyze(t)[1:] for t in TEXTS]
 
 
-@pytest.mark.parametrize("with_clusters", [True, False])
-def test_cached_tagger_rows_equal_the_reference_token_rows(enricher, analyzed, with_clusters):
-    clusters = enricher.tagger.clusters if with_clusters else None
-    builder = RowBuilder(TAGGER_BITS, clusters)
+def _representations(enricher, with_clusters: bool, with_classes: bool, with_gazetteer: bool) -> tuple:
+    tagger = enricher.tagger
+    return (
+        tagger.clusters if with_clusters else None,
+        tagger.classes if with_classes else None,
+        tagger.gazetteer if with_gazetteer else None,
+    )
+
+
+def test_the_packaged_tagger_reads_every_word_representation(enricher):
+    tagger = enricher.tagger
+    assert tagger.clusters and tagger.classes and tagger.gazetteer
+    assert tagger.gazetteer.marks("the battery life is great".split()) == [0, 1, 4, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("with_clusters", "with_classes", "with_gazetteer"),
+    [
+        (True, True, True),
+        (True, False, False),
+        (False, False, False),
+        (False, True, False),
+        (True, False, True),
+    ],
+)
+def test_cached_tagger_rows_equal_the_reference_token_rows(
+    enricher, analyzed, with_clusters, with_classes, with_gazetteer
+):
+    reps = _representations(enricher, with_clusters, with_classes, with_gazetteer)
+    builder = RowBuilder(TAGGER_BITS, *reps)
     for _round in range(2):  # cold caches, then warm ones
         for words, valences in analyzed:
-            expected = token_rows(words, valences, TAGGER_BITS, clusters)
+            expected = token_rows(words, valences, TAGGER_BITS, *reps)
             got = builder.rows(words, valences)
             assert got.dtype == expected.dtype
             assert np.array_equal(got, expected)
@@ -42,11 +68,31 @@ def test_cached_tagger_rows_stay_exact_after_the_caches_are_cleared(enricher, an
     import pulse_enricher.nlp.tagger as tagger_module
 
     monkeypatch.setattr(tagger_module, "_CACHE_CAP", 3)
-    clusters = enricher.tagger.clusters
-    builder = RowBuilder(TAGGER_BITS, clusters)
+    reps = _representations(enricher, True, True, True)
+    builder = RowBuilder(TAGGER_BITS, *reps)
     for words, valences in analyzed * 2:
-        expected = token_rows(words, valences, TAGGER_BITS, clusters)
+        expected = token_rows(words, valences, TAGGER_BITS, *reps)
         assert np.array_equal(builder.rows(words, valences), expected)
+
+
+def test_the_gazetteer_marks_the_longest_known_term_with_its_precision():
+    from pulse_enricher.nlp.tagger import Gazetteer
+
+    items = [
+        ("the battery life is long".split(), [(1, 3)]),
+        ("battery life again".split(), [(0, 2)]),
+        ("the battery died".split(), [(1, 2)]),
+        ("my life is good".split(), []),
+    ]
+    gaz = Gazetteer.build(items)
+    assert gaz.terms[("battery", "life")] == 1.0
+    assert gaz.terms[("battery",)] == 0.3333  # a term once, seen three times
+    # The longest match first ("battery life": precision high, 1, then inside, 4); "battery"
+    # alone is a low-precision term (3).
+    assert gaz.marks("battery life and battery".split()) == [1, 4, 0, 3]
+    assert gaz.ratio["life"] == "0.7"  # inside a term 2 times out of 3
+    assert "died" not in gaz.ratio
+    assert Gazetteer.from_json(gaz.to_json()).marks("battery life".split()) == [1, 4]
 
 
 def test_lemmas_read_back_in_a_second_pipeline_with_its_own_vocab():
@@ -75,7 +121,8 @@ def test_tagger_scores_equal_the_reference_weight_sum_bit_for_bit(enricher, anal
     for words, valences in analyzed:
         if not words:
             continue
-        expected = model.W[token_rows(words, valences, model.bits, tagger.clusters)].sum(axis=1) + model.b
+        rows = token_rows(words, valences, model.bits, tagger.clusters, tagger.classes, tagger.gazetteer)
+        expected = model.W[rows].sum(axis=1) + model.b
         expected = expected[:, tagger._order]
         if tagger.span_bias:
             expected[:, 1:] += tagger.span_bias

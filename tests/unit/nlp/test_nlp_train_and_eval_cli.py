@@ -33,6 +33,9 @@ def test_train_writes_every_artifact_and_a_manifest(trained_dir: Path):
         "aspect_tagger.npz.gz",
         "aspect_sentiment.npz.gz",
         "word_clusters.json.gz",
+        "word_classes.json.gz",
+        "word_vectors.npz.gz",
+        "aspect_gazetteer.json.gz",
         "domain_lexicon.json",
         "MANIFEST.json",
     } <= names

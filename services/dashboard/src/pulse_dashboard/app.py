@@ -10,7 +10,7 @@ network, lang, include_unscored; see filters.py):
     GET /api/aspects               per aspect: positive/neutral/negative, net (95 % CI), quotes, trend
     GET /api/share-of-voice        per brand and per aspect × brand, with net-sentiment CIs
     GET /api/influencers           advocates and detractors (score documented in stats.py)
-    GET /api/emerging              significant terms (recent window, negative posts), new aspects
+    GET /api/emerging              emerging topics (recent window, negative posts), new aspects
     GET /api/alerts                aspect spike alerts with top terms and sample posts
     GET /api/posts                 drill-down and search: q, hashtag, aspect, aspect_polarity, ...
     GET /api/live                  posts newer than a cursor (the page polls it)

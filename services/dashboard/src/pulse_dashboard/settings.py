@@ -53,8 +53,9 @@ class DashboardSettings(BaseSettings):
     # post lists never are. Relative ranges end at the next whole minute, so page loads share entries.
     cache_ttl_s: float = Field(default=15.0, ge=0)
     cache_entries: int = Field(default=512, ge=1)
-    # Emerging topics read (re-analyze) at most this many foreground posts per shard.
-    emerging_sample_docs: int = Field(default=500, ge=50, le=20_000)
+    # Emerging topics are proposed from the newest this many foreground posts (one search page:
+    # at most OpenSearch's default max_result_window).
+    emerging_sample_docs: int = Field(default=500, ge=50, le=10_000)
     stack: StackSettings = Field(default_factory=StackSettings)
 
     @model_validator(mode="after")

@@ -60,7 +60,7 @@ from .nlp.datasets import (
     read_target_tsv,
 )
 from .nlp.enricher import Enricher
-from .nlp.models import AspectSentimentModel, TargetSentimentModel
+from .nlp.models import AspectSentimentModel, TargetSentimentModel, WordVectors
 from .nlp.tagger import AspectTagger
 
 FOLDS = 5
@@ -190,12 +190,13 @@ def eval_target(enricher: Enricher, examples: list[TargetExample], cv: bool) -> 
     pred: list[str | None] = [None] * len(examples)
     if cv:
         analyzer = training.TextAnalyzer(enricher.model_dir)
-        rows = training.target_rows(analyzer, enricher.post_model, examples)
+        vectors = WordVectors.load(enricher.model_dir)
+        rows = training.target_rows(analyzer, enricher.post_model, examples, vectors)
         for k, fold in enumerate(training.kfold_indices(len(examples), FOLDS)):
             held = set(fold.tolist())
             train = [i for i in range(len(examples)) if i not in held]
             model = TargetSentimentModel(
-                training.fit_target([rows[i] for i in train], [gold[i] for i in train])
+                training.fit_target([rows[i] for i in train], [gold[i] for i in train]), vectors
             )
             for i in fold.tolist():
                 ex = examples[i]
@@ -278,22 +279,22 @@ def score_sentence(
 
 
 def _fit_aspect_models(
-    seqs: dict[str, list],
+    items: dict[str, list],
     pol_rows: dict[str, list],
-    sent_of_seq: dict[str, list[int]],
     folds: dict[str, list[set[int]]],
     names: list[str],
     k: int,
     clusters: dict[str, int] | None,
+    classes: dict[str, list[int]] | None,
 ) -> tuple[AspectTagger, AspectSentimentModel]:
-    train_seqs = [
-        s
-        for name in names
-        for s, i in zip(seqs[name], sent_of_seq[name], strict=True)
-        if i not in folds[name][k]
+    """Fold k's tagger and polarity model, trained on `names` minus their fold k: the tagger's
+    gazetteer too knows only the training sentences' terms (jackknifed inside them)."""
+    train_items = [
+        it for name in names for i, it in enumerate(items[name]) if it is not None and i not in folds[name][k]
     ]
+    seqs, gazetteer = training.tagger_sequences(train_items, clusters, classes)
     rows = [r for name in names for r in pol_rows[name] if r[0] not in folds[name][k]]
-    tagger = AspectTagger(training.fit_tagger(train_seqs), clusters)
+    tagger = AspectTagger(training.fit_tagger(seqs), clusters, classes, gazetteer)  # type: ignore[arg-type]
     polarity = AspectSentimentModel(training.fit_aspect_polarity([r[1] for r in rows], [r[2] for r in rows]))
     return tagger, polarity
 
@@ -304,15 +305,11 @@ def eval_aspects_cv(
     """Every aspect file cross-validated together (train=all), plus train=<one file> per file."""
     analyzer = training.TextAnalyzer(enricher.model_dir)
     clusters = training.load_clusters(enricher.model_dir)
+    classes = training.load_classes(enricher.model_dir)
     names = list(files)
-    seqs, sent_of_seq, pol_rows, folds = {}, {}, {}, {}
+    items, pol_rows, folds = {}, {}, {}
     for name, sents in files.items():
-        seqs[name], sent_of_seq[name] = [], []
-        for i, sent in enumerate(sents):
-            got = training.tagger_sequences(analyzer, [sent], clusters)
-            if got:
-                seqs[name].append(got[0])
-                sent_of_seq[name].append(i)
+        items[name] = training.tagger_items(analyzer, sents)
         pol_rows[name] = training.aspect_rows(analyzer, enricher.post_model, sents)
         folds[name] = [set(f.tolist()) for f in training.kfold_indices(len(sents), FOLDS)]
     recipes = [("all", names)]
@@ -323,9 +320,7 @@ def eval_aspects_cv(
     t0 = time.time()
     for k in range(FOLDS):
         for recipe, train_names in recipes:
-            tagger, polarity = _fit_aspect_models(
-                seqs, pol_rows, sent_of_seq, folds, train_names, k, clusters
-            )
+            tagger, polarity = _fit_aspect_models(items, pol_rows, folds, train_names, k, clusters, classes)
             scorer = plain.with_models(tagger=tagger, aspect_model=polarity)
             with_tax = taxonomy.with_models(tagger=tagger, aspect_model=polarity) if recipe == "all" else None
             for test in names:

@@ -2,6 +2,9 @@
 
 Writes into the packaged models directory (or --out):
   word_clusters.json.gz   distributional word classes (unlabelled text of all training files)
+  word_vectors.npz.gz     word vectors (PPMI + SVD of the same texts), for the target model
+  word_classes.json.gz    k-means classes of those vectors at 4 granularities, for the aspect tagger
+  aspect_gazetteer.json.gz aspect terms of the training sentences, for the aspect tagger
   post_sentiment.npz.gz   post-level sentiment (SemEval-2017 train + VADER tweets)
   target_sentiment.npz.gz target-level sentiment (Dong 2014 train)
   aspect_tagger.npz.gz    aspect-term CRF tagger (SemEval-2014 laptops + restaurants train)
@@ -14,7 +17,6 @@ data gives byte-identical artifacts, hence the same `Enricher.version`.
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import sys
@@ -24,10 +26,10 @@ from pathlib import Path
 from .nlp import training
 from .nlp.artifacts import DEFAULT_MODEL_DIR, artifact_files, version_string
 from .nlp.datasets import datasets_dir, read_rating_tsv, read_semeval_xml, read_sentiment_tsv, read_target_tsv
-from .nlp.models import ASPECT_MODEL, POST_MODEL, TARGET_MODEL, PostSentimentModel
-from .nlp.tagger import ASPECT_TAGGER, WORD_CLUSTERS
+from .nlp.models import ASPECT_MODEL, POST_MODEL, TARGET_MODEL, WORD_VECTORS, PostSentimentModel, WordVectors
+from .nlp.tagger import ASPECT_GAZETTEER, ASPECT_TAGGER, WORD_CLASSES, WORD_CLUSTERS, write_json_gz
 
-STEPS = ("clusters", "post", "target", "aspects", "aspect_polarity")
+STEPS = ("clusters", "vectors", "post", "target", "aspects", "aspect_polarity")
 
 
 def _sha(path: Path) -> str:
@@ -85,13 +87,28 @@ def main(argv: list[str] | None = None) -> int:
         texts = [s.text for s in laptops] + [s.text for s in restaurants]
         texts += sem_x + vad_x + [e.text for e in dong]
         clusters = training.build_word_clusters(texts)
-        with (
-            open(out / WORD_CLUSTERS, "wb") as raw,
-            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh,
-        ):
-            fh.write(json.dumps(clusters, sort_keys=True, separators=(",", ":")).encode())
+        write_json_gz(out / WORD_CLUSTERS, clusters)
         manifest["models"]["word_clusters"] = {"words": len(clusters), "clusters": 256, "texts": len(texts)}
         _log(f"word clusters: {len(clusters)} words in {time.time() - t:.0f}s")
+
+    if "vectors" in args.only:
+        t = time.time()
+        texts = [s.text for s in laptops] + [s.text for s in restaurants]
+        texts += sem_x + vad_x + [e.text for e in dong]
+        vocab, emb = training.word_embeddings(texts)
+        WordVectors.from_floats(vocab, emb[:, : training.VECTOR_DIMS]).save(out / WORD_VECTORS)
+        classes = training.build_word_classes(vocab, emb)
+        write_json_gz(
+            out / WORD_CLASSES, {"granularities": list(training.CLASS_GRANULARITIES), "classes": classes}
+        )
+        manifest["models"]["word_vectors"] = {
+            "words": len(vocab),
+            "dims": int(emb.shape[1]),
+            "dims_shipped": training.VECTOR_DIMS,
+            "class_granularities": list(training.CLASS_GRANULARITIES),
+            "texts": len(texts),
+        }
+        _log(f"word vectors and classes: {len(vocab)} words in {time.time() - t:.0f}s")
 
     if "post" in args.only:
         t = time.time()
@@ -107,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if "target" in args.only:
         t = time.time()
         post = PostSentimentModel.load(out, training.load_clusters(out))
-        rows = training.target_rows(analyzer, post, dong)
+        rows = training.target_rows(analyzer, post, dong, WordVectors.load(out))
         model = training.fit_target(rows, [e.label for e in dong])
         model.save(out / TARGET_MODEL)
         manifest["models"]["target_sentiment"] = {**model.meta, "data": ["dong2014_train"]}
@@ -115,12 +132,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if "aspects" in args.only:
         t = time.time()
-        clusters = training.load_clusters(out)
-        sequences = [
-            seq
-            for sents in aspect_sets.values()
-            for seq in training.tagger_sequences(analyzer, sents, clusters)
-        ]
+        items = [it for sents in aspect_sets.values() for it in training.tagger_items(analyzer, sents) if it]
+        sequences, gazetteer = training.tagger_sequences(
+            items, training.load_clusters(out), training.load_classes(out)
+        )
+        write_json_gz(out / ASPECT_GAZETTEER, gazetteer.to_json())  # type: ignore[union-attr]
         model = training.fit_tagger(sequences)
         model.save(out / ASPECT_TAGGER)
         meta = {k: v for k, v in model.meta.items() if k != "transitions"}

@@ -388,7 +388,7 @@
     load("emerging", $("emerging-body"), "/api/emerging", filterParams(), (d) => {
       const target = $("emerging-body");
       if (!d.recent.length && !d.negative.length && !d.new_aspects.length) {
-        message(target, "empty", "Nothing unusual", "No term stands out in this range (needs a few posts per term)."); return true;
+        message(target, "empty", "Nothing unusual", "No topic stands out in this range (needs a few posts per topic)."); return true;
       }
       target.replaceChildren();
       const section = (title, items, cls) => {
@@ -401,7 +401,9 @@
           b.className = `term ${cls}` + (it.known ? " known" : "");
           b.innerHTML = `${esc(it.term)}<b>${fmt(it.docs)}</b>`;
           b.title = it.bg_docs != null ? `${it.docs} posts here vs ${it.bg_docs} in the whole range` : "";
-          b.onclick = () => { $("search-input").value = it.search || it.term; $("search-form").requestSubmit(); };
+          // a multi-word topic is searched as a phrase
+          const query = it.term.includes(" ") ? `"${it.term}"` : it.term;
+          b.onclick = () => { $("search-input").value = it.search || query; $("search-form").requestSubmit(); };
           box.appendChild(b);
         }
         target.append(t, box);

@@ -2,7 +2,10 @@
 
 Per token it looks at the word and its ±2 neighbours, lemma, 3-letter prefix/suffix,
 word shape, neighbouring bigrams, whether neighbours are opinion words (the lexicon's
-valence sign: opinion-word proximity) and distributional word clusters at 0/±1. Each base
+valence sign: opinion-word proximity), distributional word clusters at 0/±1 (one set of 256
+classes, shared with the post model, and four more granularities: 32, 128, 512, 1024 classes)
+and a gazetteer of the aspect terms seen in training (longest match of known terms with how
+often each is an aspect where it occurs, and how often each word is part of one). Each base
 string is hashed once per token (CRC32); context templates are combined arithmetically, so
 the emission scores of a post are a few hundred integer operations plus one gather-and-sum
 over a (2**bits × 3) weight matrix. The CRF's 3×3 transition weights (O/B/I) make the
@@ -34,6 +37,10 @@ from .pipeline import lemmatize
 
 ASPECT_TAGGER = "aspect_tagger.npz.gz"
 WORD_CLUSTERS = "word_clusters.json.gz"
+WORD_CLASSES = "word_classes.json.gz"
+ASPECT_GAZETTEER = "aspect_gazetteer.json.gz"
+GAZETTEER_MAX_LEN = 6
+GAZETTEER_MIN_PRECISION = 0.2
 TAGGER_BITS = 18
 TAGS = ("O", "B", "I")
 _SHAPE_SUBS = [(re.compile(r"[A-Z]+"), "X"), (re.compile(r"[a-z]+"), "x"), (re.compile(r"[0-9]+"), "d")]
@@ -75,8 +82,13 @@ def _word_row(word: str) -> bytes:
 _PAD = np.array([_h("<s2>"), _h("<s>")], dtype=np.uint64)
 _END = np.array([_h("<e>"), _h("<e2>")], dtype=np.uint64)
 _U = np.uint64
-# Columns of the per-token base matrix.
-_W, _SUF, _PRE, _SHP, _LEM, _OP, _CL, _ZERO = range(8)
+# Columns of the per-token base matrix: word-level hashes and ids, then per-token codes that
+# depend on the context (opinion sign, gazetteer mark), then the multi-granularity classes.
+_W, _SUF, _PRE, _SHP, _LEM, _OP, _CL, _ZERO, _GZ, _GR, _K0, _K1, _K2, _K3 = range(14)
+_N_BASE = 14
+_CLASS_COLS = (_K0, _K1, _K2, _K3)
+_CODE_COLS = frozenset({_OP, _GZ})
+_CODE_PAD = {_OP: 3, _GZ: 7}  # the code of the padding tokens
 # Templates: (template id, (offset, column), (offset, column)); feature = hash(a, b, id).
 _Z = (0, _ZERO)
 _TEMPLATES = [
@@ -111,6 +123,110 @@ _CLUSTER_TEMPLATES = [
 ]
 
 
+_CLASS_TEMPLATES = [
+    (30 + 3 * j + k, _Z, (off, col)) for j, col in enumerate(_CLASS_COLS) for k, off in enumerate((0, -1, 1))
+]
+_GAZETTEER_TEMPLATES = [
+    (50, _Z, (0, _GZ)),
+    (51, _Z, (-1, _GZ)),
+    (52, _Z, (1, _GZ)),
+    (53, _Z, (0, _GR)),
+]
+
+
+def templates_for(clusters: bool, classes: bool, gazetteer: bool) -> list:
+    """The templates of a tagger trained with these word representations (in this order)."""
+    out = list(_TEMPLATES)
+    if clusters:
+        out += _CLUSTER_TEMPLATES
+    if classes:
+        out += _CLASS_TEMPLATES
+    if gazetteer:
+        out += _GAZETTEER_TEMPLATES
+    return out
+
+
+class Gazetteer:
+    """Aspect terms seen in training: each term (lower-cased tokens) with its precision (how
+    often the term is tagged where its words occur), and per word how often it is inside a term.
+
+    `marks` finds the longest known term at each position (left to right, terms of precision
+    ≥ 0.2) and codes its tokens 1..3 (first token: precision high / mid / low) or 4..6 (inside);
+    0 elsewhere. In training the tagger sees these from a gazetteer built without the sentence
+    itself (jackknifed), as it will see unseen text."""
+
+    def __init__(self, terms: dict[tuple[str, ...], float], ratio: dict[str, str]) -> None:
+        self.terms = terms
+        self.ratio = ratio
+        self.first = {t[0] for t in terms}
+
+    @classmethod
+    def build(cls, items: list[tuple[list[str], list[tuple[int, int]]]]) -> Gazetteer:
+        """From (lower-cased tokens, gold token spans) pairs."""
+        from collections import Counter
+
+        counts: Counter = Counter()
+        in_term: Counter = Counter()
+        seen: Counter = Counter()
+        for lows, spans in items:
+            inside = [False] * len(lows)
+            for s, e in spans:
+                counts[tuple(lows[s:e])] += 1
+                for i in range(s, e):
+                    inside[i] = True
+            for w, flag in zip(lows, inside, strict=True):
+                seen[w] += 1
+                in_term[w] += flag
+        occurrences: Counter = Counter()
+        for lows, _spans in items:
+            for i in range(len(lows)):
+                for n in range(1, GAZETTEER_MAX_LEN + 1):
+                    if i + n > len(lows):
+                        break
+                    t = tuple(lows[i : i + n])
+                    if t in counts:
+                        occurrences[t] += 1
+        terms = {t: round(counts[t] / occurrences[t], 4) for t in sorted(counts) if occurrences[t]}
+        ratio = {}
+        for w in sorted(in_term):
+            a, m = in_term[w], seen[w]
+            if a:
+                ratio[w] = f"{min(a / m, 1.0):.1f}" if m >= 2 else f"one{a}"
+        return cls(terms, ratio)
+
+    def marks(self, lows: list[str]) -> list[int]:
+        n = len(lows)
+        out = [0] * n
+        terms, first = self.terms, self.first
+        i = 0
+        while i < n:
+            if lows[i] in first:
+                for size in range(min(GAZETTEER_MAX_LEN, n - i), 0, -1):
+                    p = terms.get(tuple(lows[i : i + size]))
+                    if p is not None and p >= GAZETTEER_MIN_PRECISION:
+                        level = 1 if p >= 0.6 else 2 if p >= 0.35 else 3
+                        out[i] = level
+                        for k in range(i + 1, i + size):
+                            out[k] = level + 3
+                        i += size
+                        break
+                else:
+                    i += 1
+            else:
+                i += 1
+        return out
+
+    def ratio_hash(self, low: str) -> int:
+        return _h("r:" + self.ratio.get(low, "none"))
+
+    def to_json(self) -> dict:
+        return {"terms": {" ".join(t): p for t, p in self.terms.items()}, "ratio": self.ratio}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Gazetteer:
+        return cls({tuple(t.split(" ")): float(p) for t, p in data["terms"].items()}, data["ratio"])
+
+
 def _template_arrays(templates: list) -> tuple[np.ndarray, ...]:
     ids = np.array([t for t, _a, _b in templates], dtype=np.uint64)
     a_off = np.array([a[0] for _t, a, _b in templates]) + 2
@@ -120,35 +236,50 @@ def _template_arrays(templates: list) -> tuple[np.ndarray, ...]:
     return ids, a_off, a_col, b_off, b_col
 
 
-_PLAIN = _template_arrays(_TEMPLATES)
-_WITH_CLUSTERS = _template_arrays(_TEMPLATES + _CLUSTER_TEMPLATES)
+_ARRAYS: dict[tuple[bool, bool, bool], tuple[np.ndarray, ...]] = {}
 
 
 def token_rows(
-    words: list[str], valences: list[float], bits: int = TAGGER_BITS, clusters: dict[str, int] | None = None
+    words: list[str],
+    valences: list[float],
+    bits: int = TAGGER_BITS,
+    clusters: dict[str, int] | None = None,
+    classes: dict[str, list[int]] | None = None,
+    gazetteer: Gazetteer | None = None,
 ) -> np.ndarray:
     """Hashed feature columns for each token: an (n_tokens, n_templates) int64 array.
 
     Templates: word at -2..+2, bigrams (-1,0) (0,+1), lemma, suffix, prefix, shape (0, ±1),
-    neighbour suffixes, opinion-word signs at ±1 / ±2 / 0, previous word × shape, bias, and
-    (with word clusters) cluster ids at 0 / ±1 and their bigrams. Vectorised: one gather and
-    one multiply-add over all templates; uint64 arithmetic wraps.
+    neighbour suffixes, opinion-word signs at ±1 / ±2 / 0, previous word × shape, bias,
+    (with word clusters) cluster ids at 0 / ±1 and their bigrams, (with word classes) the
+    class at each granularity at 0 / ±1, (with a gazetteer) its mark at 0 / ±1 and the word's
+    in-term ratio. Vectorised: one gather and one multiply-add over all templates; uint64
+    arithmetic wraps.
     """
     n = len(words)
     if n == 0:
         return np.zeros((0, 0), dtype=np.int64)
-    base = np.zeros((n + 4, 8), dtype=np.uint64)
+    base = np.zeros((n + 4, _N_BASE), dtype=np.uint64)
     base[2:-2, :5] = np.frombuffer(b"".join([_word_row(w) for w in words]), dtype=np.uint64).reshape(n, 5)
     base[:2, _W] = _PAD
     base[-2:, _W] = _END
-    base[:, _OP] = 3
+    base[:, _OP] = _CODE_PAD[_OP]
     base[2:-2, _OP] = [1 if v > 0 else 2 if v < 0 else 0 for v in valences]
     if clusters is not None:
         get = clusters.get
         base[2:-2, _CL] = [get(w.lower(), -1) + 2 for w in words]
-        ids, a_off, a_col, b_off, b_col = _WITH_CLUSTERS
-    else:
-        ids, a_off, a_col, b_off, b_col = _PLAIN
+    if classes is not None:
+        base[2:-2, _K0 : _K3 + 1] = [_class_ids(classes, w.lower()) for w in words]
+    if gazetteer is not None:
+        lows = [w.lower() for w in words]
+        base[:, _GZ] = _CODE_PAD[_GZ]
+        base[2:-2, _GZ] = gazetteer.marks(lows)
+        base[2:-2, _GR] = [gazetteer.ratio_hash(w) for w in lows]
+    key = (clusters is not None, classes is not None, gazetteer is not None)
+    arrays = _ARRAYS.get(key)
+    if arrays is None:
+        arrays = _ARRAYS[key] = _template_arrays(templates_for(*key))
+    ids, a_off, a_col, b_off, b_col = arrays
     rows = np.arange(n)[:, None]
     left = base[rows + a_off, a_col]
     right = base[rows + b_off, b_col]
@@ -157,7 +288,16 @@ def token_rows(
     return ((mat & _U(0xFFFFFFFFFFFF)) % span + _U(N_DENSE)).astype(np.int64)
 
 
-_WORD_COLS = frozenset({_W, _SUF, _PRE, _SHP, _LEM, _CL})
+_WORD_COLS = frozenset({_W, _SUF, _PRE, _SHP, _LEM, _CL, _GR, *_CLASS_COLS})
+_UNKNOWN_CLASSES = [1] * len(_CLASS_COLS)
+
+
+def _class_ids(classes: dict[str, list[int]], low: str) -> list[int]:
+    """The word's class at each granularity, + 2 (1: an unknown word, 0: padding)."""
+    ids = classes.get(low)
+    return [c + 2 for c in ids] if ids is not None else _UNKNOWN_CLASSES
+
+
 _M48 = 0xFFFFFFFFFFFF
 _CACHE_CAP = 100_000  # entries per cache (words, bigrams); cleared when full, so memory stays bounded
 
@@ -176,34 +316,45 @@ class RowBuilder:
     """`token_rows` from per-bigram and per-sign-pattern caches: the same matrix.
 
     Every template reads either one token's word columns, two adjacent tokens' word columns
-    (both cached per bigram: the pair's columns and the right token's own), opinion signs at
-    -2..+2 (cached per pattern: at most 4**5), or nothing (the bias). The cached rows hold
-    final column numbers; a post's
-    rows are joined into one buffer and a per-length index (cached) gathers them back in
-    template order, so the model sums its weights in exactly the same order as before.
+    (both cached per bigram: the pair's columns and the right token's own), per-token codes
+    at -2..+2 (opinion signs and gazetteer marks, cached per pattern), or nothing (the bias).
+    The cached rows hold final column numbers; a post's rows are joined into one buffer and
+    a per-length index (cached) gathers them back in template order, so the model sums its
+    weights in exactly the same order as before.
     """
 
-    def __init__(self, bits: int = TAGGER_BITS, clusters: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        bits: int = TAGGER_BITS,
+        clusters: dict[str, int] | None = None,
+        classes: dict[str, list[int]] | None = None,
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
         self.bits = bits
         self.clusters = clusters
-        templates = _TEMPLATES + (_CLUSTER_TEMPLATES if clusters is not None else [])
+        self.classes = classes
+        self.gazetteer = gazetteer
+        templates = templates_for(clusters is not None, classes is not None, gazetteer is not None)
         self.n_templates = len(templates)
         self._span = ((1 << bits) - 1) - N_DENSE
         # Per template: (kind, index inside its cached row, offset of the row's token).
         self._singles: list[tuple[int, int]] = []  # (template, word column)
         self._pairs: list[tuple[int, int, int]] = []  # (template, left column, right column)
-        self._ops: list[tuple[int, int | None, int | None]] = []  # (template, left off, right off)
+        # (template, left code column, left offset, right code column, right offset); None: 0
+        self._ops: list[tuple[int, int | None, int, int | None, int]] = []
         self._const: list[int] = []
         self._where: list[tuple[str, int, int]] = []
         for tid, (a_off, a_col), (b_off, b_col) in templates:
             if a_col == _ZERO and b_col == _ZERO:
                 self._where.append(("const", len(self._const), 0))
                 self._const.append(tid)
-            elif _OP in (a_col, b_col):
-                if {a_col, b_col} - {_OP, _ZERO}:
-                    raise ValueError(f"template {tid} mixes opinion signs with word columns")
+            elif a_col in _CODE_COLS or b_col in _CODE_COLS:
+                if {a_col, b_col} - _CODE_COLS - {_ZERO}:
+                    raise ValueError(f"template {tid} mixes per-token codes with word columns")
                 self._where.append(("op", len(self._ops), 0))
-                self._ops.append((tid, a_off if a_col == _OP else None, b_off if b_col == _OP else None))
+                self._ops.append(
+                    (tid, a_col if a_col != _ZERO else None, a_off, b_col if b_col != _ZERO else None, b_off)
+                )
             elif a_col == _ZERO and b_col in _WORD_COLS:
                 self._where.append(("single", len(self._singles), b_off))
                 self._singles.append((tid, b_col))
@@ -219,7 +370,7 @@ class RowBuilder:
         self._const_row = _pack([_column(t, 0, 0, self._span) for t in self._const])
         self._pad_keys = (0, 1, 2, 3)  # ints: never equal to a word (a str)
         for key, w_hash in zip(self._pad_keys, (*_PAD.tolist(), *_END.tolist()), strict=True):
-            base = [0] * 8
+            base = [0] * _N_BASE
             base[_W] = int(w_hash)
             self._base[key] = tuple(base)
         self._first_row = self._single_row(self._base[0])  # the first padding token's own columns
@@ -229,10 +380,15 @@ class RowBuilder:
         if base is None:
             if len(self._base) >= _CACHE_CAP:
                 self._base = {k: self._base[k] for k in self._pad_keys}
-            row = [0] * 8
+            row = [0] * _N_BASE
             row[_W], row[_SUF], row[_PRE], row[_SHP], row[_LEM] = _word_hashes(word)
+            low = word.lower()
             if self.clusters is not None:
-                row[_CL] = self.clusters.get(word.lower(), -1) + 2
+                row[_CL] = self.clusters.get(low, -1) + 2
+            if self.classes is not None:
+                row[_K0], row[_K1], row[_K2], row[_K3] = _class_ids(self.classes, low)
+            if self.gazetteer is not None:
+                row[_GR] = self.gazetteer.ratio_hash(low)
             base = self._base[word] = tuple(row)
         return base
 
@@ -252,11 +408,20 @@ class RowBuilder:
         return row
 
     def _sign_row(self, pattern: bytes) -> bytes:
-        signs = dict(zip(range(-2, 3), pattern, strict=True))
+        """The code templates' columns for one token from its ±2 window of codes: opinion signs
+        (bytes 0..4 of the pattern), then gazetteer marks (bytes 5..9, with a gazetteer)."""
+        where = {_OP: 2, _GZ: 7}  # the pattern byte of the token itself, per code column
         cols = [
-            _column(t, signs[a] if a is not None else 0, signs[b] if b is not None else 0, self._span)
-            for t, a, b in self._ops
+            _column(
+                t,
+                pattern[where[ac] + ao] if ac is not None else 0,
+                pattern[where[bc] + bo] if bc is not None else 0,
+                self._span,
+            )
+            for t, ac, ao, bc, bo in self._ops
         ]
+        if len(self._signs) >= _CACHE_CAP:
+            self._signs = {}
         row = self._signs[pattern] = _pack(cols)
         return row
 
@@ -301,7 +466,12 @@ class RowBuilder:
         keys: list[object] = [0, 1, *words, 2, 3]
         parts.extend([bigrams_get(k) or self._bigram_row(k) for k in pairwise(keys)])
         signs = bytes([3, 3, *[1 if v > 0 else 2 if v < 0 else 0 for v in valences], 3, 3])
-        parts.extend([signs_get(signs[i : i + 5]) or self._sign_row(signs[i : i + 5]) for i in range(n)])
+        if self.gazetteer is None:
+            parts.extend([signs_get(signs[i : i + 5]) or self._sign_row(signs[i : i + 5]) for i in range(n)])
+        else:
+            marks = bytes([7, 7, *self.gazetteer.marks([w.lower() for w in words]), 7, 7])
+            keys = [signs[i : i + 5] + marks[i : i + 5] for i in range(n)]
+            parts.extend([signs_get(k) or self._sign_row(k) for k in keys])
         parts.append(self._const_row)
         buf = np.frombuffer(b"".join(parts), dtype=np.int64)
         index = self._index.get(n)
@@ -317,6 +487,29 @@ def load_word_clusters(model_dir: Path) -> dict[str, int] | None:
         return None
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def load_word_classes(model_dir: Path) -> dict[str, list[int]] | None:
+    """The word classes artifact (word -> class id at each granularity), None when there is none."""
+    path = model_dir / WORD_CLASSES
+    if not path.exists():
+        return None
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)["classes"]
+
+
+def load_gazetteer(model_dir: Path) -> Gazetteer | None:
+    path = model_dir / ASPECT_GAZETTEER
+    if not path.exists():
+        return None
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return Gazetteer.from_json(json.load(fh))
+
+
+def write_json_gz(path: Path, data: object) -> None:
+    """Compact, key-sorted JSON, gzip'd with mtime 0: the same data gives the same bytes."""
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
+        fh.write(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
 
 
 def bio_spans(tags: list[int]) -> list[tuple[int, int]]:
@@ -387,15 +580,23 @@ def marginals(scores: np.ndarray, transitions: list[list[float]] | None = None) 
 class AspectTagger:
     """The CRF: hashed state-feature weights (`model.W`, columns in TAGS order) + transitions."""
 
-    def __init__(self, model: LinearModel, clusters: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        model: LinearModel,
+        clusters: dict[str, int] | None = None,
+        classes: dict[str, list[int]] | None = None,
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
         self.model = model
         self.clusters = clusters
+        self.classes = classes
+        self.gazetteer = gazetteer
         self._order = np.array([model.classes.index(t) for t in TAGS])
         trans = model.meta.get("transitions")  # [from][to] in TAGS order; absent: independent tokens
         self.transitions: list[list[float]] | None = [list(map(float, r)) for r in trans] if trans else None
         # Added to B/I emission scores before decoding: trades precision for recall (set at train time).
         self.span_bias = float(model.meta.get("span_bias", 0.0))
-        self._rows = RowBuilder(model.bits, clusters)
+        self._rows = RowBuilder(model.bits, clusters, classes, gazetteer)
         # Weights with the classes already in TAGS order: each class sums its own column, so
         # reordering before the sum gives the same numbers as reordering after it.
         self._W = np.ascontiguousarray(model.W[:, self._order])
@@ -403,12 +604,18 @@ class AspectTagger:
 
     @classmethod
     def load(cls, model_dir: Path, clusters: dict[str, int] | None = None) -> AspectTagger | None:
+        """The packaged tagger with the word representations it was trained with (its meta's
+        `features`: a tagger trained without classes or a gazetteer never reads them)."""
         path = model_dir / ASPECT_TAGGER
         if not path.exists():
             return None
-        if clusters is None:
+        model = LinearModel.load(path)
+        features = model.meta.get("features", ["clusters"])
+        if clusters is None and "clusters" in features:
             clusters = load_word_clusters(model_dir)
-        return cls(LinearModel.load(path), clusters)
+        classes = load_word_classes(model_dir) if "classes" in features else None
+        gazetteer = load_gazetteer(model_dir) if "gazetteer" in features else None
+        return cls(model, clusters if "clusters" in features else None, classes, gazetteer)
 
     def scores(self, words: list[str], valences: list[float]) -> np.ndarray:
         """(n, 3) emission scores in TAGS order (+ span_bias on B and I). Needs ≥ 1 word."""

@@ -12,14 +12,18 @@ from sklearn.linear_model import SGDClassifier
 
 from .artifacts import DEFAULT_MODEL_DIR
 from .datasets import TargetExample
+from .features import fold_tokens
 from .lexicon import OpinionLexicon
 from .models import (
     POST_BITS,
     TARGET_BITS,
     LinearModel,
     PostSentimentModel,
+    WordVectors,
+    add_missing,
     aspect_features,
     post_features,
+    target_context_features,
     target_features,
 )
 from .pipeline import build_nlp
@@ -33,6 +37,9 @@ TAGGER_C1 = 0.05  # crfsuite L1 (keeps the weight matrix sparse: small artifact)
 TAGGER_C2 = 0.01  # crfsuite L2
 TAGGER_ITERATIONS = 150
 TAGGER_SPAN_BIAS = 0.0
+TAGGER_JACKKNIFE = 5  # parts of the training sentences for the gazetteer features (see tagger_sequences)
+CLASS_GRANULARITIES = (32, 128, 512, 1024)
+VECTOR_DIMS = 50  # the word vectors the target model pools: the first 50 of the 100 SVD dimensions
 
 
 @dataclass
@@ -129,8 +136,13 @@ def target_span(a: Analyzed, start: int, end: int) -> tuple[int, int]:
 
 
 def target_rows(
-    analyzer: TextAnalyzer, post_model: PostSentimentModel | None, examples: list[TargetExample]
+    analyzer: TextAnalyzer,
+    post_model: PostSentimentModel | None,
+    examples: list[TargetExample],
+    vectors: WordVectors | None = None,
+    context: bool = True,
 ) -> list[dict[int, float]]:
+    """The target model's features per example (with `context`: `target_context_features` too)."""
     rows = []
     cache: dict[str, tuple[Analyzed, np.ndarray | None, dict[int, float] | None]] = {}
     for ex in examples:
@@ -142,14 +154,21 @@ def target_rows(
             rows.append({})
             continue
         s, e = target_span(a, ex.start, ex.end)
-        rows.append(target_features(a.words, a.valences, ex.text, s, e, p, post_feats=shared))
+        feats = target_features(a.words, a.valences, ex.text, s, e, p, post_feats=shared)
+        if context:
+            context = target_context_features(fold_tokens(a.words), a.valences, s, e, vectors, TARGET_BITS)
+            add_missing(feats, context)
+        rows.append(feats)
     return rows
 
 
-def fit_target(rows: list[dict[int, float]], labels: list[str], alpha: float = TARGET_ALPHA) -> LinearModel:
+def fit_target(
+    rows: list[dict[int, float]], labels: list[str], alpha: float = TARGET_ALPHA, context: bool = True
+) -> LinearModel:
+    """`context`: the rows carry `target_context_features` (as `target_rows` builds them)."""
     clf = sgd(alpha).fit(to_csr(rows, TARGET_BITS), np.array(labels))
     return LinearModel.from_sklearn(
-        clf, TARGET_BITS, {"kind": "target_sentiment", "alpha": alpha, "n": len(rows)}
+        clf, TARGET_BITS, {"kind": "target_sentiment", "alpha": alpha, "n": len(rows), "context": context}
     )
 
 
@@ -189,25 +208,81 @@ def kfold_indices(n: int, k: int = 5, seed: int = SEED) -> list[np.ndarray]:
     return [order[i::k] for i in range(k)]
 
 
-def tagger_sequences(
-    analyzer: TextAnalyzer, sentences: list, clusters: dict[str, int] | None = None
-) -> list[tuple[np.ndarray, list[str]]]:
-    """Per sentence: the tagger's hashed feature rows (n_tokens, n_templates) and BIO tags."""
-    from .tagger import TAGGER_BITS, token_rows
+@dataclass
+class TaggerItem:
+    """One aspect-annotated sentence as the tagger sees it: tokens, valences, gold token spans."""
 
-    out = []
-    for sent in sentences:
-        a = analyzer(sent.text)
-        if not a.words:
-            continue
-        tags = ["O"] * len(a.words)
-        for start, end, _term, _pol in sent.terms:
-            s, e = target_span(a, start, end)
+    words: list[str]
+    valences: list[float]
+    spans: list[tuple[int, int]]
+
+    @property
+    def lows(self) -> list[str]:
+        return [w.lower() for w in self.words]
+
+    @property
+    def tags(self) -> list[str]:
+        tags = ["O"] * len(self.words)
+        for s, e in self.spans:
             tags[s] = "B"
             for i in range(s + 1, e):
                 tags[i] = "I"
-        out.append((token_rows(a.words, a.valences, TAGGER_BITS, clusters), tags))
+        return tags
+
+
+def tagger_items(analyzer: TextAnalyzer, sentences: list) -> list[TaggerItem | None]:
+    """Per sentence (None for a sentence without tokens): tokens, valences and gold spans."""
+    out: list[TaggerItem | None] = []
+    for sent in sentences:
+        a = analyzer(sent.text)
+        if not a.words:
+            out.append(None)
+            continue
+        spans = sorted({target_span(a, start, end) for start, end, _term, _pol in sent.terms})
+        out.append(TaggerItem(a.words, a.valences, spans))
     return out
+
+
+def tagger_gazetteer(items: list[TaggerItem]):
+    from .tagger import Gazetteer
+
+    return Gazetteer.build([(it.lows, it.spans) for it in items])
+
+
+def tagger_sequences(
+    items: list[TaggerItem],
+    clusters: dict[str, int] | None = None,
+    classes: dict[str, list[int]] | None = None,
+    gazetteer: bool = True,
+    jackknife: int = TAGGER_JACKKNIFE,
+) -> tuple[list[tuple[np.ndarray, list[str]]], object]:
+    """The tagger's hashed feature rows (n_tokens, n_templates) and BIO tags per item, and the
+    gazetteer of every item's terms (None without one).
+
+    Each item's gazetteer features come from a gazetteer built on the other `jackknife` − 1
+    parts of the items (deterministic split): in training the CRF sees, as on unseen text,
+    only terms known from other sentences; the returned gazetteer, built on all of them, is
+    what the trained tagger reads at run time. Every other item of each part sees an empty
+    gazetteer instead, as text of a domain the gazetteer does not know: the CRF then learns
+    to find terms without it too, so it still travels to other products.
+    """
+    from .tagger import TAGGER_BITS, Gazetteer, token_rows
+
+    gaz_of: list[object] = [None] * len(items)
+    full = None
+    if gazetteer:
+        empty = Gazetteer({}, {})
+        for part in range(jackknife):
+            others = [it for j, it in enumerate(items) if j % jackknife != part]
+            gaz = tagger_gazetteer(others)
+            for j in range(part, len(items), jackknife):
+                gaz_of[j] = empty if (j // jackknife) % 2 == 0 else gaz
+        full = tagger_gazetteer(items)
+    out = [
+        (token_rows(it.words, it.valences, TAGGER_BITS, clusters, classes, gaz_of[j]), it.tags)  # type: ignore[arg-type]
+        for j, it in enumerate(items)
+    ]
+    return out, full
 
 
 def fit_tagger(
@@ -216,6 +291,7 @@ def fit_tagger(
     c2: float = TAGGER_C2,
     iterations: int = TAGGER_ITERATIONS,
     span_bias: float = TAGGER_SPAN_BIAS,
+    features: tuple[str, ...] = ("clusters", "classes", "gazetteer"),
 ) -> LinearModel:
     """A linear-chain CRF (python-crfsuite, L-BFGS) over the hashed token features.
 
@@ -261,8 +337,45 @@ def fit_tagger(
         "n_tokens": n_tokens,
         "transitions": transitions,
         "span_bias": span_bias,
+        "features": list(features),
     }
     return LinearModel(weights, np.zeros(len(TAGS), dtype=np.float32), list(TAGS), meta)
+
+
+def cooccurrences(
+    texts: list[str], n_context: int, window: int, min_count: int, max_vocab: int
+) -> tuple[list[str], sp.csr_matrix]:
+    """The vocabulary (words seen `min_count` times, with a letter; the `max_vocab` most frequent)
+    and its position-aware co-occurrence counts with the `n_context` most frequent words within
+    ±`window` words: column = context word × 2·window + relative position."""
+    from collections import Counter
+
+    from .features import TOKEN_RE
+
+    sents = [[w.lower() for w in TOKEN_RE.findall(t)] for t in texts]
+    counts = Counter(w for s in sents for w in s)
+    vocab = [w for w, c in counts.most_common(max_vocab) if c >= min_count and any(ch.isalpha() for ch in w)]
+    vidx = {w: i for i, w in enumerate(vocab)}
+    cidx = {w: i for i, (w, _c) in enumerate(counts.most_common(n_context))}
+    width = 2 * window
+    rows, cols = [], []
+    for s in sents:
+        n = len(s)
+        for i, w in enumerate(s):
+            r = vidx.get(w)
+            if r is None:
+                continue
+            for j in range(max(0, i - window), min(n, i + window + 1)):
+                if j != i:
+                    c = cidx.get(s[j])
+                    if c is not None:
+                        rows.append(r)
+                        cols.append(c * width + (j - i + window if j < i else j - i + window - 1))
+    mat = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), len(cidx) * width)
+    )
+    mat.sum_duplicates()
+    return vocab, mat
 
 
 def build_word_clusters(
@@ -276,36 +389,11 @@ def build_word_clusters(
     """Distributional word classes from unlabelled text: ±2-word co-occurrence with the
     most frequent context words, PPMI, truncated SVD, k-means. Gives the tagger a
     POS-like / semantic generalisation ("screen", "keyboard", "trackpad" share a class)."""
-    from collections import Counter
-
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.decomposition import TruncatedSVD
     from sklearn.preprocessing import normalize
 
-    from .features import TOKEN_RE
-
-    sents = [[w.lower() for w in TOKEN_RE.findall(t)] for t in texts]
-    counts = Counter(w for s in sents for w in s)
-    vocab = [w for w, c in counts.most_common(max_vocab) if c >= min_count and any(ch.isalpha() for ch in w)]
-    vidx = {w: i for i, w in enumerate(vocab)}
-    cidx = {w: i for i, (w, _c) in enumerate(counts.most_common(n_context))}
-    rows, cols = [], []
-    for s in sents:
-        n = len(s)
-        for i, w in enumerate(s):
-            r = vidx.get(w)
-            if r is None:
-                continue
-            for j in range(max(0, i - 2), min(n, i + 3)):
-                if j != i:
-                    c = cidx.get(s[j])
-                    if c is not None:
-                        rows.append(r)
-                        cols.append(c * 4 + (j - i + 2 if j < i else j - i + 1))  # position-aware context
-    counts_mat = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(vocab), len(cidx) * 4)
-    )
-    counts_mat.sum_duplicates()
+    vocab, counts_mat = cooccurrences(texts, n_context, 2, min_count, max_vocab)
     total = counts_mat.sum()
     row_sum = np.asarray(counts_mat.sum(axis=1)).ravel()
     col_sum = np.asarray(counts_mat.sum(axis=0)).ravel()
@@ -322,7 +410,59 @@ def build_word_clusters(
     return {w: int(c) for w, c in zip(vocab, km.labels_, strict=True)}
 
 
+def word_embeddings(
+    texts: list[str],
+    dims: int = 100,
+    n_context: int = 3_000,
+    window: int = 2,
+    min_count: int = 3,
+    max_vocab: int = 30_000,
+) -> tuple[list[str], np.ndarray]:
+    """Word vectors learnt without labels: position-aware co-occurrence (±`window` words) with
+    the `n_context` most frequent words, PPMI with context-distribution smoothing (counts^0.75),
+    truncated SVD, rows L2-normalised. Deterministic (fixed seed)."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.preprocessing import normalize
+
+    vocab, mat = cooccurrences(texts, n_context, window, min_count, max_vocab)
+    total = mat.sum()
+    row_sum = np.asarray(mat.sum(axis=1)).ravel()
+    col_p = np.asarray(mat.sum(axis=0)).ravel() ** 0.75
+    col_sum = col_p / col_p.sum() * total
+    coo = mat.tocoo()
+    pmi = np.log(coo.data * total / (row_sum[coo.row] * col_sum[coo.col]) + 1e-9)
+    keep = pmi > 0
+    ppmi = sp.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=mat.shape)
+    dims = max(1, min(dims, ppmi.shape[0] - 1, ppmi.shape[1] - 1))
+    emb = normalize(TruncatedSVD(n_components=dims, random_state=SEED, n_iter=7).fit_transform(ppmi))
+    return vocab, emb.astype(np.float32)
+
+
+def build_word_classes(
+    vocab: list[str], emb: np.ndarray, granularities: tuple[int, ...] = CLASS_GRANULARITIES
+) -> dict[str, list[int]]:
+    """Word classes at several granularities (k-means of `word_embeddings` into 32 ... 1024
+    classes): coarse classes generalise, fine ones keep "screen" apart from "keyboard"."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    if len(vocab) < 2:
+        return {w: [0] * len(granularities) for w in vocab}
+    labels = []
+    for k in granularities:
+        km = MiniBatchKMeans(n_clusters=min(k, len(vocab)), random_state=SEED, n_init=3, batch_size=4096).fit(
+            emb
+        )
+        labels.append(km.labels_.tolist())
+    return {w: [lab[i] for lab in labels] for i, w in enumerate(vocab)}
+
+
 def load_clusters(model_dir: Path) -> dict[str, int] | None:
     from .tagger import load_word_clusters
 
     return load_word_clusters(model_dir)
+
+
+def load_classes(model_dir: Path) -> dict[str, list[int]] | None:
+    from .tagger import load_word_classes
+
+    return load_word_classes(model_dir)
