@@ -446,14 +446,21 @@ def install_moto_dynamodb_stream_shards() -> None:
 def install_moto_dynamodb_streams_speedup() -> None:
     """moto serializes GetRecords through its generic response model, ~1.5 ms per stream record;
     the records are already in DynamoDB's JSON shape, so dump them directly (3-4x faster).
-    Timestamps become epoch seconds, as the DynamoDB Streams JSON protocol sends them."""
+    Timestamps become epoch seconds and binary attributes (B, BS: bytes in moto) base64 text, as the
+    DynamoDB Streams JSON protocol sends them."""
+    import base64
 
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    def wire(value):
+        if isinstance(value, bytes | bytearray):
+            return base64.b64encode(value).decode("ascii")
+        return value.timestamp()
 
     def get_records(self):
         limit = self._get_param("Limit") or 1000
         result = self.backend.get_records(self._get_param("ShardIterator"), limit)
-        return json.dumps(result, default=lambda value: value.timestamp())
+        return json.dumps(result, default=wire)
 
     DynamoDBStreamsHandler.get_records = get_records
 
