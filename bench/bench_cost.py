@@ -42,6 +42,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from bench_e2e import host_loop_seconds
@@ -95,9 +96,43 @@ class TreeCpu:
     def rss_mb(self) -> float:
         return sum(rss_mb(pid) for pid in self.pids())
 
+    def jvm_pids(self) -> set[int]:
+        found = set()
+        for pid in self.pids():
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "java":
+                    found.add(pid)
+            except OSError:
+                continue
+        return found
 
-def spent(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+def spent(before: dict[int, float], after: dict[int, float], only: set[int] | None = None) -> float:
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items() if only is None or pid in only)
+
+
+class Handled:
+    """Posts each service handled so far: put to Kinesis, written to the posts table, indexed."""
+
+    def __init__(self, endpoint: str, put_key: str, written_key: str, metrics_port: str) -> None:
+        self.endpoint, self.put_key, self.written_key, self.port = (
+            endpoint,
+            put_key,
+            written_key,
+            metrics_port,
+        )
+
+    def read(self) -> dict[str, float]:
+        self.units = request_units(self.endpoint)  # the same snapshot for the counts and the units
+        units = self.units or {}
+        indexed = scrape(self.port, "pulse_indexer_docs_indexed_total") + scrape(
+            self.port, "pulse_indexer_docs_deleted_total"
+        )
+        return {
+            "producer": units.get(self.put_key, 0.0),
+            "enricher": units.get(self.written_key, 0.0),
+            "indexer": indexed,
+        }
 
 
 def request_units(endpoint: str) -> dict[str, float] | None:
@@ -125,30 +160,42 @@ def scrape(port: str, name: str) -> float:
     )
 
 
-def per_post_units(units: dict[str, float], posts_table: str, posts: float) -> PerPost:
-    def total(prefix: str, unit: str, *, table: str | None = None, other_tables: bool = False) -> float:
-        found = 0.0
-        for key, value in units.items():
-            service, resource, name = key.split(":", 2)
-            if service != prefix or name != unit:
-                continue
-            if table is not None and resource != table:
-                continue
-            if other_tables and resource == posts_table:
-                continue
-            found += value
-        return found / posts
+def per_post_units(units: dict[str, float], posts_table: str, handled: dict[str, float]) -> PerPost:
+    """Units per post, each over the posts of the service that spent it (a service that falls behind
+    handles fewer posts in the windows than were put): Kinesis and SQS over the posts put, the posts
+    table and the enricher's KCL tables over the posts written, the DynamoDB stream reads and the
+    indexer's KCL tables over the documents indexed."""
+
+    def total(prefix: str, unit: str, *, tables: Callable[[str], bool] = lambda _: True) -> float:
+        return sum(
+            value
+            for key, value in units.items()
+            if key.split(":", 2)[0] == prefix
+            and key.split(":", 2)[2] == unit
+            and tables(key.split(":", 2)[1])
+        )
+
+    put, written, indexed = (max(1.0, handled[name]) for name in SERVICES)
+    indexer_app = f"{posts_table}-indexer"
+
+    def enricher_kcl(table: str) -> bool:
+        return table != posts_table and not table.startswith(indexer_app)
+
+    def indexer_kcl(table: str) -> bool:
+        return table.startswith(indexer_app)
 
     return PerPost(
-        kinesis_put_units=total("kinesis", "put_payload_units"),
-        kinesis_put_bytes=total("kinesis", "put_bytes"),
-        kinesis_records=total("kinesis", "put_records"),
-        posts_write_units=total("dynamodb", "write_units", table=posts_table),
-        posts_read_units=total("dynamodb", "read_units", table=posts_table),
-        kcl_write_units=total("dynamodb", "write_units", other_tables=True),
-        kcl_read_units=total("dynamodb", "read_units", other_tables=True),
-        streams_reads=total("streams", "get_records"),
-        sqs_requests=total("sqs", "requests"),
+        kinesis_put_units=total("kinesis", "put_payload_units") / put,
+        kinesis_put_bytes=total("kinesis", "put_bytes") / put,
+        kinesis_records=total("kinesis", "put_records") / put,
+        posts_write_units=total("dynamodb", "write_units", tables=lambda t: t == posts_table) / written,
+        posts_read_units=total("dynamodb", "read_units", tables=lambda t: t == posts_table) / written,
+        kcl_write_units=total("dynamodb", "write_units", tables=enricher_kcl) / written
+        + total("dynamodb", "write_units", tables=indexer_kcl) / indexed,
+        kcl_read_units=total("dynamodb", "read_units", tables=enricher_kcl) / written
+        + total("dynamodb", "read_units", tables=indexer_kcl) / indexed,
+        streams_reads=total("streams", "get_records") / indexed,
+        sqs_requests=total("sqs", "requests") / put,
     )
 
 
@@ -293,35 +340,54 @@ def run(args: argparse.Namespace) -> int:
         )
         time.sleep(args.warmup_seconds)
         log(f"after the warm-up {backlog(ws, endpoint):.0f} posts put are not yet searchable")
-        windows = []
+        windows, jvm_windows = [], []
         put_key = f"kinesis:{ws.stack.stream_name}:put_records"
-        units0 = request_units(endpoint)
+        counters = Handled(endpoint, put_key, f"dynamodb:{ws.stack.table_name}:items_written", metrics_port)
+        handled_at_start = counters.read()
+        units0 = counters.units
         bulk0 = scrape(metrics_port, "pulse_indexer_bulk_bytes_sum")
         for n in range(args.runs):
             ws.check_alive()
             before = {name: tree.sample() for name, tree in trees.items()}
-            put_before = (request_units(endpoint) or {}).get(put_key, 0.0)
+            handled_before = counters.read()
             started = time.monotonic()
             time.sleep(args.seconds)
             after = {name: tree.sample() for name, tree in trees.items()}
-            put_after = (request_units(endpoint) or {}).get(put_key, 0.0)
+            handled_after = counters.read()
             elapsed = time.monotonic() - started
-            posts = put_after - put_before if units0 is not None else args.rate * elapsed
-            cpu = {name: 1000 * spent(before[name], after[name]) / posts for name in SERVICES}
+            # Each service's CPU over the posts it handled in the window (a service that falls behind
+            # handles fewer than were put).
+            posts = {
+                name: (handled_after[name] - handled_before[name])
+                if units0 is not None
+                else args.rate * elapsed
+                for name in SERVICES
+            }
+            cpu = {name: 1000 * spent(before[name], after[name]) / max(1.0, posts[name]) for name in SERVICES}
+            jvm = {
+                name: 1000
+                * spent(before[name], after[name], only=trees[name].jvm_pids())
+                / max(1.0, posts[name])
+                for name in ("enricher", "indexer")
+            }
             windows.append(cpu)
+            jvm_windows.append(jvm)
             log(
-                f"window {n + 1}: {posts:.0f} posts in {elapsed:.1f} s ({posts / elapsed:.0f}/s); "
-                "ms per post "
+                f"window {n + 1}: {elapsed:.1f} s; posts handled "
+                + " ".join(f"{k} {v:.0f}" for k, v in posts.items())
+                + "; ms per post "
                 + " ".join(f"{k} {v:.3f}" for k, v in cpu.items())
-                + f" total {sum(cpu.values()):.3f}; "
-                f"behind at its end {backlog(ws, endpoint):.0f} posts; load {os.getloadavg()[0]:.1f}"
+                + f" (KCL JVMs: enricher {jvm['enricher']:.3f} indexer {jvm['indexer']:.3f})"
+                + f" total {sum(cpu.values()):.3f}; behind at its end {backlog(ws, endpoint):.0f} posts; "
+                f"load {os.getloadavg()[0]:.1f}"
             )
-        units1 = request_units(endpoint)
+        handled_at_end = counters.read()
+        units1 = counters.units
         bulk1 = scrape(metrics_port, "pulse_indexer_bulk_bytes_sum")
         rss = {name: tree.rss_mb() for name, tree in trees.items()}
         producer.proc.wait(timeout=120)
         wait_until(
-            lambda: search_count(ws.stack) >= total + start_posts, 180, "every post to be searchable", step=2
+            lambda: search_count(ws.stack) >= total + start_posts, 900, "every post to be searchable", step=2
         )
         log(f"all {total} posts searchable; RSS MB " + " ".join(f"{k} {v:.0f}" for k, v in rss.items()))
 
@@ -331,6 +397,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"bench: producer_cpu_ms_per_post {median['producer']:.3f}", flush=True)
         print(f"bench: enricher_cpu_ms_per_post_pipeline {median['enricher']:.3f}", flush=True)
         print(f"bench: indexer_cpu_ms_per_post {median['indexer']:.3f}", flush=True)
+        for name in ("enricher", "indexer"):
+            jvm_median = statistics.median(w[name] for w in jvm_windows)
+            print(f"bench: {name}_kcl_jvm_cpu_ms_per_post {jvm_median:.3f}", flush=True)
         log(
             "posts per vCPU-second: "
             + " ".join(f"{k} {posts_per_vcpu_second(v):.0f}" for k, v in median.items())
@@ -342,14 +411,14 @@ def run(args: argparse.Namespace) -> int:
             )
             return 1
         units = delta(units0, units1)
-        posts = units.get(put_key, 0.0)
-        per = per_post_units(units, ws.stack.table_name, posts)
+        handled = {name: handled_at_end[name] - handled_at_start[name] for name in SERVICES}
+        per = per_post_units(units, ws.stack.table_name, handled)
         per.cpu_ms = median
         log(
             "request units over the windows: "
             + json.dumps({k: round(v, 1) for k, v in sorted(units.items())})
         )
-        bulk_bytes = (bulk1 - bulk0) / posts
+        bulk_bytes = (bulk1 - bulk0) / max(1.0, handled["indexer"])
         empty = units.get("kinesis:-:get_records_empty", 0.0), units.get("kinesis:-:get_records", 0.0)
         streams_empty = units.get("streams:-:get_records_empty", 0.0), units.get("streams:-:get_records", 0.0)
         log(
@@ -389,8 +458,7 @@ def run(args: argparse.Namespace) -> int:
         theirs = usd_per_million(reference, args.rate, prices)
         log(
             f"prices: {prices['region']} as of {prices['as_of']} (bench/prices_us_east_1.json); "
-            "Fargate tasks "
-            + " ".join(f"{k} {s.vcpu} vCPU/{s.memory_gb} GB" for k, s in TASK_SIZES.items())
+            "Fargate tasks " + " ".join(f"{k} {s.vcpu} vCPU/{s.memory_gb} GB" for k, s in TASK_SIZES.items())
         )
         for name, lines in (("pulse", ours), ("reference", theirs)):
             log(f"{name} usd per million posts: " + " ".join(f"{k} {v:.4f}" for k, v in lines.items()))

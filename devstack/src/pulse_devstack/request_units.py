@@ -136,12 +136,15 @@ class RequestUnits:
             units = write_units(body.get("Item")) if operation == "PutItem" else 1
             self.add("dynamodb", table, "requests", 1)
             self.add("dynamodb", table, "write_units", units)
+            if not conditional_failure:
+                self.add("dynamodb", table, "items_written", 1)
         elif operation == "BatchWriteItem" and answer is not None:
             unprocessed = answer.get("UnprocessedItems") or {}
             for name, requests in body.get("RequestItems", {}).items():
                 self.add("dynamodb", name, "requests", 1)
                 left = len(unprocessed.get(name, []))
                 done = requests[: len(requests) - left] if left else requests
+                self.add("dynamodb", name, "items_written", len(done))
                 for request in done:
                     put = request.get("PutRequest")
                     self.add("dynamodb", name, "write_units", write_units(put["Item"]) if put else 1)

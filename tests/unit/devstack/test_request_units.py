@@ -59,6 +59,7 @@ def test_batch_writes_bill_each_processed_item_and_reads_bill_keys_that_found_no
     )
     totals = units.snapshot()
     assert totals["dynamodb:posts:write_units"] == 2 * 2
+    assert totals["dynamodb:posts:items_written"] == 2
     assert totals["dynamodb:posts:read_units"] == 2
 
 
