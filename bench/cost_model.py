@@ -38,7 +38,7 @@ class TaskSize:
 # deploy/terraform/modules/stack/variables.tf: task_sizes and the autoscaling CPU target.
 TASK_SIZES = {
     "producer": TaskSize(0.25, 0.5),
-    "enricher": TaskSize(1.0, 3.0),
+    "enricher": TaskSize(1.0, 2.0),
     "indexer": TaskSize(0.5, 1.0),
 }
 CPU_TARGET = 0.60
@@ -46,7 +46,7 @@ CPU_TARGET = 0.60
 
 @dataclass
 class PerPost:
-    """Request units per post (what the services sent, divided by the posts put)."""
+    """Request units per post (what the services sent, over the posts each service handled)."""
 
     kinesis_put_units: float = 0.0
     kinesis_put_bytes: float = 0.0
