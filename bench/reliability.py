@@ -66,8 +66,12 @@ def run(args: argparse.Namespace) -> int:
                                soak_rate=args.soak_rate, base_env=dict(os.environ))
     names = args.only or list(reliability.SCENARIOS)
     lines = []
+    from bench_e2e import host_loop_seconds
+
     for name in names:
-        print(f"# scenario {name}", file=sys.stderr, flush=True)
+        # The host's speed moves by tens of percent from hour to hour; the soak's freshness with it.
+        print(f"# scenario {name}; host speed: a 2M-step Python loop takes {host_loop_seconds():.3f} s, "
+              f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
         started = time.monotonic()
         try:
             result = reliability.SCENARIOS[name](opts)

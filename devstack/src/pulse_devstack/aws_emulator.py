@@ -106,23 +106,51 @@ class EmptyBodyChunk:
 
 class RequestStats:
     """WSGI middleware for profiling the emulator: calls and handler CPU seconds per operation,
-    written as JSON to `path` every few seconds (PULSE_EMULATOR_STATS=<path>)."""
+    written as JSON to `path` every few seconds (PULSE_EMULATOR_STATS=<path>), and the billing units
+    of every request (`pulse_devstack.request_units`), answered at GET /_pulse/request-units."""
+
+    UNITS_PATH = "/_pulse/request-units"
 
     def __init__(self, app: Callable[..., Iterable[bytes]], path: str) -> None:
+        from pulse_devstack.request_units import RequestUnits
+
         self.app = app
         self.path = path
         self.stats: dict[str, list[float]] = {}
+        self.units = RequestUnits()
         self.lock = threading.Lock()
         self.last_dump = time.monotonic()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        op = environ.get("HTTP_X_AMZ_TARGET") or f"{environ.get('REQUEST_METHOD')} {environ.get('HTTP_HOST')}"
+        if environ.get("PATH_INFO") == self.UNITS_PATH and environ.get("REQUEST_METHOD") == "GET":
+            with self.lock:
+                answer = json.dumps(self.units.snapshot(), sort_keys=True).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [answer]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        op = target or f"{environ.get('REQUEST_METHOD')} {environ.get('HTTP_HOST')}"
         agent = environ.get("HTTP_USER_AGENT", "").split(" ", 1)[0].split("/", 1)[0]
         op = f"{op} {agent}"
+        request = b""
+        if target:
+            import io
+
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            request = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
+            environ["wsgi.input"] = io.BytesIO(request)
+            environ["CONTENT_LENGTH"] = str(len(request))
+        status: list[int] = [200]
+
+        def keep_status(line: str, headers: Any, *exc_info: Any) -> Any:
+            status[0] = int(line.split(" ", 1)[0])
+            return start_response(line, headers, *exc_info)
+
         started = time.thread_time()
-        body = list(self.app(environ, start_response))
+        body = list(self.app(environ, keep_status))
         spent = time.thread_time() - started
         with self.lock:
+            if target:
+                self.units.account(target, request, b"".join(body), status[0])
             entry = self.stats.setdefault(op, [0, 0.0])
             entry[0] += 1
             entry[1] += spent
@@ -418,14 +446,21 @@ def install_moto_dynamodb_stream_shards() -> None:
 def install_moto_dynamodb_streams_speedup() -> None:
     """moto serializes GetRecords through its generic response model, ~1.5 ms per stream record;
     the records are already in DynamoDB's JSON shape, so dump them directly (3-4x faster).
-    Timestamps become epoch seconds, as the DynamoDB Streams JSON protocol sends them."""
+    Timestamps become epoch seconds and binary attributes (B, BS: bytes in moto) base64 text, as the
+    DynamoDB Streams JSON protocol sends them."""
+    import base64
 
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    def wire(value):
+        if isinstance(value, bytes | bytearray):
+            return base64.b64encode(value).decode("ascii")
+        return value.timestamp()
 
     def get_records(self):
         limit = self._get_param("Limit") or 1000
         result = self.backend.get_records(self._get_param("ShardIterator"), limit)
-        return json.dumps(result, default=lambda value: value.timestamp())
+        return json.dumps(result, default=wire)
 
     DynamoDBStreamsHandler.get_records = get_records
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import random
 
 import enricher_posts as posts
 import pytest
 from enricher_harness import Pipeline, wait_until
+
+from pulse_common.contracts.items import from_item
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +47,7 @@ def test_ten_thousand_posts_with_two_hundred_poison_records_land_exactly_once(pi
     metrics = run.metrics()
     assert metrics['pulse_enricher_records_total{outcome="written"}'] == 9_800
     assert metrics['pulse_enricher_records_total{outcome="dead_lettered"}'] == 200
-    doc = json.loads(items["synthetic:1000042"]["doc"]["S"])
+    doc = from_item(items["synthetic:1000042"]).doc
     assert doc["enrichment_version"] and doc["sentiment"]["label"] in {"negative", "neutral", "positive"}
 
 
@@ -123,7 +124,7 @@ def test_an_older_version_never_overwrites_a_newer_one_and_a_delete_leaves_a_tom
 
     items = pipeline.items()
     assert set(items) == {"synthetic:1000001", "synthetic:1000003"}
-    assert json.loads(items["synthetic:1000001"]["doc"]["S"])["text"] == "Nova 12 newer text"
+    assert from_item(items["synthetic:1000001"]).doc["text"] == "Nova 12 newer text"
     assert items["synthetic:1000001"]["version"]["N"] == "2000"
     assert items["synthetic:1000003"]["version"]["N"] == "3000"
     tombstones = pipeline.items(tombstones=True)

@@ -23,6 +23,7 @@ from indexer_helpers import (
 
 from pulse_common.aws import client
 from pulse_common.contracts import search as naming
+from pulse_common.contracts.items import encode_doc, from_item
 from pulse_common.opensearch import opensearch_client
 
 pytestmark = pytest.mark.integration
@@ -119,9 +120,9 @@ def test_a_document_with_a_mapping_conflict_goes_to_the_dead_letter_queue_and_th
 ):
     stack = indexer_stack
     ops = data.workload(300, seed=13, update_share=0, delete_share=0)
-    bad_doc = json.loads(ops[150][1]["doc"]["S"])
+    bad_doc = from_item(ops[150][1]).doc
     bad_doc["sentiment"]["score"] = "very positive"  # a float field
-    ops[150][1]["doc"]["S"] = json.dumps(bad_doc)
+    ops[150][1]["doc"] = {"B": encode_doc(json.dumps(bad_doc).encode())}
     broken = {"id": {"S": "synthetic:broken"}, "version": {"N": "1"}, "doc": {"S": "{not json"}}
     data.write_ops(client("dynamodb", stack), stack.table_name, [*ops, ("put", broken)])
     good = expected_state(ops)

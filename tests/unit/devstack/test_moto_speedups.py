@@ -501,3 +501,23 @@ def test_the_emulator_refuses_a_moto_other_than_the_one_its_patches_were_written
 def test_a_speed_up_can_be_left_out_by_name_and_an_unknown_name_is_refused():
     with pytest.raises(ValueError, match="no such emulator speed-up"):
         aws_emulator.install_patches(["no_such_patch"])
+
+
+def test_stream_records_carry_binary_attributes_as_base64_text_as_dynamodb_streams_sends_them(monkeypatch):
+    import base64
+
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    monkeypatch.setattr(DynamoDBStreamsHandler, "get_records", DynamoDBStreamsHandler.get_records)
+    aws_emulator.install_moto_dynamodb_streams_speedup()
+    dynamodb = _moto_caller("dynamodb", "DynamoDB_20120810", "1.0")
+    streams = _moto_caller("streams.dynamodb", "DynamoDBStreams_20120810", "1.0")
+    arn = _stream_table(dynamodb, f"binary-{uuid.uuid4().hex[:8]}")
+    blob = bytes(range(256))
+    dynamodb("PutItem", {"TableName": arn.split("/")[1],
+                         "Item": {"id": {"S": "x:1"}, "doc": {"B": base64.b64encode(blob).decode()}}})
+    shard = streams("DescribeStream", {"StreamArn": arn})["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams("GetShardIterator", {"StreamArn": arn, "ShardId": shard,
+                                            "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
+    records = streams("GetRecords", {"ShardIterator": iterator})["Records"]
+    assert base64.b64decode(records[0]["dynamodb"]["NewImage"]["doc"]["B"]) == blob

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import enricher_posts as posts
@@ -10,7 +9,7 @@ from enricher_standin import StandInEnricher
 
 from pulse_common.aws import client
 from pulse_common.contracts.envelope import RecordEnvelope
-from pulse_common.contracts.items import is_tombstone, item_too_large
+from pulse_common.contracts.items import doc_attribute, doc_of, from_item, is_tombstone, item_too_large
 from pulse_common.contracts.items import to_item as build_item
 from pulse_enricher.store import (
     STORE_RETRY,
@@ -49,7 +48,7 @@ def test_new_posts_are_stored_in_the_agreed_item_format(aws, mode):
     assert item["version"]["N"] == "100"
     assert item["enriched_at"]["S"] == "2025-07-01T00:00:00Z"
     assert int(item["expires_at"]["N"]) == int((NOW + timedelta(days=2)).timestamp())
-    doc = json.loads(item["doc"]["S"])
+    doc = from_item(item).doc
     assert doc["id"] == "synthetic:1000007" and doc["enrichment_version"] == "standin-1"
 
 
@@ -59,10 +58,10 @@ def test_an_older_version_never_overwrites_a_newer_one(aws, mode):
     store.apply([upsert_op(1, 200, text="new text")])
     result = store.apply([upsert_op(1, 100, text="old text")])
     assert result.written == [] and result.stale == ["synthetic:1000001"]
-    assert json.loads(stored(aws, 1)["doc"]["S"])["text"] == "new text"
+    assert from_item(stored(aws, 1)).doc["text"] == "new text"
     result = store.apply([upsert_op(1, 300, text="newest text")])
     assert result.written == ["synthetic:1000001"]
-    assert json.loads(stored(aws, 1)["doc"]["S"])["text"] == "newest text"
+    assert from_item(stored(aws, 1)).doc["text"] == "newest text"
 
 
 def test_the_same_version_again_is_counted_as_already_stored(aws):
@@ -123,7 +122,7 @@ def test_a_newer_upsert_recreates_a_deleted_post(aws, mode):
     assert result.written == ["synthetic:1000001"]
     item = stored(aws, 1)
     assert not is_tombstone(item) and "deleted" not in item and item["version"]["N"] == "300"
-    assert json.loads(item["doc"]["S"])["text"] == "back again"
+    assert from_item(item).doc["text"] == "back again"
 
 
 def test_a_delete_at_the_same_version_as_the_post_wins_the_tie(aws):
@@ -309,9 +308,9 @@ def test_a_user_level_event_hides_every_stored_post_of_the_user_and_later_ones_u
 
 
 def _with_geo(op: Upsert) -> Upsert:
-    doc = json.loads(op.item["doc"]["S"])
+    doc = doc_of(op.item)
     doc["geo"] = {"lat": 52.5, "lon": 13.4}
-    op.item = {**op.item, "doc": {"S": json.dumps(doc)}}
+    op.item = {**op.item, "doc": doc_attribute(doc)}
     return op
 
 
@@ -322,7 +321,7 @@ def test_scrub_geo_removes_the_location_of_the_users_posts_up_to_its_id_now_and_
     store.apply([_with_geo(upsert_op(1, 100)), _with_geo(upsert_op(1001, 100))])  # u1: 1000001, 1001001
     store.apply([UserEvent("u1", 5_000, None, up_to_id="1000500")])
     scrubbed, kept = stored(aws, 1), stored(aws, 1001)
-    assert json.loads(scrubbed["doc"]["S"])["geo"] is None and scrubbed["version"]["N"] == "101"
-    assert json.loads(kept["doc"]["S"])["geo"] == {"lat": 52.5, "lon": 13.4}
+    assert doc_of(scrubbed)["geo"] is None and scrubbed["version"]["N"] == "101"
+    assert doc_of(kept)["geo"] == {"lat": 52.5, "lon": 13.4}
     store.apply([_with_geo(upsert_op(1, 300))])  # re-collected later, still up to the scrubbed id
-    assert json.loads(stored(aws, 1)["doc"]["S"])["geo"] is None
+    assert doc_of(stored(aws, 1))["geo"] is None

@@ -88,7 +88,7 @@ variable "task_sizes" {
   description = "Fargate CPU units and memory (MiB) per service."
   default = {
     producer  = { cpu = 256, memory = 512 }
-    enricher  = { cpu = 1024, memory = 3072 }
+    enricher  = { cpu = 1024, memory = 2048 }
     indexer   = { cpu = 512, memory = 1024 }
     dashboard = { cpu = 512, memory = 1024 }
   }

@@ -5,7 +5,10 @@ An item is a map of low-level DynamoDB attribute values (`{"S": ...}`, `{"N": ..
 as the client, the stream and the scan return them:
 
 - a post: `id` (S, the key), `version` (N, only grows), `created_at`, `ingested_at`, `enriched_at`
-  (S, ISO-8601 UTC), `expires_at` (N, TTL epoch seconds), `doc` (S: the EnrichedPost JSON);
+  (S, ISO-8601 UTC), `expires_at` (N, TTL epoch seconds), `doc`: the EnrichedPost JSON, written as B
+  (`encode_doc`: one codec byte, then the JSON deflated against a fixed dictionary of the schema's
+  names, so a post's item stays under the 1 KB DynamoDB bills a write unit for), read as B or as S
+  (the plain JSON items written before);
 - a tombstone, the record of an applied delete: `{id, version: <delete version>, deleted: true (BOOL),
   expires_at}`. It keeps the delete's version, so an older upsert arriving later is refused instead
   of bringing the post back; every reader skips it (`is_tombstone`, `LIVE_ITEMS`);
@@ -28,6 +31,9 @@ as the client, the stream and the scan return them:
 
 from __future__ import annotations
 
+import base64
+import binascii
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +49,26 @@ Item = dict[str, Any]  # attribute name -> low-level attribute value
 TOMBSTONE_ATTR = "deleted"
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item limit
 ITEM_MARGIN_BYTES = 4 * 1024  # what item_size does not count exactly (attribute overheads)
+
+# The doc's codec byte, and its fixed deflate dictionary: the schema's names and common values, most
+# frequent last (deflate finds nearer matches cheaper). Never edit it: items written with it must stay
+# readable; a new dictionary is a new codec byte.
+DOC_DEFLATE_V1 = 1
+_DOC_DICTIONARY_V1 = (
+    b'{"id":"x:","network":"x","native_id":"","created_at":"2026-11-","text":"","lang":"en","author":'
+    b'{"id":"x:","username":"","name":"","followers":0,"following":0,"posts_count":0,"listed":0,'
+    b'"verified":false,"created_at":null},"post_type":"original","referenced_id":null,"conversation_id":'
+    b'"x:","engagement":{"likes":0,"reposts":0,"replies":0,"quotes":0},"hashtags":[],"mentions":[],'
+    b'"urls":[],"geo":null,"source_format":"x_v2","version":17,"text_normalized":"","emojis":[],"brands":'
+    b'[{"id":"","kind":"product","term":"","start":0,"end":0,"sentiment":{"label":"neutral","score":0.,'
+    b'"confidence":0.}},{"kind":"competitor"}],"products":[],"sentiment":{"label":"positive","score":0.,'
+    b'"confidence":0.},"aspects":[{"aspect":"","term":"","start":0,"end":0,"category":"hardware",'
+    b'"in_taxonomy":true,"polarity":"negative","score":0.,"opinions":[],"product":null}],"influence":'
+    b'{"score":0.,"followers":0,"following":0,"verified":false,"account_age_days":0,"engagement":0},'
+    b'"flags":[],"scored":true,"enrichment_version":"pulse-nlp/2026.11.1+","ingested_at":"2026-12-",'
+    b'"enriched_at":"2026-12-"}'
+)
+MAX_DOC_BYTES = 4 * 1024 * 1024  # what a stored doc may inflate to (an item is at most 400 KB)
 
 # Scan/Query arguments that keep live posts only (tombstones filtered out).
 LIVE_ITEMS: dict[str, Any] = {
@@ -182,9 +208,29 @@ def to_item(
         "ingested_at": {"S": iso(envelope.ingested_at)},
         "enriched_at": {"S": iso(enriched_at)},
         "expires_at": {"N": str(int((enriched_at + retention).timestamp()))},
-        "doc": {"S": enriched.model_dump_json(warnings=False)},
+        "doc": {"B": encode_doc(enriched.model_dump_json(warnings=False).encode("utf-8"))},
         AUTHOR_ATTR: {"S": enriched.author.id},
     }
+
+
+def encode_doc(doc_json: bytes) -> bytes:
+    """The stored form of a doc: the codec byte, then the JSON deflated (raw deflate, the v1 dictionary)."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _DOC_DICTIONARY_V1)
+    return bytes((DOC_DEFLATE_V1,)) + packer.compress(doc_json) + packer.flush()
+
+
+def decode_doc(stored: bytes) -> bytes:
+    """The doc JSON of a stored B doc; BadRecord when it is not one `encode_doc` wrote."""
+    if not stored or stored[0] != DOC_DEFLATE_V1:
+        raise BadRecord("invalid_doc", f"unknown doc codec {stored[:1]!r}")
+    unpacker = zlib.decompressobj(-15, zdict=_DOC_DICTIONARY_V1)
+    try:
+        doc_json = unpacker.decompress(stored[1:], MAX_DOC_BYTES)
+    except zlib.error as exc:
+        raise BadRecord("invalid_doc", f"doc does not inflate: {exc}") from exc
+    if unpacker.unconsumed_tail or not unpacker.eof:
+        raise BadRecord("invalid_doc", "doc is truncated or inflates beyond the limit")
+    return doc_json
 
 
 def tombstone_item(post_id: str, version: int, *, now: datetime, ttl: timedelta) -> Item:
@@ -199,7 +245,7 @@ def tombstone_item(post_id: str, version: int, *, now: datetime, ttl: timedelta)
 
 def item_size(item: Item) -> int:
     """The item's size as DynamoDB counts it (names and values), for the items Pulse writes (flat
-    scalars, and the small `hide_<reason>` maps)."""
+    scalars, binary docs, and the small `hide_<reason>` maps)."""
     return sum(len(k) + _value_size(v) for k, v in item.items())
 
 
@@ -211,7 +257,7 @@ def _value_size(attr: dict[str, Any]) -> int:
         return 1
     if kind == "N":
         return len(value)
-    return len(value.encode("utf-8"))
+    return len(value if isinstance(value, bytes) else value.encode("utf-8"))
 
 
 def item_too_large(item: Item) -> bool:
@@ -244,12 +290,42 @@ def is_tombstone(item: Item | None) -> bool:
     return bool(item) and (item.get(TOMBSTONE_ATTR) or {}).get("BOOL") is True
 
 
+def doc_attribute(doc: dict[str, Any]) -> dict[str, bytes]:
+    """The `doc` attribute that stores `doc` (a B doc, as `to_item` writes it)."""
+    return {"B": encode_doc(orjson.dumps(doc))}
+
+
+def doc_of(item: Item) -> dict[str, Any]:
+    """The doc of a stored item, B (`encode_doc`) or the plain JSON S of older items; BadRecord when
+    it has none or it is not a JSON object."""
+    raw_doc = attr_value(item.get("doc"))
+    raw_doc = decode_doc(raw_doc) if isinstance(raw_doc, bytes) else raw_doc
+    if not isinstance(raw_doc, str | bytes):
+        raise BadRecord("missing_doc", "item has no doc attribute")
+    try:
+        doc = orjson.loads(raw_doc)
+    except orjson.JSONDecodeError as exc:
+        raise BadRecord("invalid_json", f"doc is not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise BadRecord("invalid_json", "doc is not a JSON object")
+    return doc
+
+
 def attr_value(attr: dict[str, Any] | None) -> Any:
-    """The plain value of one attribute (S, N, BOOL, NULL are all Pulse stores)."""
+    """The plain value of one attribute (S, N, B, BOOL, NULL are all Pulse stores). B is bytes: the
+    clients decode it, a stream record (the KCL adapter's JSON) carries it as base64 text."""
     if not attr:
         return None
     if "S" in attr:
         return attr["S"]
+    if "B" in attr:
+        value = attr["B"]
+        if isinstance(value, bytes | bytearray | memoryview):
+            return bytes(value)
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, TypeError) as exc:
+            raise BadRecord("unsupported_attribute", f"binary attribute is not base64: {exc}") from exc
     if "N" in attr:
         text = attr["N"]
         return int(text) if text.lstrip("-").isdigit() else float(text)
@@ -282,7 +358,12 @@ def from_item(item: Item) -> StoredPost | Tombstone:
             )
         return Tombstone(post_id, version)
     raw_doc = attr_value(item.get("doc"))
-    if not isinstance(raw_doc, str):
+    if isinstance(raw_doc, bytes):
+        try:
+            raw_doc = decode_doc(raw_doc)
+        except BadRecord as exc:
+            raise BadRecord(exc.reason, f"item {post_id}: {exc}", post_id=post_id) from exc
+    if not isinstance(raw_doc, str | bytes):
         raise BadRecord("missing_doc", f"item {post_id} has no doc attribute", post_id=post_id)
     try:
         doc = orjson.loads(raw_doc)
@@ -307,10 +388,11 @@ def stored_coordinates(item: Item) -> tuple[Any, str | None]:
     version = attr_value(item.get("version"))
     created_at = _text(attr_value(item.get("created_at")))
     if not isinstance(version, int) or created_at is None:
-        raw_doc = attr_value(item.get("doc"))
         try:
-            doc = orjson.loads(raw_doc) if isinstance(raw_doc, str) else {}
-        except orjson.JSONDecodeError:
+            raw_doc = attr_value(item.get("doc"))
+            raw_doc = decode_doc(raw_doc) if isinstance(raw_doc, bytes) else raw_doc
+            doc = orjson.loads(raw_doc) if isinstance(raw_doc, str | bytes) else {}
+        except (orjson.JSONDecodeError, BadRecord):
             doc = {}
         if not isinstance(doc, dict):
             doc = {}

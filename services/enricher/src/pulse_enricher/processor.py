@@ -93,7 +93,7 @@ class EnrichRecord:
         enriched = self.enricher.enrich(
             envelope.post, envelope.ingested_at, enriched_at=enriched_at, duplicates=self.duplicates
         )
-        metrics.ENRICH_SECONDS.observe(time.perf_counter() - started)
+        metrics.ENRICH_TIMES.observe(time.perf_counter() - started)
         if enriched.enriched_at is None:
             enriched.enriched_at = enriched_at
         if enriched.ingested_at is None:

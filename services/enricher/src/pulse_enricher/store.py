@@ -37,7 +37,6 @@ past an unwritten post. A ValidationException names bad data, not a bad store: i
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -59,7 +58,10 @@ from pulse_common.contracts.items import (
     NEWER_VERSION,
     SCRUB_GEO_ATTR,
     TOMBSTONE_ATTR,
+    BadRecord,
     compliance_attributes,
+    doc_attribute,
+    doc_of,
     hide_update,
     is_tombstone,
     item_size,
@@ -472,14 +474,14 @@ def _scrub_item_geo(op: Upsert, up_to: int | None) -> bool:
     if up_to is None:
         return False
     try:
-        doc = json.loads(op.item["doc"]["S"])
+        doc = doc_of(op.item)
         native = int(str(doc.get("native_id", "")).rsplit("/", 1)[-1])
-    except (KeyError, ValueError, TypeError):
+    except (BadRecord, ValueError, TypeError):
         return False
     if native > up_to or not doc.get("geo"):
         return False
     doc["geo"] = None
-    op.item = {**op.item, "doc": {"S": json.dumps(doc, ensure_ascii=False)}}
+    op.item = {**op.item, "doc": doc_attribute(doc)}
     return True
 
 

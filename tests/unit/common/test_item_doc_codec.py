@@ -1,0 +1,61 @@
+import base64
+import json
+import zlib
+
+import pytest
+
+from pulse_common.contracts.items import BadRecord, decode_doc, encode_doc, from_item, item_size
+
+
+def a_doc(text: str = "Nova 12 battery life is great") -> dict:
+    return {"id": "x:1", "version": 5, "created_at": "2026-11-20T10:00:00Z", "text": text,
+            "author": {"id": "x:9", "followers": 3}, "aspects": [], "brands": []}
+
+
+def an_item(doc: dict, stored: dict) -> dict:
+    return {"id": {"S": doc["id"]}, "version": {"N": str(doc["version"])},
+            "created_at": {"S": doc["created_at"]}, "doc": stored}
+
+
+def test_a_stored_doc_reads_back_as_the_same_json():
+    doc = a_doc()
+    stored = encode_doc(json.dumps(doc).encode())
+    assert json.loads(decode_doc(stored)) == doc
+    assert from_item(an_item(doc, {"B": stored})).doc == doc
+
+
+def test_a_doc_from_a_stream_record_arrives_as_base64_text_and_reads_the_same():
+    doc = a_doc()
+    stored = base64.b64encode(encode_doc(json.dumps(doc).encode())).decode()
+    assert from_item(an_item(doc, {"B": stored})).doc == doc
+
+
+def test_items_written_before_the_codec_with_a_plain_json_doc_still_read():
+    doc = a_doc()
+    assert from_item(an_item(doc, {"S": json.dumps(doc)})).doc == doc
+
+
+def test_the_stored_doc_of_a_typical_post_is_far_smaller_than_its_json():
+    doc = a_doc("the screen is bright, the battery lasts two days and the camera " * 3)
+    raw = json.dumps(doc).encode()
+    assert len(encode_doc(raw)) < len(raw) / 2
+    assert item_size({"doc": {"B": encode_doc(raw)}}) == 3 + len(encode_doc(raw))
+
+
+@pytest.mark.parametrize("stored", [
+    b"",
+    b"\x07" + b"abc",  # an unknown codec byte
+    b"\x01" + b"\xff\xfe not deflate",
+    encode_doc(json.dumps(a_doc()).encode())[:-4],  # truncated
+])
+def test_a_doc_the_codec_did_not_write_is_refused_with_a_reason(stored):
+    with pytest.raises(BadRecord) as refused:
+        from_item(an_item(a_doc(), {"B": stored}))
+    assert refused.value.reason == "invalid_doc" and refused.value.post_id == "x:1"
+
+
+def test_a_doc_that_inflates_beyond_any_item_is_refused_not_inflated():
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    bomb = b"\x01" + packer.compress(b" " * (64 * 1024 * 1024)) + packer.flush()
+    with pytest.raises(BadRecord):
+        decode_doc(bomb)
