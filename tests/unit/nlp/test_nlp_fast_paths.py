@@ -238,7 +238,7 @@ def test_normalize_text_collapses_whitespace_and_composes_unicode_as_the_plain_r
 
 
 def test_first_argmax_breaks_ties_like_numpy():
-    from pulse_enricher.nlp.models import first_argmax
+    from pulse_enricher.nlp.linear_model import first_argmax
 
     for p in ([0.2, 0.5, 0.3], [0.4, 0.4, 0.2], [0.1, 0.45, 0.45], [1 / 3, 1 / 3, 1 / 3], [0.0, 0.0, 1.0]):
         assert first_argmax(p) == int(np.argmax(p))
@@ -336,7 +336,8 @@ def test_brand_and_aspect_hits_carry_the_offsets_and_text_of_their_token_span(en
 
 def test_target_features_equal_hashing_the_feature_strings_in_order(enricher, analyzed):
     from pulse_enricher.nlp.features import fold_tokens, hash_features, mark_negation, word_ngrams
-    from pulse_enricher.nlp.models import WINDOW, post_features, target_features
+    from pulse_enricher.nlp.post_model import post_features
+    from pulse_enricher.nlp.target_model import WINDOW, target_features
 
     for words, valences in analyzed:
         toks = fold_tokens(words)

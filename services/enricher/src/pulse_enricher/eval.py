@@ -49,6 +49,7 @@ from pulse_common.schema import Author, Post
 from pulse_common.tracking import Brand, TrackingConfig, load_tracking_config
 
 from .nlp import training
+from .nlp.aspect_model import AspectSentimentModel
 from .nlp.datasets import (
     LABELS,
     AspectSentence,
@@ -60,8 +61,9 @@ from .nlp.datasets import (
     read_target_tsv,
 )
 from .nlp.enricher import Enricher
-from .nlp.models import AspectSentimentModel, TargetSentimentModel, WordVectors
 from .nlp.tagger import AspectTagger
+from .nlp.target_model import TargetSentimentModel
+from .nlp.word_vectors import WordVectors
 
 FOLDS = 5
 _AUTHOR = Author(id="pulse-eval")

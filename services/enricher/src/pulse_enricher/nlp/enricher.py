@@ -21,22 +21,18 @@ from pulse_common.schema import EnrichedPost, Post, Sentiment
 from pulse_common.tracking import TrackingConfig
 
 from .artifacts import DEFAULT_MODEL_DIR, version_string
+from .aspect_model import AspectSentimentModel, PostContext
 from .aspects import AspectHit, BrandWords, SenseFilter, TaxonomyMatcher
 from .brands import BrandHit, BrandMatcher
 from .features import fold_tokens, lexicon_dense, mark_negation
 from .influence import DuplicateTracker, flags_for, influence_fields
 from .lang import detect_language
 from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, score_mentions
-from .models import (
-    LABELS,
-    AspectSentimentModel,
-    PostContext,
-    PostSentimentModel,
-    TargetSentimentModel,
-    first_argmax,
-)
+from .linear_model import LABELS, first_argmax
 from .pipeline import build_nlp, lemmatize, set_lemmas, token_texts
+from .post_model import PostSentimentModel
 from .tagger import AspectTagger, load_word_clusters
+from .target_model import TargetSentimentModel
 from .text import (
     extract_emojis,
     extract_hashtags,

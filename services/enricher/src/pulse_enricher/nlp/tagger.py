@@ -32,7 +32,7 @@ from zlib import crc32
 import numpy as np
 
 from .features import N_DENSE
-from .models import LinearModel
+from .linear_model import LinearModel
 from .pipeline import lemmatize
 
 ASPECT_TAGGER = "aspect_tagger.npz.gz"

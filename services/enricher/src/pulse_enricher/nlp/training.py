@@ -11,22 +11,15 @@ import scipy.sparse as sp
 from sklearn.linear_model import SGDClassifier
 
 from .artifacts import DEFAULT_MODEL_DIR
+from .aspect_model import aspect_features
 from .datasets import TargetExample
 from .features import fold_tokens
 from .lexicon import OpinionLexicon
-from .models import (
-    POST_BITS,
-    TARGET_BITS,
-    LinearModel,
-    PostSentimentModel,
-    WordVectors,
-    add_missing,
-    aspect_features,
-    post_features,
-    target_context_features,
-    target_features,
-)
+from .linear_model import LinearModel
 from .pipeline import build_nlp
+from .post_model import POST_BITS, PostSentimentModel, post_features
+from .target_model import TARGET_BITS, add_missing, target_context_features, target_features
+from .word_vectors import WordVectors
 
 SEED = 0
 POST_ALPHA = 1.5e-4
