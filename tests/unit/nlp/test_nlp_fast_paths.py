@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from pulse_enricher.nlp.pipeline import lemmatize
-from pulse_enricher.nlp.tagger import TAGGER_BITS, RowBuilder, marginals, token_rows, viterbi
+from pulse_enricher.nlp.tagger import marginals, viterbi
+from pulse_enricher.nlp.tagger_features import TAGGER_BITS, RowBuilder, token_rows
 
 TEXTS = [
     "The Nova 12 battery life is great but face id is flaky 😍",
@@ -65,9 +66,9 @@ def test_cached_tagger_rows_equal_the_reference_token_rows(
 
 
 def test_cached_tagger_rows_stay_exact_after_the_caches_are_cleared(enricher, analyzed, monkeypatch):
-    import pulse_enricher.nlp.tagger as tagger_module
+    import pulse_enricher.nlp.tagger_features as tagger_features_module
 
-    monkeypatch.setattr(tagger_module, "_CACHE_CAP", 3)
+    monkeypatch.setattr(tagger_features_module, "_CACHE_CAP", 3)
     reps = _representations(enricher, True, True, True)
     builder = RowBuilder(TAGGER_BITS, *reps)
     for words, valences in analyzed * 2:
@@ -76,7 +77,7 @@ def test_cached_tagger_rows_stay_exact_after_the_caches_are_cleared(enricher, an
 
 
 def test_the_gazetteer_marks_the_longest_known_term_with_its_precision():
-    from pulse_enricher.nlp.tagger import Gazetteer
+    from pulse_enricher.nlp.gazetteer import Gazetteer
 
     items = [
         ("the battery life is long".split(), [(1, 3)]),

@@ -31,7 +31,7 @@ from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, sco
 from .linear_model import LABELS, first_argmax
 from .pipeline import build_nlp, lemmatize, set_lemmas, token_texts
 from .post_model import PostSentimentModel
-from .tagger import AspectTagger, load_word_clusters
+from .tagger import AspectTagger
 from .target_model import TargetSentimentModel
 from .text import (
     extract_emojis,
@@ -44,6 +44,7 @@ from .text import (
     merge_urls,
     normalize_text,
 )
+from .word_clusters import load_word_clusters
 
 SUPPORTED_LANGUAGES = frozenset({"en"})
 ASPECT_PRIOR_WITH_OPINIONS = 0.3
