@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from pulse_enricher.nlp.pipeline import lemmatize
-from pulse_enricher.nlp.tagger import TAGGER_BITS, RowBuilder, marginals, token_rows, viterbi
+from pulse_enricher.nlp.tagger import marginals, viterbi
+from pulse_enricher.nlp.tagger_features import TAGGER_BITS, RowBuilder, token_rows
 
 TEXTS = [
     "The Nova 12 battery life is great but face id is flaky 😍",
@@ -65,9 +66,9 @@ def test_cached_tagger_rows_equal_the_reference_token_rows(
 
 
 def test_cached_tagger_rows_stay_exact_after_the_caches_are_cleared(enricher, analyzed, monkeypatch):
-    import pulse_enricher.nlp.tagger as tagger_module
+    import pulse_enricher.nlp.tagger_features as tagger_features_module
 
-    monkeypatch.setattr(tagger_module, "_CACHE_CAP", 3)
+    monkeypatch.setattr(tagger_features_module, "_CACHE_CAP", 3)
     reps = _representations(enricher, True, True, True)
     builder = RowBuilder(TAGGER_BITS, *reps)
     for words, valences in analyzed * 2:
@@ -76,7 +77,7 @@ def test_cached_tagger_rows_stay_exact_after_the_caches_are_cleared(enricher, an
 
 
 def test_the_gazetteer_marks_the_longest_known_term_with_its_precision():
-    from pulse_enricher.nlp.tagger import Gazetteer
+    from pulse_enricher.nlp.gazetteer import Gazetteer
 
     items = [
         ("the battery life is long".split(), [(1, 3)]),
@@ -238,7 +239,7 @@ def test_normalize_text_collapses_whitespace_and_composes_unicode_as_the_plain_r
 
 
 def test_first_argmax_breaks_ties_like_numpy():
-    from pulse_enricher.nlp.models import first_argmax
+    from pulse_enricher.nlp.linear_model import first_argmax
 
     for p in ([0.2, 0.5, 0.3], [0.4, 0.4, 0.2], [0.1, 0.45, 0.45], [1 / 3, 1 / 3, 1 / 3], [0.0, 0.0, 1.0]):
         assert first_argmax(p) == int(np.argmax(p))
@@ -336,7 +337,8 @@ def test_brand_and_aspect_hits_carry_the_offsets_and_text_of_their_token_span(en
 
 def test_target_features_equal_hashing_the_feature_strings_in_order(enricher, analyzed):
     from pulse_enricher.nlp.features import fold_tokens, hash_features, mark_negation, word_ngrams
-    from pulse_enricher.nlp.models import WINDOW, post_features, target_features
+    from pulse_enricher.nlp.post_model import post_features
+    from pulse_enricher.nlp.target_model import WINDOW, target_features
 
     for words, valences in analyzed:
         toks = fold_tokens(words)

@@ -11,7 +11,8 @@ from real_payloads import REAL, cassette_bodies, document, lines
 
 from pulse_common.contracts import visibility
 from pulse_producer.events import Delete, Hide, Refused, Upsert, UserCompliance
-from pulse_producer.parsers import UNKNOWN_AUTHOR, parse_line
+from pulse_producer.parsers import parse_line
+from pulse_producer.parsers.x_v2 import UNKNOWN_AUTHOR
 
 
 def _parse(name: str) -> list:

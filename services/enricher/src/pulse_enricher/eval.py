@@ -23,7 +23,7 @@ Everything goes through the production code: each text becomes a `Post` and
 tracked product of a tracking config made for it, and its sentiment is the brand mention's;
 aspect terms are the enriched aspects found with a taxonomy-free tracking config (the
 tagger alone; `f1_with_taxonomy` adds the --tracking taxonomy); aspect polarity is
-`Enricher.aspect_polarities` (what `enrich` calls for each aspect) on the gold terms
+`SentimentScorer.aspect_polarities` (what `enrich` calls for each aspect) on the gold terms
 ("conflict" left out), and `found_polarity_accuracy` the polarity `enrich` gave the terms it
 found exactly. Results go to --out as JSON only when --out is given.
 
@@ -49,6 +49,7 @@ from pulse_common.schema import Author, Post
 from pulse_common.tracking import Brand, TrackingConfig, load_tracking_config
 
 from .nlp import training
+from .nlp.aspect_model import AspectSentimentModel
 from .nlp.datasets import (
     LABELS,
     AspectSentence,
@@ -60,8 +61,9 @@ from .nlp.datasets import (
     read_target_tsv,
 )
 from .nlp.enricher import Enricher
-from .nlp.models import AspectSentimentModel, TargetSentimentModel, WordVectors
 from .nlp.tagger import AspectTagger
+from .nlp.target_model import TargetSentimentModel
+from .nlp.word_vectors import WordVectors
 
 FOLDS = 5
 _AUTHOR = Author(id="pulse-eval")
@@ -274,7 +276,7 @@ def score_sentence(
         span = doc.char_span(to_norm.get(s, s), to_norm.get(e, e), alignment_mode="expand")
         spans.append((span.start, span.end) if span is not None and len(span) else (0, 1))
     _sentiment, proba = enricher.post_sentiment(out.text_normalized, words, valences)
-    scored = enricher.aspect_polarities(words, valences, spans, proba, text=out.text_normalized)
+    scored = enricher.scorer.aspect_polarities(words, valences, spans, proba, text=out.text_normalized)
     counts.gold_polarity.extend((p, res.polarity) for (_s, _e, p), res in zip(terms, scored, strict=True))
 
 

@@ -24,10 +24,15 @@ import time
 from pathlib import Path
 
 from .nlp import training
-from .nlp.artifacts import DEFAULT_MODEL_DIR, artifact_files, version_string
+from .nlp.artifacts import DEFAULT_MODEL_DIR, artifact_files, version_string, write_json_gz
+from .nlp.aspect_model import ASPECT_MODEL
 from .nlp.datasets import datasets_dir, read_rating_tsv, read_semeval_xml, read_sentiment_tsv, read_target_tsv
-from .nlp.models import ASPECT_MODEL, POST_MODEL, TARGET_MODEL, WORD_VECTORS, PostSentimentModel, WordVectors
-from .nlp.tagger import ASPECT_GAZETTEER, ASPECT_TAGGER, WORD_CLASSES, WORD_CLUSTERS, write_json_gz
+from .nlp.gazetteer import ASPECT_GAZETTEER
+from .nlp.post_model import POST_MODEL, PostSentimentModel
+from .nlp.tagger import ASPECT_TAGGER
+from .nlp.target_model import TARGET_MODEL
+from .nlp.word_clusters import WORD_CLASSES, WORD_CLUSTERS
+from .nlp.word_vectors import WORD_VECTORS, WordVectors
 
 STEPS = ("clusters", "vectors", "post", "target", "aspects", "aspect_polarity")
 

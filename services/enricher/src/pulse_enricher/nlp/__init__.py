@@ -10,9 +10,11 @@
 Modules: text (normalization, entities, emojis), lang (language guess), pipeline (spaCy
 blank + lemmatizer component), brands / aspects (PhraseMatchers from the tracking config, the
 word-sense check of taxonomy synonyms, brand names kept out of aspects), tagger (the CRF that
-finds open-vocabulary aspect terms), lexicon (clause-scoped opinion rules), models (post-,
-target- and aspect-level linear models), influence (score formula and spam flags),
-training / datasets (used by pulse-train and pulse-eval only).
+finds open-vocabulary aspect terms; its features in tagger_features, its word representations
+in word_clusters and gazetteer), lexicon (clause-scoped opinion rules), linear_model (the
+hashed-feature linear classifier) with post_model / target_model / aspect_model (the three
+sentiment levels) and word_vectors (pooled over a target's context), influence (score formula
+and spam flags), training / datasets (used by pulse-train and pulse-eval only).
 """
 
 from .enricher import Enricher

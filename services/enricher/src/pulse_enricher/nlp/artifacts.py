@@ -1,8 +1,11 @@
-"""Where the versioned model artifacts live, and the version string that names them."""
+"""Where the versioned model artifacts live, the version string that names them, and the
+reproducible JSON writer (the same data gives the same bytes, so the same version)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 from pathlib import Path
 
 RULESET_VERSION = "2026.11.1"
@@ -28,3 +31,9 @@ def artifact_hash(model_dir: Path) -> str:
 
 def version_string(model_dir: Path) -> str:
     return f"pulse-nlp/{RULESET_VERSION}+{artifact_hash(model_dir)}"
+
+
+def write_json_gz(path: Path, data: object) -> None:
+    """Compact, key-sorted JSON, gzip'd with mtime 0: the same data gives the same bytes."""
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
+        fh.write(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())

@@ -3,6 +3,9 @@
 `Enricher(tracking)` loads every versioned artifact once (spaCy pipeline, lexicons,
 trained linear models); `enrich(post)` then does no I/O and keeps no state. The one
 stateful signal, duplicate text, needs an explicit `DuplicateTracker` passed in.
+
+The sentiment decisions (post, target, aspect: models and rules) are `sentiment.SentimentScorer`;
+this module finds what a post mentions (brands, aspects) and assembles the `EnrichedPost`.
 """
 
 from __future__ import annotations
@@ -21,22 +24,18 @@ from pulse_common.schema import EnrichedPost, Post, Sentiment
 from pulse_common.tracking import TrackingConfig
 
 from .artifacts import DEFAULT_MODEL_DIR, version_string
+from .aspect_model import AspectSentimentModel
 from .aspects import AspectHit, BrandWords, SenseFilter, TaxonomyMatcher
 from .brands import BrandHit, BrandMatcher
-from .features import fold_tokens, lexicon_dense, mark_negation
+from .features import fold_tokens
 from .influence import DuplicateTracker, flags_for, influence_fields
 from .lang import detect_language
-from .lexicon import OpinionLexicon, ScoredMention, clause_ids, polarity_of, score_mentions
-from .models import (
-    LABELS,
-    AspectSentimentModel,
-    PostContext,
-    PostSentimentModel,
-    TargetSentimentModel,
-    first_argmax,
-)
+from .lexicon import OpinionLexicon, clause_ids
 from .pipeline import build_nlp, lemmatize, set_lemmas, token_texts
-from .tagger import AspectTagger, load_word_clusters
+from .post_model import PostSentimentModel
+from .sentiment import NEUTRAL_SCORES, SentimentScorer, clip
+from .tagger import AspectTagger
+from .target_model import TargetSentimentModel
 from .text import (
     extract_emojis,
     extract_hashtags,
@@ -48,10 +47,9 @@ from .text import (
     merge_urls,
     normalize_text,
 )
+from .word_clusters import load_word_clusters
 
 SUPPORTED_LANGUAGES = frozenset({"en"})
-ASPECT_PRIOR_WITH_OPINIONS = 0.3
-ASPECT_PRIOR_ALONE = 1.0
 _SARCASM_RE = re.compile(r"#sarcas(?:m|tic)\b|(?:^|\s)/s\s*$|\byeah,? right\b|#not\s*$", re.IGNORECASE)
 # The same alternatives, each searched only when the character it needs is there: '#', '/', or
 # "yeah" in any case (y, e, a, h have no case-insensitive equivalents beyond ASCII Y, E, A, H).
@@ -67,10 +65,6 @@ def is_sarcastic(text: str) -> bool:
         or ("/" in text and _SARCASM_SLASH_RE.search(text) is not None)
         or ("yeah" in text.lower() and _SARCASM_YEAH_RE.search(text) is not None)
     )
-
-
-_Scores = tuple[str, float, float]  # a Sentiment's (label, score, confidence)
-_NEUTRAL_SCORES: _Scores = ("neutral", 0.0, 0.0)
 
 
 class Enricher:
@@ -96,23 +90,27 @@ class Enricher:
         self.vader = SentimentIntensityAnalyzer()
         self.lexicon = OpinionLexicon(self.model_dir / "domain_lexicon.json", self.vader)
         clusters = load_word_clusters(self.model_dir)
-        self.post_model = PostSentimentModel.load(self.model_dir, clusters)
-        self.target_model = TargetSentimentModel.load(self.model_dir)
-        self.aspect_model = AspectSentimentModel.load(self.model_dir)
+        self.scorer = SentimentScorer(
+            self.vader,
+            PostSentimentModel.load(self.model_dir, clusters),
+            TargetSentimentModel.load(self.model_dir),
+            AspectSentimentModel.load(self.model_dir),
+        )
         self.tagger = AspectTagger.load(self.model_dir, clusters)
-        # The target model reads the post model's feature columns when both hash alike.
-        self._share_post_feats = (
-            self.post_model is not None
-            and self.target_model is not None
-            and self.post_model.model.bits == self.target_model.model.bits
-        )
-        self._share_aspect_feats = (
-            self.post_model is not None
-            and self.aspect_model is not None
-            and self.post_model.model.bits == self.aspect_model.model.bits
-        )
         self.languages = frozenset(languages or tracking.languages or ["en"]) & SUPPORTED_LANGUAGES
         self.version = version_string(self.model_dir)
+
+    @property
+    def post_model(self) -> PostSentimentModel | None:
+        return self.scorer.post_model
+
+    @property
+    def target_model(self) -> TargetSentimentModel | None:
+        return self.scorer.target_model
+
+    @property
+    def aspect_model(self) -> AspectSentimentModel | None:
+        return self.scorer.aspect_model
 
     def _set_tracking(self, tracking: TrackingConfig) -> None:
         self.tracking = tracking
@@ -139,10 +137,11 @@ class Enricher:
         other = copy.copy(self)
         if tagger is not None:
             other.tagger = tagger
+        other.scorer = copy.copy(self.scorer)
         if aspect_model is not None:
-            other.aspect_model = aspect_model
+            other.scorer.aspect_model = aspect_model
         if target_model is not None:
-            other.target_model = target_model
+            other.scorer.target_model = target_model
         return other
 
     # -- building blocks (also used by pulse-eval, so it scores exactly what production does) --
@@ -166,23 +165,9 @@ class Enricher:
         """Post-level sentiment of a normalized English text (and the class probabilities)."""
         if words is None or valences is None:
             _doc, words, valences = self.analyze(text)
-        scores, proba, _feats = self._post_scores(text, words, valences, fold_tokens(words))
+        scores, proba, _feats = self.scorer.post_scores(text, words, valences, fold_tokens(words))
         sentiment = Sentiment(label=scores[0], score=scores[1], confidence=scores[2])
         return sentiment, (np.array(proba) if proba is not None else None)
-
-    def _post_scores(
-        self, text: str, words: list[str], valences: list[float], toks: list[str]
-    ) -> tuple[_Scores, list[float] | None, dict[int, float] | None]:
-        """(label, score, confidence) — clipped, as `Sentiment` wants them — probabilities, features."""
-        if not words:
-            return _NEUTRAL_SCORES, None, None
-        if self.post_model is None:
-            compound = self.vader.polarity_scores(text)["compound"]
-            return _scores(polarity_of(compound, 0.05), compound, abs(compound)), None, None
-        feats = self.post_model.features(words, valences, text, toks, lexicon_dense(valences, toks, text))
-        proba = self.post_model.model.probs(feats)
-        k = first_argmax(proba)
-        return _scores(LABELS[k], float(proba[2] - proba[0]), float(proba[k])), proba, feats
 
     def target_sentiment(
         self,
@@ -204,90 +189,10 @@ class Enricher:
         Orbit S5 but the Lumen Pro is garbage") the clause-scoped rules lead instead, with
         the model's signed score as a 0.3-weight prior, as for aspects.
         """
-        label, score, confidence = self._target_scores(
+        label, score, confidence = self.scorer.target_scores(
             text, words, valences, t_start, t_end, post_proba, several_targets, toks, clauses, post_feats
         )
         return Sentiment(label=label, score=score, confidence=confidence)
-
-    def _target_scores(
-        self,
-        text: str,
-        words: list[str],
-        valences: list[float],
-        t_start: int,
-        t_end: int,
-        post_proba: Sequence[float] | None,
-        several_targets: bool,
-        toks: list[str] | None,
-        clauses: list[int] | None,
-        post_feats: dict[int, float] | None,
-    ) -> _Scores:
-        if clauses is None:
-            clauses = clause_ids(words)
-        rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
-        if self.target_model is None:
-            return _scores(rule.polarity, rule.score, abs(rule.score))
-        if post_feats is None and self._share_post_feats:
-            post_feats = self.post_model.features(words, valences, text, toks)  # type: ignore[union-attr]
-        label, score, confidence = self.target_model.predict(
-            words, valences, text, t_start, t_end, post_proba, toks, clauses, None, post_feats, rule
-        )
-        if several_targets and rule.opinions:
-            score = _clip(rule.score + ASPECT_PRIOR_WITH_OPINIONS * score)
-            label, confidence = polarity_of(score), abs(score)
-        return _scores(label, score, confidence)
-
-    def aspect_polarities(
-        self,
-        words: list[str],
-        valences: list[float],
-        spans: list[tuple[int, int]],
-        post_proba: Sequence[float] | None = None,
-        clauses: list[int] | None = None,
-        *,
-        text: str | None = None,
-        toks: list[str] | None = None,
-        post_feats: dict[int, float] | None = None,
-    ) -> list[ScoredMention]:
-        """Polarity of each aspect span (negative / neutral / positive).
-
-        The trained aspect model decides (SemEval-2014 laptop and restaurant terms: the
-        aspect's clause and ±3-token window with negation marks, the clause-scoped opinion
-        rules of lexicon.py as features, the post model's probabilities); its score is
-        p(positive) − p(negative). The opinion words listed are the rules' (what the decision
-        rests on). Without the model: the rules, plus the post-level model's signed score as a
-        prior (weight 0.3 when the aspect has opinion words of its own, 1.0 when it has none).
-        """
-        if clauses is None:
-            clauses = clause_ids(words)
-        scored = score_mentions(words, spans, valences, clauses)
-        if self.aspect_model is not None and text is not None:
-            if toks is None:
-                toks = fold_tokens(words)
-            out = []
-            if post_feats is None and self.post_model is not None:
-                post_feats = self.post_model.features(words, valences, text, toks)
-            share = post_feats if self._share_aspect_feats else None
-            negated = mark_negation(toks)
-            ctx = PostContext(words, valences, text, toks, clauses, post_proba, share, negated)
-            for (start, end), rule in zip(spans, scored, strict=True):
-                p = self.aspect_model.probs(ctx, start, end, len(spans), rule)
-                c = clauses[start]
-                negated_opinion = c >= 0 and any(
-                    valences[i] and clauses[i] == c and negated[i].endswith("_NEG") for i in range(len(words))
-                )
-                out.append(_combine(p, rule, negated_opinion))
-            return out
-        if post_proba is None:
-            return scored
-        prior = float(post_proba[2] - post_proba[0])
-        out = []
-        for res in scored:
-            score = _clip(
-                res.score + (ASPECT_PRIOR_WITH_OPINIONS if res.opinions else ASPECT_PRIOR_ALONE) * prior
-            )
-            out.append(ScoredMention(round(score, 4), polarity_of(score), res.opinions))
-        return out
 
     def extract_aspects(
         self,
@@ -394,7 +299,7 @@ class Enricher:
 
         # The nested parts are plain dicts: `EnrichedPost.model_validate` below checks and builds
         # them in one call (cheaper than one pydantic model per part, same result).
-        sentiment = _NEUTRAL_SCORES
+        sentiment = NEUTRAL_SCORES
         aspects: list[dict] = []
         brands: list[dict] = []
         english = lang in self.languages or lang == "und"
@@ -412,12 +317,12 @@ class Enricher:
         if analyzed:
             toks = fold_tokens(words)
             clauses = clause_ids(words)
-            sentiment, post_proba, post_feats = self._post_scores(text, words, valences, toks)
+            sentiment, post_proba, post_feats = self.scorer.post_scores(text, words, valences, toks)
             if sarcastic and sentiment[0] == "positive":
                 sentiment = ("negative", -abs(sentiment[1]), sentiment[2] * 0.5)
             aspect_hits = self.extract_aspects(doc, words, valences, text, brand_hits)
             if aspect_hits:
-                scored_aspects = self.aspect_polarities(
+                scored_aspects = self.scorer.aspect_polarities(
                     words,
                     valences,
                     [(h.token_start, h.token_end) for h in aspect_hits],
@@ -440,13 +345,13 @@ class Enricher:
                             "category": hit.category,
                             "in_taxonomy": hit.in_taxonomy,
                             "polarity": polarity,
-                            "score": _clip(score),
+                            "score": clip(score),
                             "opinions": res.opinions,
                             "product": _attribute(hit, brand_hits),
                         }
                     )
         several_brands = len({h.brand_id for h in brand_hits}) > 1
-        share = post_feats if self._share_post_feats else None
+        share = post_feats if self.scorer.share_post_feats else None
         for hit in brand_hits:
             brand_sentiment = None
             if analyzed:
@@ -459,7 +364,7 @@ class Enricher:
                         else None
                     )
                     t_start, t_end = (span.start, span.end) if span is not None else (0, len(words))
-                label, score, confidence = self._target_scores(
+                label, score, confidence = self.scorer.target_scores(
                     text, words, valences, t_start, t_end, post_proba, several_brands, toks, clauses, share
                 )
                 if sarcastic and label == "positive":
@@ -500,22 +405,6 @@ class Enricher:
         return EnrichedPost.model_validate(data)
 
 
-RULE_OVERRIDE = 0.4  # a negated opinion rule this strong wins over a disagreeing model
-
-
-def _combine(proba: list[float], rule: ScoredMention, negated_opinion: bool) -> ScoredMention:
-    """The aspect model's verdict, unless the aspect's own negated opinion words clearly say
-    otherwise ("no lag at all", "not bad": the rules flip the negated word; the review-trained
-    weights often read the problem word alone)."""
-    k = first_argmax(proba)
-    label, score = LABELS[k], proba[2] - proba[0]
-    if negated_opinion and abs(rule.score) >= RULE_OVERRIDE and label != rule.polarity:
-        label, score = rule.polarity, (score + rule.score) / 2
-        if polarity_of(score) != label:
-            score = rule.score
-    return ScoredMention(round(_clip(score), 4), label, rule.opinions)
-
-
 def _attribute(hit: AspectHit, brand_hits: list[BrandHit]) -> str | None:
     """The brand an aspect belongs to: the only brand, else the nearest one in the text."""
     ids = {b.brand_id for b in brand_hits}
@@ -533,15 +422,3 @@ def _attribute(hit: AspectHit, brand_hits: list[BrandHit]) -> str | None:
         if best_d is None or d < best_d:
             best, best_d = b.brand_id, d
     return best
-
-
-def _scores(label: str, score: float, confidence: float) -> _Scores:
-    return label, _clip(score), _clip01(confidence)
-
-
-def _clip(x: float) -> float:
-    return max(-1.0, min(1.0, float(x)))
-
-
-def _clip01(x: float) -> float:
-    return max(0.0, min(1.0, float(x)))

@@ -11,22 +11,15 @@ import scipy.sparse as sp
 from sklearn.linear_model import SGDClassifier
 
 from .artifacts import DEFAULT_MODEL_DIR
+from .aspect_model import aspect_features
 from .datasets import TargetExample
 from .features import fold_tokens
 from .lexicon import OpinionLexicon
-from .models import (
-    POST_BITS,
-    TARGET_BITS,
-    LinearModel,
-    PostSentimentModel,
-    WordVectors,
-    add_missing,
-    aspect_features,
-    post_features,
-    target_context_features,
-    target_features,
-)
+from .linear_model import LinearModel
 from .pipeline import build_nlp
+from .post_model import POST_BITS, PostSentimentModel, post_features
+from .target_model import TARGET_BITS, add_missing, target_context_features, target_features
+from .word_vectors import WordVectors
 
 SEED = 0
 POST_ALPHA = 1.5e-4
@@ -244,7 +237,7 @@ def tagger_items(analyzer: TextAnalyzer, sentences: list) -> list[TaggerItem | N
 
 
 def tagger_gazetteer(items: list[TaggerItem]):
-    from .tagger import Gazetteer
+    from .gazetteer import Gazetteer
 
     return Gazetteer.build([(it.lows, it.spans) for it in items])
 
@@ -266,7 +259,8 @@ def tagger_sequences(
     gazetteer instead, as text of a domain the gazetteer does not know: the CRF then learns
     to find terms without it too, so it still travels to other products.
     """
-    from .tagger import TAGGER_BITS, Gazetteer, token_rows
+    from .gazetteer import Gazetteer
+    from .tagger_features import TAGGER_BITS, token_rows
 
     gaz_of: list[object] = [None] * len(items)
     full = None
@@ -303,7 +297,8 @@ def fit_tagger(
 
     import pycrfsuite
 
-    from .tagger import TAGGER_BITS, TAGS
+    from .tagger import TAGS
+    from .tagger_features import TAGGER_BITS
 
     trainer = pycrfsuite.Trainer(verbose=False)
     n_tokens = 0
@@ -457,12 +452,12 @@ def build_word_classes(
 
 
 def load_clusters(model_dir: Path) -> dict[str, int] | None:
-    from .tagger import load_word_clusters
+    from .word_clusters import load_word_clusters
 
     return load_word_clusters(model_dir)
 
 
 def load_classes(model_dir: Path) -> dict[str, list[int]] | None:
-    from .tagger import load_word_classes
+    from .word_clusters import load_word_classes
 
     return load_word_classes(model_dir)

@@ -33,7 +33,7 @@ from pulse_common.tracking import TrackingConfig
 
 from .. import metrics
 from ..events import Delete, Event, Item, Upsert, now_ms
-from ..parsers import parse_jetstream
+from ..parsers.jetstream import parse_jetstream
 from . import SourceStats, write_atomically
 
 log = logging.getLogger("pulse.producer.bluesky")

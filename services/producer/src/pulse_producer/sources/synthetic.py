@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pulse_common.schema import Post
 
 from ..events import Item, Upsert, ms_of
-from ..parsers import parse_v2_document
+from ..parsers.x_v2 import parse_v2_document
 from ..sample import Generator
 from . import Pacer, SourceStats
 

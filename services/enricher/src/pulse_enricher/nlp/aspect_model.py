@@ -1,0 +1,105 @@
+"""The aspect-level sentiment model: the polarity of one aspect term among the post's aspects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .features import fold_tokens, hash_features, mark_negation, unigram_columns
+from .lexicon import ScoredMention, clause_ids
+from .linear_model import MentionModel
+from .target_model import TARGET_BITS, target_features
+
+ASPECT_MODEL = "aspect_sentiment.npz.gz"
+ASPECT_WINDOW = 3
+
+
+def aspect_features(
+    words: list[str],
+    valences: list[float],
+    text: str,
+    t_start: int,
+    t_end: int,
+    post_proba: Sequence[float] | None,
+    n_aspects: int,
+    bits: int = TARGET_BITS,
+    toks: list[str] | None = None,
+    clauses: list[int] | None = None,
+    post_feats: dict[int, float] | None = None,
+    rule: ScoredMention | None = None,
+    negated: list[str] | None = None,
+    own_only: bool = False,
+) -> dict[int, float]:
+    """`target_features` plus what decides one aspect among several: the negation-marked
+    words of the aspect's own clause ("cl:"), the words within ±3 tokens ("d3:"), and how
+    many aspects the sentence has (one aspect usually carries the sentence's polarity).
+    `negated` is `mark_negation(toks)`, computed once per post."""
+    if toks is None:
+        toks = fold_tokens(words)
+    if clauses is None:
+        clauses = clause_ids(words)
+    feats = target_features(
+        words,
+        valences,
+        text,
+        t_start,
+        t_end,
+        post_proba,
+        bits,
+        toks,
+        clauses,
+        None,
+        post_feats,
+        rule,
+        own_only,
+    )
+    neg = negated if negated is not None else mark_negation(toks)
+    c = clauses[t_start]
+    clause = [neg[i] for i in range(len(neg)) if c >= 0 and clauses[i] == c and not t_start <= i < t_end]
+    lo, hi = max(0, t_start - ASPECT_WINDOW), min(len(neg), t_end + ASPECT_WINDOW)
+    near = neg[lo:t_start] + neg[t_end:hi]
+    cols = unigram_columns(clause, bits, "cl:") + unigram_columns(near, bits, "d3:")
+    cols.extend(hash_features([f"nasp:{min(n_aspects, 4)}"], bits))
+    feats.update(dict.fromkeys(cols, 1.0))
+    return feats
+
+
+@dataclass(slots=True)
+class PostContext:
+    """What every aspect of one post shares, computed once per post."""
+
+    words: list[str]
+    valences: list[float]
+    text: str
+    toks: list[str]
+    clauses: list[int]
+    post_proba: Sequence[float] | None
+    post_feats: dict[int, float] | None  # the post model's columns, when the models hash alike
+    negated: list[str]  # mark_negation(toks)
+
+
+class AspectSentimentModel(MentionModel):
+    """Polarity of one aspect term (negative / neutral / positive), trained on SemEval-2014 terms."""
+
+    FILE = ASPECT_MODEL
+
+    def probs(
+        self, ctx: PostContext, t_start: int, t_end: int, n_aspects: int, rule: ScoredMention
+    ) -> list[float]:
+        feats = aspect_features(
+            ctx.words,
+            ctx.valences,
+            ctx.text,
+            t_start,
+            t_end,
+            ctx.post_proba,
+            n_aspects,
+            self.model.bits,
+            ctx.toks,
+            ctx.clauses,
+            ctx.post_feats,
+            rule,
+            ctx.negated,
+            own_only=ctx.post_feats is not None,
+        )
+        return self._probs(feats, ctx.post_feats)

@@ -1,0 +1,258 @@
+"""The target-level sentiment model: the sentiment toward one target (a brand mention) in a post.
+
+It reads the post's features (shared with the post model), the target's left/right context and
+±4-token window, the clause-scoped lexicon rules' verdict and the post model's probabilities;
+a model trained with `context` also reads the nearest opinion words and pooled word vectors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Self
+
+from .features import fold_tokens, hash_features, mark_negation, ngram_columns
+from .lexicon import ScoredMention, clause_ids, score_mentions
+from .linear_model import LinearModel, MentionModel, label_score
+from .post_model import post_features
+from .word_vectors import PooledScorer, WordVectors, pool_columns, pooled_vectors
+
+TARGET_MODEL = "target_sentiment.npz.gz"
+TARGET_BITS = 18
+WINDOW = 4
+
+
+_WINDOW_COLUMNS: dict[int, dict[tuple[int, str], tuple[int, ...]]] = {}  # bits -> {(±d, tok): cols}
+
+
+def _window_columns(bits: int) -> dict[tuple[int, str], tuple[int, ...]]:
+    cache = _WINDOW_COLUMNS.get(bits)
+    if cache is None:
+        cache = _WINDOW_COLUMNS[bits] = {}
+    return cache
+
+
+def _window_miss(
+    cache: dict[tuple[int, str], tuple[int, ...]], key: tuple[int, str], bits: int
+) -> tuple[int, ...]:
+    """Columns of "wl{d}:<tok>" (d > 0) or "wr{-d}:<tok>" (d < 0), then of "w:<tok>" (deduplicated)."""
+    if len(cache) >= 100_000:
+        cache.clear()
+    d, tok = key
+    name = f"wl{d}:{tok}" if d > 0 else f"wr{-d}:{tok}"
+    cols = cache[key] = tuple(hash_features([name, f"w:{tok}"], bits))
+    return cols
+
+
+def target_features(
+    words: list[str],
+    valences: list[float],
+    text: str,
+    t_start: int,
+    t_end: int,
+    post_proba: Sequence[float] | None,
+    bits: int = TARGET_BITS,
+    toks: list[str] | None = None,
+    clauses: list[int] | None = None,
+    dense: dict[int, float] | None = None,
+    post_feats: dict[int, float] | None = None,
+    rule: ScoredMention | None = None,
+    own_only: bool = False,
+) -> dict[int, float]:
+    """Features for the sentiment toward tokens [t_start, t_end) (`own_only`: without the
+    post's shared columns, for `LinearModel.probs_split`).
+
+    The post-level feature columns (whole-post n-grams and lexicon features, shared with the
+    post model so they are computed once per post), left/right context n-grams, position-tagged words
+    in a ±4 window, clause-scoped distance-weighted lexicon score of the target (the rule
+    system's verdict), and the post-level model's probabilities.
+    """
+    if toks is None:
+        toks = fold_tokens(words)
+    if clauses is None:
+        clauses = clause_ids(words)
+    if post_feats is None and not own_only:
+        post_feats = post_features(words, valences, text, bits, toks, dense)
+    neg = mark_negation([*toks[max(0, t_start - 8) : t_start], "<t>", *toks[t_end : t_end + 8]])
+    n_left = min(t_start, 8)
+    left = neg[:n_left]
+    right = neg[n_left + 1 :]
+    # Window features "wl{d}:<tok>" / "wr{d}:<tok>" and "w:<tok>", nearest first, then the target.
+    window = _window_columns(bits)
+    window_get = window.get
+    cols: list[int] = []
+    for d in range(1, WINDOW + 1):
+        if t_start - d >= 0:
+            key = (d, left[-d])
+            cols.extend(window_get(key) or _window_miss(window, key, bits))
+        if d - 1 < len(right):
+            key = (-d, right[d - 1])
+            cols.extend(window_get(key) or _window_miss(window, key, bits))
+    feats = {} if own_only else dict(post_feats)  # type: ignore[arg-type]
+    # Context n-grams ("l:" left, "r:" right), then the window and target features: the
+    # columns in this order (the order `hash_features` over all those strings would give).
+    feats.update(ngram_columns(left, bits, "l:"))
+    feats.update(ngram_columns(right[:8], bits, "r:"))
+    feats.update(dict.fromkeys(cols, 1.0))
+    feats.update(hash_features(["tgt:" + " ".join(toks[t_start:t_end])], bits))
+    lp = ln = rp = rn = 0.0
+    for i, v in enumerate(valences):
+        if not v or t_start <= i < t_end:
+            continue
+        w = v / (1.0 + 0.2 * (t_start - i if i < t_start else i - t_end + 1))
+        if i < t_start:
+            lp, ln = (lp + w, ln) if w > 0 else (lp, ln - w)
+        else:
+            rp, rn = (rp + w, rn) if w > 0 else (rp, rn - w)
+    feats[22], feats[23], feats[24], feats[25] = lp / 4, ln / 4, rp / 4, rn / 4
+    if rule is None:
+        rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
+    c = clauses[t_start] if clauses[t_start] >= 0 else -2
+    in_clause = [v for v, ci in zip(valences, clauses, strict=True) if ci == c and v]
+    s_clause = sum(in_clause)
+    feats[14] = rule.score
+    feats[15] = 1.0 if rule.polarity == "positive" else 0.0
+    feats[16] = 1.0 if rule.polarity == "negative" else 0.0
+    feats[17] = s_clause / math.sqrt(s_clause * s_clause + 4.0)
+    feats[18] = 1.0 if not in_clause else 0.0
+    if post_proba is not None:
+        feats[19], feats[20], feats[21] = float(post_proba[0]), float(post_proba[1]), float(post_proba[2])
+    return feats
+
+
+OPINION_NEIGHBOURS = 2  # nearest opinion words looked at on each side of the target
+
+
+def add_missing(feats: dict[int, float], extra: dict[int, float]) -> None:
+    """Add `extra`'s columns that `feats` lacks (a hashed column shared with a feature already
+    there keeps that feature's value, in training as at run time, where `probs_split` also
+    keeps the post's shared value)."""
+    for col, value in extra.items():
+        feats.setdefault(col, value)
+
+
+def target_context_features(
+    toks: list[str],
+    valences: list[float],
+    t_start: int,
+    t_end: int,
+    vectors: WordVectors | None,
+    bits: int = TARGET_BITS,
+    negated: list[str] | None = None,
+) -> dict[int, float]:
+    """What the target model reads beyond `target_features` (target-dependent context):
+
+    * the nearest two opinion words on each side of the target, their sign and distance
+      (1, ≤3, ≤6, further) and the word itself (negation-marked);
+    * word vectors pooled (max, min, mean) over the left context, the right context, the
+      target and the whole post (Vo & Zhang 2015's target-dependent pooling).
+    """
+    feats = opinion_neighbour_features(toks, valences, t_start, t_end, bits, negated)
+    if vectors is None or not vectors.dims:
+        return feats
+    cols = pool_columns(bits, vectors.dims)
+    for r, values in enumerate(pooled_vectors(toks, t_start, t_end, vectors)):
+        if values is not None:
+            feats.update(zip(cols[r].ravel().tolist(), values.tolist(), strict=True))
+    return feats
+
+
+def opinion_neighbour_features(
+    toks: list[str],
+    valences: list[float],
+    t_start: int,
+    t_end: int,
+    bits: int = TARGET_BITS,
+    negated: list[str] | None = None,
+) -> dict[int, float]:
+    """The nearest `OPINION_NEIGHBOURS` opinion words on each side of the target (sign, distance
+    bucket, the negation-marked word)."""
+    if negated is None:
+        negated = mark_negation(toks)
+    n = len(toks)
+    names = []
+    for side, positions in (("L", range(t_start - 1, -1, -1)), ("R", range(t_end, n))):
+        k = 0
+        for i in positions:
+            v = valences[i]
+            if not v:
+                continue
+            d = t_start - i if side == "L" else i - t_end + 1
+            bucket = "1" if d <= 1 else "3" if d <= 3 else "6" if d <= 6 else "far"
+            names.append(f"op{side}{k}:{'p' if v > 0 else 'n'}{bucket}")
+            names.append(f"opw{side}{k}:{negated[i]}")
+            k += 1
+            if k >= OPINION_NEIGHBOURS:
+                break
+    return hash_features(names, bits)
+
+
+class TargetSentimentModel(MentionModel):
+    """Sentiment toward a target (a brand mention); with `context` in its meta it also reads
+    `target_context_features` (then it needs the word vectors it was trained with)."""
+
+    FILE = TARGET_MODEL
+
+    def __init__(self, model: LinearModel, vectors: WordVectors | None = None) -> None:
+        super().__init__(model)
+        self.context = bool(model.meta.get("context"))
+        self.vectors = vectors if self.context else None
+        has_vectors = self.vectors is not None and self.vectors.dims
+        self._pooled = PooledScorer(model, self.vectors.dims) if has_vectors else None  # type: ignore[union-attr]
+
+    @classmethod
+    def load(cls, model_dir: Path) -> Self | None:
+        path = model_dir / cls.FILE
+        if not path.exists():
+            return None
+        model = LinearModel.load(path)
+        return cls(model, WordVectors.load(model_dir) if model.meta.get("context") else None)
+
+    def predict(
+        self,
+        words: list[str],
+        valences: list[float],
+        text: str,
+        t_start: int,
+        t_end: int,
+        post_proba: Sequence[float] | None,
+        toks: list[str] | None = None,
+        clauses: list[int] | None = None,
+        dense: dict[int, float] | None = None,
+        post_feats: dict[int, float] | None = None,
+        rule: ScoredMention | None = None,
+    ) -> tuple[str, float, float]:
+        feats = target_features(
+            words,
+            valences,
+            text,
+            t_start,
+            t_end,
+            post_proba,
+            self.model.bits,
+            toks,
+            clauses,
+            dense,
+            post_feats,
+            rule,
+            own_only=post_feats is not None,
+        )
+        if self.context:
+            if toks is None:
+                toks = fold_tokens(words)
+            pooled = self._pooled
+            opinions = opinion_neighbour_features(toks, valences, t_start, t_end, self.model.bits)
+            if pooled is not None and pooled.columns.isdisjoint(opinions):
+                add_missing(feats, opinions)
+                taken = pooled.columns.intersection(feats)
+                if post_feats is not None:
+                    taken |= pooled.columns.intersection(post_feats)
+                vectors = pooled_vectors(toks, t_start, t_end, self.vectors)  # type: ignore[arg-type]
+                dense = pooled.scores(vectors, taken)
+                if post_feats is not None:
+                    return label_score(self.model.probs_split(post_feats, feats, dense))
+                return label_score(self.model.probs(feats, dense))
+            context = target_context_features(toks, valences, t_start, t_end, self.vectors, self.model.bits)
+            add_missing(feats, context)
+        return label_score(self._probs(feats, post_feats))

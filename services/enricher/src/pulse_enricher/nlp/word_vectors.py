@@ -1,0 +1,136 @@
+"""Word vectors learnt without labels, and their pooling over a target's context.
+
+The target model reads the vectors pooled (max, min, mean) over the left context, the right
+context, the target and the whole post; `PooledScorer` adds that share of its scores as one
+matrix product.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import numpy as np
+
+from .features import feature_column
+from .linear_model import LinearModel
+
+WORD_VECTORS = "word_vectors.npz.gz"
+
+
+class WordVectors:
+    """Word vectors learnt without labels (`training.word_embeddings`), stored as int8 codes
+    with one scale (a quarter of the float16 size); looked up by feature token."""
+
+    def __init__(self, vocab: list[str], codes: np.ndarray, scale: float) -> None:
+        self.vocab = list(vocab)
+        self.codes = codes.astype(np.int8)
+        self.scale = float(scale)
+        self.index = {w: i for i, w in enumerate(self.vocab)}
+        self.matrix = self.codes.astype(np.float32) * np.float32(self.scale)
+        self.dims = self.matrix.shape[1] if self.matrix.ndim == 2 else 0
+
+    @classmethod
+    def from_floats(cls, vocab: list[str], vectors: np.ndarray) -> WordVectors:
+        peak = float(np.abs(vectors).max()) if vectors.size else 1.0
+        scale = round(peak / 127.0, 8) or 1.0
+        return cls(vocab, np.clip(np.rint(vectors / scale), -127, 127).astype(np.int8), scale)
+
+    def save(self, path: Path) -> None:
+        buf = io.BytesIO()
+        np.savez(buf, vocab=np.array(self.vocab), codes=self.codes, scale=np.array(self.scale))
+        with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
+            fh.write(buf.getvalue())
+
+    @classmethod
+    def load(cls, model_dir: Path) -> WordVectors | None:
+        path = model_dir / WORD_VECTORS
+        if not path.exists():
+            return None
+        with gzip.open(path, "rb") as fh:
+            data = np.load(io.BytesIO(fh.read()), allow_pickle=False)
+            return cls([str(w) for w in data["vocab"]], data["codes"], float(data["scale"]))
+
+
+_POOL_COLUMNS: dict[tuple[int, int], np.ndarray] = {}  # (bits, dims) -> (4 regions, 3 pools, dims) columns
+REGIONS = ("L", "R", "T", "F")
+
+
+
+
+def pool_columns(bits: int, dims: int) -> np.ndarray:
+    cols = _POOL_COLUMNS.get((bits, dims))
+    if cols is None:
+        names = [f"e{r}{p}{d}" for r in REGIONS for p in ("mx", "mn", "av") for d in range(dims)]
+        cols = np.array([feature_column(f, bits) for f in names], dtype=np.int64)
+        cols = _POOL_COLUMNS[(bits, dims)] = cols.reshape(len(REGIONS), 3, dims)
+    return cols
+
+
+def pooled_vectors(
+    toks: list[str], t_start: int, t_end: int, vectors: WordVectors
+) -> list[np.ndarray | None]:
+    """Per region (left context, right context, target, whole post): [max, min, mean] of the
+    known words' vectors (3 × dims float32), None for a region without a known word."""
+    get = vectors.index.get
+    rows, left, inside = [], 0, 0  # the known words' rows; how many lie left of / inside the target
+    for i, t in enumerate(toks):
+        j = get(t, -1)
+        if j >= 0:
+            rows.append(j)
+            if i < t_start:
+                left += 1
+            elif i < t_end:
+                inside += 1
+    if not rows:
+        return [None] * len(REGIONS)
+    post = vectors.matrix[rows]
+    out: list[np.ndarray | None] = []
+    for block in (post[:left], post[left + inside :], post[left : left + inside], post):
+        if not len(block):
+            out.append(None)
+            continue
+        out.append(np.concatenate([block.max(axis=0), block.min(axis=0), block.mean(axis=0)]))
+    return out
+
+
+class PooledScorer:
+    """The pooled word vectors' share of a linear model's scores as one matrix product:
+    (regions × 3·dims values) @ the weight rows of their columns. Equal to adding them as
+    features (`target_context_features` + `add_missing`): a pooled column that is already a
+    feature of the mention or of the post counts with that feature's value, and where two
+    pooled columns share a hashed column the later region's value counts, as in the dict
+    (only the float32 summation order differs)."""
+
+    def __init__(self, model: LinearModel, dims: int) -> None:
+        cols = pool_columns(model.bits, dims).reshape(len(REGIONS), -1)
+        self.columns = frozenset(cols.ravel().tolist())
+        self.weights = np.ascontiguousarray(model.W[cols.ravel()])  # (regions · 3 · dims, classes)
+        width = cols.shape[1]
+        flat = cols.ravel().tolist()
+        # (position, region of a later position with the same column): dropped when that region is there
+        self.shadowed = [
+            (pos, later // width)
+            for pos, col in enumerate(flat)
+            for later in range(pos + 1, len(flat))
+            if flat[later] == col
+        ]
+        self.width = width
+        self.positions: dict[int, list[int]] = {}
+        for pos, col in enumerate(flat):
+            self.positions.setdefault(col, []).append(pos)
+
+    def scores(self, pooled: list[np.ndarray | None], taken: set[int]) -> list[float]:
+        """`taken`: the pooled columns that are already features (their feature value counts)."""
+        values = np.zeros((len(pooled), self.width), dtype=np.float32)
+        for r, v in enumerate(pooled):
+            if v is not None:
+                values[r] = v
+        flat = values.ravel()
+        for pos, region in self.shadowed:
+            if pooled[region] is not None:
+                flat[pos] = 0.0
+        for col in taken:
+            flat[self.positions[col]] = 0.0
+        return flat.dot(self.weights).tolist()
