@@ -11,7 +11,7 @@ hold. It returns one `Result`; `bench/reliability.py` prints
 Definitions (what is counted, precisely):
 
 - **expected state**: from the input alone. For every post id the operation with the highest
-  `version` wins (a delete wins a tie), exactly the rule of `pulse_enricher.store.latest_per_id`
+  `version` wins (a delete wins a tie), exactly the rule of `pulse_enricher.store_ops.latest_per_id`
   and of OpenSearch external versioning. The expected `Post` of an upsert is what
   `pulse_producer.parsers.parse_line` makes of the input line (or the envelope we put ourselves).
 - **posts**: the number of distinct valid post ids in the input (poison records not included).

@@ -11,14 +11,8 @@ from pulse_common.aws import client
 from pulse_common.contracts.envelope import RecordEnvelope
 from pulse_common.contracts.items import doc_attribute, doc_of, from_item, is_tombstone, item_too_large
 from pulse_common.contracts.items import to_item as build_item
-from pulse_enricher.store import (
-    STORE_RETRY,
-    Delete,
-    PostStore,
-    Upsert,
-    WriteResult,
-    latest_per_id,
-)
+from pulse_enricher.store import STORE_RETRY, PostStore
+from pulse_enricher.store_ops import Delete, Upsert, WriteResult, latest_per_id
 
 NOW = datetime(2025, 7, 1, tzinfo=UTC)
 
@@ -256,7 +250,7 @@ def test_an_empty_batch_writes_nothing(aws):
 @pytest.mark.parametrize("mode", ["batch", "conditional"])
 def test_a_hide_keeps_the_post_stored_hidden_and_survives_a_newer_copy_until_its_undo(aws, mode):
     from pulse_common.contracts.items import from_item
-    from pulse_enricher.store import Hide
+    from pulse_enricher.store_ops import Hide
 
     store = PostStore(client("dynamodb", aws), aws.table_name, mode=mode)
     post_id = "synthetic:1000001"
@@ -276,7 +270,7 @@ def test_a_hide_keeps_the_post_stored_hidden_and_survives_a_newer_copy_until_its
 
 
 def test_a_hide_of_a_post_not_stored_or_deleted_writes_nothing(aws):
-    from pulse_enricher.store import Hide
+    from pulse_enricher.store_ops import Hide
 
     store = PostStore(client("dynamodb", aws), aws.table_name)
     assert store.apply([Hide("synthetic:1000002", 5_000, "withheld")]).hide_noop == ["synthetic:1000002"]
@@ -288,7 +282,7 @@ def test_a_hide_of_a_post_not_stored_or_deleted_writes_nothing(aws):
 
 def test_a_user_level_event_hides_every_stored_post_of_the_user_and_later_ones_until_its_undo(aws):
     from pulse_common.contracts.items import from_item
-    from pulse_enricher.store import UserEvent
+    from pulse_enricher.store_ops import UserEvent
 
     store = PostStore(client("dynamodb", aws), aws.table_name)
     store.apply([upsert_op(1, 100), upsert_op(501, 100), upsert_op(2, 100)])  # authors u1, u1, u2
@@ -315,7 +309,7 @@ def _with_geo(op: Upsert) -> Upsert:
 
 
 def test_scrub_geo_removes_the_location_of_the_users_posts_up_to_its_id_now_and_when_they_arrive_later(aws):
-    from pulse_enricher.store import UserEvent
+    from pulse_enricher.store_ops import UserEvent
 
     store = PostStore(client("dynamodb", aws), aws.table_name)
     store.apply([_with_geo(upsert_op(1, 100)), _with_geo(upsert_op(1001, 100))])  # u1: 1000001, 1001001

@@ -41,7 +41,8 @@ from pulse_common.settings import secret_values
 from pulse_common.tracking import TrackingConfig, load_tracking_config
 from pulse_enricher import metrics
 from pulse_enricher.settings import EnricherSettings
-from pulse_enricher.store import STORE_RETRY, Delete, Hide, Op, PostStore, Upsert, UserEvent, latest_per_id
+from pulse_enricher.store import STORE_RETRY, PostStore
+from pulse_enricher.store_ops import Delete, Hide, Op, Upsert, UserEvent, latest_per_id
 
 if TYPE_CHECKING:
     from pulse_enricher.nlp import DuplicateTracker

@@ -42,7 +42,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,6 +72,7 @@ from pulse_common.contracts.items import (
 )
 from pulse_common.retry import THROTTLING_CODES, RetryPolicy, aws_error_code, is_retryable_aws_error
 from pulse_enricher import metrics
+from pulse_enricher.store_ops import Delete, Hide, Op, Upsert, UserEvent, WriteResult, latest_per_id
 
 log = logging.getLogger("pulse.enricher.store")
 
@@ -85,76 +85,6 @@ DEFAULT_TOMBSTONE_TTL = timedelta(days=15)
 
 class ItemRejected(Exception):
     """DynamoDB refused the data itself (ValidationException): retrying cannot help."""
-
-
-@dataclass
-class Upsert:
-    id: str
-    version: int
-    item: dict[str, Any]
-
-
-@dataclass
-class Delete:
-    id: str
-    version: int
-
-
-@dataclass
-class Hide:
-    """A compliance event on a stored post: hide it for `reason` (`on`) or show it again."""
-
-    id: str
-    version: int
-    reason: str
-    on: bool = True
-
-
-@dataclass
-class UserEvent:
-    """A user-level compliance event: hide / show every post of `user_id` for `reason` (stored
-    posts now, later posts when they arrive), or (reason None) scrub their locations up to the
-    native post id `up_to_id`."""
-
-    id: str  # the user id, "x:123"
-    version: int
-    reason: str | None
-    on: bool = True
-    up_to_id: str | None = None
-
-
-Op = Upsert | Delete | Hide | UserEvent
-
-
-@dataclass
-class WriteResult:
-    written: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-    already_stored: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    delete_noop: list[str] = field(default_factory=list)
-    hidden: list[str] = field(default_factory=list)  # a hide or unhide applied
-    hide_noop: list[str] = field(default_factory=list)  # no live post, or not newer than the last event
-    user_events: list[str] = field(default_factory=list)  # user-level events recorded (user ids)
-    user_noop: list[str] = field(default_factory=list)  # not newer than the user's last such event
-    rejected: dict[str, str] = field(default_factory=dict)  # id -> DynamoDB's reason
-
-
-def latest_per_id(ops: Iterable[Op]) -> list[Op]:
-    """One write per id: the highest version; at equal versions a delete wins. Hides are not
-    writes of the post: they are applied after them, each (PostStore.apply)."""
-    best: dict[str, Op] = {}
-    for op in ops:
-        if isinstance(op, Hide | UserEvent):
-            continue
-        current = best.get(op.id)
-        if (
-            current is None
-            or op.version > current.version
-            or (op.version == current.version and isinstance(op, Delete))
-        ):
-            best[op.id] = op
-    return list(best.values())
 
 
 def is_retryable_store_error(exc: BaseException) -> bool:
