@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 from real_payloads import cassette_bodies, document, lines
+from stream_support import adapter_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "enricher"))
 
@@ -40,6 +41,7 @@ def _deliver(processor, payloads: list[bytes], first_seq: int) -> int:
     processor.process_records(SimpleNamespace(records=records, checkpointer=SimpleNamespace(
         checkpoint=lambda *_a: None), millis_behind_latest=0))
     return first_seq + len(payloads)
+
 
 
 class Pipeline:
@@ -81,7 +83,7 @@ class Pipeline:
             moment = ddb.get("ApproximateCreationDateTime")
             if isinstance(moment, datetime):
                 ddb["ApproximateCreationDateTime"] = int(moment.timestamp() * 1000)
-            as_json.append(json.dumps({**record, "dynamodb": ddb}).encode())
+            as_json.append(adapter_json({**record, "dynamodb": ddb}))
         self.stream_seq = _deliver(self.indexer, as_json, self.stream_seq)
         self.search.indices.refresh(index=f"{self.stack.opensearch_index_alias}-*")
 

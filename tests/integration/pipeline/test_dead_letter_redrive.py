@@ -19,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from stream_support import stream_records
+from stream_support import adapter_json, stream_records
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fixtures" / "enricher"))
 
@@ -110,7 +110,7 @@ def indexer_letter(stack, search_client) -> tuple[str, int, str]:
                      "NewImage": item, "OldImage": {}, "SequenceNumber": "100"},
     }
     processor = build_processor(IndexerSettings(retry_base_s=0.01, retry_cap_s=0.05), exit_on_failure=False)
-    deliver(processor, [kcl_record(100, json.dumps(stream_record).encode())])
+    deliver(processor, [kcl_record(100, adapter_json(stream_record))])
     return envelope.id, envelope.version, index
 
 
