@@ -35,6 +35,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from pulse_common.kcl import group_alive
 from pulse_devstack import jars
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "opensearch"
@@ -738,19 +739,7 @@ def wait_healthy(url: str, timeout_s: float, log_path: Path, proc: subprocess.Po
 # ---------------------------------------------------------------------------------------------- stop
 
 
-def _group_alive(pgid: int) -> bool:
-    """True while any non-zombie process is in process group pgid (a zombie is dead already; its
-    parent, e.g. a subprocess.Popen owner, reaps it and so still gets the real exit code)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            return True
-    return False
+_group_alive = group_alive  # one /proc reading for every process-group wait
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pulse_common.kcl import group_alive
 from pulse_devstack.paths import LOG_DIR, RUN_DIR
 
 
@@ -116,18 +117,7 @@ def _signal_group(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
-def _group_alive(pgid: int) -> bool:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().split(")")[-1].split()
-        except OSError:
-            continue
-        # fields: state ppid pgrp ...
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+_group_alive = group_alive  # one /proc reading for every process-group wait
 
 
 def descendants(pid: int) -> list[int]:

@@ -290,7 +290,8 @@ class KclDaemon:
 
 
 def group_alive(pgid: int) -> bool:
-    """Whether any live (non-zombie) process is in process group `pgid`."""
+    """Whether any live process is in process group `pgid` (a zombie or dead entry is not: its parent,
+    e.g. a subprocess.Popen owner, reaps it and so still gets the real exit code)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -298,7 +299,7 @@ def group_alive(pgid: int) -> bool:
             fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
         except OSError:
             continue
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
             return True
     return False
 
