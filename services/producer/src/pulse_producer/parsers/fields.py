@@ -8,7 +8,7 @@ where a wrong value would mislead (ids, timestamps, versions, text).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,17 @@ def v1_time(value: Any) -> datetime:
     except ValueError:
         return iso_time(value)
     return bounded_time(moment)
+
+
+def optional_time(value: Any, parse: Callable[[Any], datetime] = iso_time) -> datetime | None:
+    """`parse(value)`, or None when the value is absent or not a usable time: for fields that only
+    add detail (an account's creation time, when a page was collected), never a reason to refuse."""
+    if not value:
+        return None
+    try:
+        return parse(value)
+    except ParseError:
+        return None
 
 
 def as_count(value: Any) -> int:

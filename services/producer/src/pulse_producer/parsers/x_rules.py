@@ -12,7 +12,7 @@ from pulse_common.contracts import visibility
 from pulse_common.schema import Post
 
 from ..events import Delete, Parsed, Upsert, ms_of
-from .fields import ParseError, as_dict, as_list, bounded_time, iso_time
+from .fields import as_dict, as_list, bounded_time, optional_time
 
 EDITED = "edited"  # the delete reason of a superseded version of an edited tweet
 # Twitter's snowflake ids carry their creation time (ms since this epoch, in the bits above 22).
@@ -44,13 +44,8 @@ def hidden_reasons(text: str, *withheld: Any) -> list[str]:
 
 def twarc_retrieved_ms(doc: dict[str, Any]) -> int | None:
     """When a twarc2 page or flattened line was collected (`__twarc.retrieved_at`), in ms."""
-    retrieved = as_dict(doc.get("__twarc")).get("retrieved_at")
-    if not retrieved:
-        return None
-    try:
-        return ms_of(iso_time(retrieved))
-    except ParseError:
-        return None
+    retrieved = optional_time(as_dict(doc.get("__twarc")).get("retrieved_at"))
+    return None if retrieved is None else ms_of(retrieved)
 
 
 def edit_history(tweet: dict[str, Any]) -> list[str]:

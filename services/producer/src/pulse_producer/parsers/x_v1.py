@@ -23,6 +23,7 @@ from .fields import (
     build_post,
     checked_version,
     geojson_point,
+    optional_time,
     unique_strings,
     v1_time,
 )
@@ -31,12 +32,6 @@ from .x_rules import hidden_reasons
 
 def _v1_author(user: dict[str, Any]) -> Author:
     uid = as_id(user.get("id_str") or user.get("id"))
-    created = None
-    if user.get("created_at"):
-        try:
-            created = v1_time(user["created_at"])
-        except ParseError:
-            created = None
     return Author(
         id=f"x:{uid}",
         username=user.get("screen_name"),
@@ -46,7 +41,7 @@ def _v1_author(user: dict[str, Any]) -> Author:
         posts_count=as_count(user.get("statuses_count")),
         listed=as_count(user.get("listed_count")),
         verified=bool(user.get("verified")),
-        created_at=created,
+        created_at=optional_time(user.get("created_at"), v1_time),
     )
 
 

@@ -28,6 +28,7 @@ from .fields import (
     checked_version,
     geojson_point,
     iso_time,
+    optional_time,
     unique_strings,
 )
 from .x_rules import (
@@ -45,12 +46,6 @@ UNKNOWN_AUTHOR = "x:unknown"  # a v2 tweet fetched without the author_id field /
 
 def _v2_author(user: dict[str, Any], author_id: str) -> Author:
     metrics = as_dict(user.get("public_metrics"))
-    created = None
-    if user.get("created_at"):
-        try:
-            created = iso_time(user["created_at"])
-        except ParseError:
-            created = None
     return Author(
         id=f"x:{author_id}",
         username=user.get("username"),
@@ -61,7 +56,7 @@ def _v2_author(user: dict[str, Any], author_id: str) -> Author:
         listed=as_count(metrics.get("listed_count")),
         verified=bool(user.get("verified"))
         or user.get("verified_type") in {"blue", "business", "government"},
-        created_at=created,
+        created_at=optional_time(user.get("created_at")),
     )
 
 
