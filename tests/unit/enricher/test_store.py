@@ -319,3 +319,46 @@ def test_scrub_geo_removes_the_location_of_the_users_posts_up_to_its_id_now_and_
     assert doc_of(kept)["geo"] == {"lat": 52.5, "lon": 13.4}
     store.apply([_with_geo(upsert_op(1, 300))])  # re-collected later, still up to the scrubbed id
     assert doc_of(stored(aws, 1))["geo"] is None
+
+
+class CountingReads:
+    """The DynamoDB client, with the keys every batch_get_item asked for."""
+
+    def __init__(self, dynamodb) -> None:
+        self.dynamodb = dynamodb
+        self.keys: list[str] = []
+
+    def batch_get_item(self, **kwargs):
+        for request in kwargs["RequestItems"].values():
+            self.keys.extend(key["id"]["S"] for key in request["Keys"])
+        return self.dynamodb.batch_get_item(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.dynamodb, name)
+
+
+def test_an_authors_state_is_read_once_while_no_user_level_event_is_recorded(aws):
+    from pulse_common.contracts.items import user_key
+
+    dynamodb = CountingReads(client("dynamodb", aws))
+    store = PostStore(dynamodb, aws.table_name)
+    store.apply([upsert_op(1, 100), upsert_op(2, 100)])  # authors u1, u2
+    first = [key for key in dynamodb.keys if key.startswith(user_key("")) and key != user_key("")]
+    assert len(first) == 2
+    dynamodb.keys.clear()
+    store.apply([upsert_op(501, 100), upsert_op(502, 100)])  # the same authors again
+    assert sorted(dynamodb.keys) == ["synthetic:1000501", "synthetic:1000502", user_key("")]
+
+
+def test_a_user_level_event_another_processor_records_reaches_the_next_posts_this_one_writes(aws):
+    from pulse_enricher.store_ops import UserEvent
+
+    mine = PostStore(client("dynamodb", aws), aws.table_name)
+    other = PostStore(client("dynamodb", aws), aws.table_name)
+    mine.apply([upsert_op(1, 100)])  # u1 read and cached: no state yet
+    assert other.apply([UserEvent("u1", 5_000, "protected")]).user_events == ["u1"]
+    mine.apply([upsert_op(501, 200)])  # a later post of u1, written by the processor that cached u1
+    assert from_item(stored(aws, 501)).hidden == ("protected",)
+    other.apply([UserEvent("u1", 6_000, "protected", on=False)])
+    mine.apply([upsert_op(1001, 300)])
+    assert from_item(stored(aws, 1001)).hidden == ()

@@ -121,6 +121,22 @@ def user_state_update(author_id: str, version: int, reason: str | None, on: bool
     }
 
 
+# The item whose `version` counts the user-level events ever recorded: a processor that caches
+# users' state items re-reads them once it sees the count move. Shaped like a user's state item
+# (`deleted`, so every reader skips it); no author id is empty, so no user owns this key.
+USER_STATES_GENERATION_KEY = USER_PREFIX
+
+
+def user_states_generation_bump() -> dict[str, Any]:
+    """The UpdateItem arguments that count one more user-level event (after its state is written)."""
+    return {
+        "Key": {"id": {"S": USER_STATES_GENERATION_KEY}},
+        "UpdateExpression": "SET #d = :true ADD #v :one",
+        "ExpressionAttributeNames": {"#d": TOMBSTONE_ATTR, "#v": "version"},
+        "ExpressionAttributeValues": {":true": {"BOOL": True}, ":one": {"N": "1"}},
+    }
+
+
 def scrub_geo_limit(user_item: Item | None) -> int | None:
     """The post id up to which a user's locations are scrubbed (their state item), else None."""
     state = ((user_item or {}).get(SCRUB_GEO_ATTR) or {}).get("M")

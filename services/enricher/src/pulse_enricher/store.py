@@ -29,6 +29,13 @@ Compliance (`Hide`): after the batch's upserts and deletes, each hide / unhide i
 event of its reason, the item's version bumped by one. Every upsert first reads the stored item's
 compliance attributes (`batch_get_item`, in both modes) and keeps them on the newer copy.
 
+A user-level event is recorded on the user's state item, then counted on the user-states
+generation item (`USER_STATES_GENERATION_KEY`). The store caches the state items it read (an
+author with none included) and reads the generation in the same strongly consistent request as the
+batch's post versions, before any state item it lacks: while the count has not moved, no event
+was recorded since the cached states were read, so they are what a read would return; when it
+moves, the whole cache is dropped. Authors seen before cost no read units.
+
 Failures: `UnprocessedItems`, throttling, 5xx, connection errors and a missing table are retried
 with capped exponential backoff and full jitter, without limit: the caller must not checkpoint
 past an unwritten post. A ValidationException names bad data, not a bad store: it is raised as
@@ -40,6 +47,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -57,6 +65,7 @@ from pulse_common.contracts.items import (
     NEWER_VERSION,
     SCRUB_GEO_ATTR,
     TOMBSTONE_ATTR,
+    USER_STATES_GENERATION_KEY,
     BadRecord,
     compliance_attributes,
     doc_attribute,
@@ -69,6 +78,7 @@ from pulse_common.contracts.items import (
     user_hides_for,
     user_key,
     user_state_update,
+    user_states_generation_bump,
 )
 from pulse_common.retry import THROTTLING_CODES, RetryPolicy, aws_error_code, is_retryable_aws_error
 from pulse_enricher import metrics
@@ -81,6 +91,7 @@ MAX_BATCH_GET = 100
 MAX_BATCH_WRITE_BYTES = 15 * 1024 * 1024  # the request limit is 16 MiB
 NON_RETRYABLE_CODES = frozenset({"ValidationException", "SerializationException"})
 DEFAULT_TOMBSTONE_TTL = timedelta(days=15)
+MAX_CACHED_USERS = 100_000
 
 
 class ItemRejected(Exception):
@@ -126,6 +137,10 @@ class PostStore:
         self.clock = clock
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        # user state key -> its compliance attributes ({} when the author has no state item), valid
+        # while the user-states generation is `_users_generation`
+        self._users: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._users_generation: int | None = None
 
     # -- public -------------------------------------------------------------------------------
     def apply(self, ops: Iterable[Op]) -> WriteResult:
@@ -141,10 +156,12 @@ class PostStore:
         deletes = [op for op in ops if isinstance(op, Delete)]
         authors = {op.id: op.item.get(AUTHOR_ATTR, {}).get("S") for op in upserts}
         users = sorted({user_key(a) for a in authors.values() if a})
-        stored = self._stored([op.id for op in upserts] + users)  # one read: versions and user states
+        # one read: the versions, and the generation that says whether the cached user states hold
+        stored = self._stored([op.id for op in upserts] + ([USER_STATES_GENERATION_KEY] if users else []))
+        user_states = self._user_states(users, stored.pop(USER_STATES_GENERATION_KEY, (0, True, {}))[0])
         for op in upserts:  # a newer copy keeps what compliance events set on the post and its user
             kept = stored.get(op.id, (0, False, {}))[2]
-            user = stored.get(user_key(authors[op.id] or ""), (0, False, None))[2]
+            user = user_states.get(user_key(authors[op.id] or ""))
             if user:
                 kept = user_hides_for(kept, user)
                 _scrub_item_geo(op, scrub_geo_limit(user))
@@ -170,9 +187,29 @@ class PostStore:
             self._user_event(event, result)
         return result
 
+    def _user_states(self, keys: list[str], generation: int) -> dict[str, dict[str, Any]]:
+        """The compliance attributes of each user state key ({} for none), from the cache where the
+        generation read before has not moved, else strongly read (and cached)."""
+        if generation != self._users_generation:
+            self._users.clear()
+            self._users_generation = generation
+        missing = [key for key in keys if key not in self._users]
+        if missing:
+            found = self._stored(missing)
+            for key in missing:
+                self._users[key] = found[key][2] if key in found else {}
+        states = {}
+        for key in keys:
+            self._users.move_to_end(key)
+            states[key] = self._users[key]
+        while len(self._users) > MAX_CACHED_USERS:
+            self._users.popitem(last=False)
+        return states
+
     def _user_event(self, event: UserEvent, result: WriteResult) -> None:
-        """Record the event on the user's state item (for later posts), then apply it to every
-        stored post of the user (found through the author index)."""
+        """Record the event on the user's state item (for later posts), count it on the generation
+        item (every store's cached user states are then re-read), then apply it to every stored post
+        of the user (found through the author index)."""
         try:
             self._call("update_item", lambda: self.dynamodb.update_item(
                 TableName=self.table,
@@ -181,13 +218,20 @@ class PostStore:
             if aws_error_code(exc) != "ConditionalCheckFailedException":
                 raise
             result.user_noop.append(event.id)
+            # a replay after a crash between the two writes: count it again (a spare re-read at worst)
+            self._bump_user_states_generation()
             return
+        self._bump_user_states_generation()
         result.user_events.append(event.id)
         for post_id in self._posts_of(event.id):
             if event.reason is None:
                 self._scrub_geo(post_id, int(event.up_to_id or 0))
             else:
                 self._hide(Hide(post_id, event.version, event.reason, event.on), result)
+
+    def _bump_user_states_generation(self) -> None:
+        self._call("update_item", lambda: self.dynamodb.update_item(
+            TableName=self.table, **user_states_generation_bump()))
 
     def _posts_of(self, author_id: str) -> list[str]:
         ids: list[str] = []
