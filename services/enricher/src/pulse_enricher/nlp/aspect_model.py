@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .features import fold_tokens, hash_features, mark_negation, unigram_columns
 from .lexicon import ScoredMention, clause_ids
-from .linear_model import MentionModel
+from .linear_model import LinearModel, MentionModel
 from .target_model import TARGET_BITS, target_features
 
 ASPECT_MODEL = "aspect_sentiment.npz.gz"
@@ -83,6 +83,12 @@ class AspectSentimentModel(MentionModel):
 
     FILE = ASPECT_MODEL
 
+    def __init__(self, model: LinearModel) -> None:
+        super().__init__(model)
+        # Models trained without the post's n-grams (they add noise to one aspect among several)
+        # read the post model's probabilities only; older artifacts read both.
+        self.post_ngrams = bool(model.meta.get("post_ngrams", True))
+
     def probs(
         self, ctx: PostContext, t_start: int, t_end: int, n_aspects: int, rule: ScoredMention
     ) -> list[float]:
@@ -100,6 +106,6 @@ class AspectSentimentModel(MentionModel):
             ctx.post_feats,
             rule,
             ctx.negated,
-            own_only=ctx.post_feats is not None,
+            own_only=ctx.post_feats is not None or not self.post_ngrams,
         )
-        return self._probs(feats, ctx.post_feats)
+        return self._probs(feats, ctx.post_feats if self.post_ngrams else None)
