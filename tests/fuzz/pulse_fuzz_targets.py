@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import copy
 import gzip
 import json
 import random
@@ -133,7 +134,9 @@ def _delete(root: Any, path: tuple) -> Any:
 def _random_value(rng: random.Random, depth: int = 0) -> Any:
     roll = rng.random()
     if roll < 0.5 or depth > 3:
-        return rng.choice(ODD_VALUES)
+        # a copy: a shared [] or {} that a later mutation writes into grows across inputs, into a
+        # cycle or a list nested a thousand deep
+        return copy.deepcopy(rng.choice(ODD_VALUES))
     if roll < 0.65:
         ranges = [(32, 127), (0x80, 0x3000), (0x1F300, 0x1FAFF)]
         points = [rng.randrange(*rng.choice(ranges)) for _ in range(rng.randrange(0, 40))]
