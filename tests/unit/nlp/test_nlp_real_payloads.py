@@ -63,6 +63,15 @@ def test_high_post_rate_is_judged_on_the_counts_and_account_age_of_the_collectio
     assert "high_post_rate" in enricher.enrich(busy).flags  # 200 a day then: still flagged
 
 
+def test_a_version_past_any_calendar_falls_back_to_the_posting_time_for_the_account_age(enricher):
+    # found by `make reliability`'s fuzzing: the schema allows versions up to 2**63-1, and reading such
+    # a version as a collection time in ms raised "year 292278994 is out of range"
+    old_tweet = _posts("twarc2/withheld_first3.jsonl")[1]
+    author = old_tweet.author.model_copy(update={"posts_count": 900_000})
+    busy = old_tweet.model_copy(update={"author": author, "version": 2**63 - 1})
+    assert "high_post_rate" in enricher.enrich(busy).flags
+
+
 def test_mentions_are_deduplicated_ignoring_case_keeping_the_entity_spelling(enricher):
     (post,) = _posts("twarc2/two_tweets.jsonl")
     # synthetic: upstream twarc-csv withheld.jsonl line 3 has entity @FantasyandScifi, text @FantasyandSciFi

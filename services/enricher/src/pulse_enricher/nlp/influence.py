@@ -57,7 +57,10 @@ def _days_at_observation(post: Post) -> float | None:
     created = post.author.created_at
     if created is None:
         return None
-    observed = datetime.fromtimestamp(post.version / 1000, tz=UTC)
+    try:
+        observed = datetime.fromtimestamp(post.version / 1000, tz=UTC)
+    except (OverflowError, ValueError, OSError):  # a version past any calendar (the schema allows 2**63-1)
+        observed = post.created_at
     if observed < post.created_at:  # a version that is not a time: the posting time is the best known
         observed = post.created_at
     return (observed - created).total_seconds() / 86400
