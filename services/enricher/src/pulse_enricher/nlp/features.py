@@ -61,21 +61,42 @@ def tokenize(text: str) -> list[str]:
 NEGATION_SCOPE = 4  # tokens a negator reaches ("not good at all, love it": 'love' is not negated)
 
 
+_SCOPE_ENDS, _NEGATES, _PLAIN = 1, 2, 3  # a token's part in negation marking
+_NEGATION_ROLES: dict[str, int] = {}  # token -> its part (bounded: cleared when full)
+
+
+def _negation_role(tok: str) -> int:
+    if tok in SCOPE_END or tok[0] in ".,!?;:":
+        role = _SCOPE_ENDS
+    elif tok in NEGATORS or tok.endswith("n't"):
+        role = _NEGATES
+    else:
+        role = _PLAIN
+    if len(_NEGATION_ROLES) >= 100_000:
+        _NEGATION_ROLES.clear()
+    _NEGATION_ROLES[tok] = role
+    return role
+
+
 def mark_negation(tokens: list[str]) -> list[str]:
     """Suffix "_NEG" to the tokens a negator governs: up to `NEGATION_SCOPE` tokens after it,
     never past punctuation or a contrast word ("but", "however", ...)."""
+    get = _NEGATION_ROLES.get
+    roles = [get(tok) or _negation_role(tok) for tok in tokens]
+    if _NEGATES not in roles:
+        return list(tokens)  # no negator (most posts): nothing to mark
     out = []
     left = 0
-    for tok in tokens:
-        if tok in SCOPE_END or tok[0] in ".,!?;:":
-            left = 0
-            out.append(tok)
-        elif tok in NEGATORS or tok.endswith("n't"):
-            left = NEGATION_SCOPE
-            out.append(tok)
+    for tok, role in zip(tokens, roles, strict=True):
+        if role == _PLAIN:
+            if left:
+                out.append(tok + "_NEG")
+                left -= 1
+            else:
+                out.append(tok)
         else:
-            out.append(tok + "_NEG" if left else tok)
-            left = max(0, left - 1)
+            left = NEGATION_SCOPE if role == _NEGATES else 0
+            out.append(tok)
     return out
 
 
