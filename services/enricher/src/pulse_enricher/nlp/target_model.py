@@ -16,7 +16,7 @@ from .features import fold_tokens, hash_features, mark_negation, ngram_columns
 from .lexicon import ScoredMention, clause_ids, score_mentions
 from .linear_model import LinearModel, MentionModel, label_score
 from .post_model import post_features
-from .word_vectors import PooledScorer, WordVectors, pool_columns, pooled_vectors
+from .word_vectors import REGIONS, PooledScorer, WordVectors, pool_columns, pooled_matrix, pooled_vectors
 
 TARGET_MODEL = "target_sentiment.npz.gz"
 TARGET_BITS = 18
@@ -248,8 +248,11 @@ class TargetSentimentModel(MentionModel):
                 taken = pooled.columns.intersection(feats)
                 if post_feats is not None:
                     taken |= pooled.columns.intersection(post_feats)
-                vectors = pooled_vectors(toks, t_start, t_end, self.vectors)  # type: ignore[arg-type]
-                dense = pooled.scores(vectors, taken)
+                matrix = pooled_matrix(toks, t_start, t_end, self.vectors)  # type: ignore[arg-type]
+                if matrix is None:
+                    dense = pooled.scores([None] * len(REGIONS), taken)
+                else:
+                    dense = pooled.matrix_scores(matrix[0], matrix[1], taken)
                 if post_feats is not None:
                     return label_score(self.model.probs_split(post_feats, feats, dense))
                 return label_score(self.model.probs(feats, dense))
