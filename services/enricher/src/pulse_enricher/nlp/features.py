@@ -168,14 +168,15 @@ def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, f
     if pairs is None:
         pairs = _PAIR_COLUMNS[(bits, prefix)] = {}
     pair_get = pairs.get
-    for pair in pairwise(tokens):
-        col = pair_get(pair)
-        if col is None:
-            if len(pairs) >= _DERIVED_CAP:
-                pairs.clear()
-            feature = f"{prefix}{pair[0]} {pair[1]}"
-            col = pairs[pair] = get(feature) or _columns_miss(cache, feature, bits)
-        cols.append(col)
+    pair_cols = [pair_get(pair) for pair in pairwise(tokens)]
+    if None in pair_cols:
+        for k, pair in enumerate(pairwise(tokens)):
+            if pair_cols[k] is None:
+                if len(pairs) >= _DERIVED_CAP:
+                    pairs.clear()
+                feature = f"{prefix}{pair[0]} {pair[1]}"
+                pair_cols[k] = pairs[pair] = get(feature) or _columns_miss(cache, feature, bits)
+    cols += pair_cols
     return dict.fromkeys(cols, 1.0)
 
 
