@@ -97,10 +97,10 @@ def target_features(
     feats.update(dict.fromkeys(cols, 1.0))
     feats.update(hash_features(["tgt:" + " ".join(toks[t_start:t_end])], bits))
     lp = ln = rp = rn = 0.0
-    for i, v in enumerate(valences):
-        if not v or t_start <= i < t_end:
+    for i in [i for i, v in enumerate(valences) if v]:  # the opinion words, in order
+        if t_start <= i < t_end:
             continue
-        w = v / (1.0 + 0.2 * (t_start - i if i < t_start else i - t_end + 1))
+        w = valences[i] / (1.0 + 0.2 * (t_start - i if i < t_start else i - t_end + 1))
         if i < t_start:
             lp, ln = (lp + w, ln) if w > 0 else (lp, ln - w)
         else:

@@ -86,10 +86,10 @@ def pooled_matrix(
     if not rows:
         return None
     n = len(rows)
-    post = vectors.matrix[rows]
+    post = vectors.matrix.take(rows, axis=0)
     out = np.zeros((len(REGIONS), 3, vectors.dims), dtype=np.float32)
     present = []
-    maximum, minimum, add, divide = np.maximum.reduce, np.minimum.reduce, np.add.reduce, np.true_divide
+    maximum, minimum, add = np.maximum.reduce, np.minimum.reduce, np.add.reduce
     for r, (lo, hi) in enumerate(((0, left), (left + inside, n), (left, left + inside), (0, n))):
         if hi <= lo:
             present.append(False)
@@ -100,12 +100,11 @@ def pooled_matrix(
             pools[:] = post[lo]  # one word: its vector is the max, the min and the mean
             continue
         block = post[lo:hi]
-        # What block.max/min/mean(axis=0) compute (the mean: the float32 sum, then divided as
-        # numpy's mean divides it), without their Python wrappers or a concatenate.
-        maximum(block, axis=0, out=pools[0])
-        minimum(block, axis=0, out=pools[1])
-        add(block, axis=0, out=pools[2])
-        divide(pools[2], np.intp(hi - lo), out=pools[2], casting="unsafe")
+        # What block.max/min/mean(axis=0) compute (the mean: the float32 sum divided by the
+        # count as an intp, as numpy's mean divides it), without their Python wrappers.
+        pools[0] = maximum(block, axis=0)
+        pools[1] = minimum(block, axis=0)
+        pools[2] = add(block, axis=0) / np.intp(hi - lo)
     return out, present
 
 
