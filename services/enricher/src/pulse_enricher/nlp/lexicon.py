@@ -180,6 +180,14 @@ def clause_ids(words: list[str]) -> list[int]:
     return ids
 
 
+def clause_span(clauses: list[int], c: int) -> tuple[int, int] | None:
+    """[a, b): the positions of clause `c` (present in `clauses`) when they are contiguous, as
+    `clause_ids` numbers them; None when they are not."""
+    a = clauses.index(c)
+    b = a + clauses.count(c)
+    return (a, b) if clauses[a:b].count(c) == b - a else None
+
+
 def score_mentions(
     words: list[str],
     spans: list[tuple[int, int]],
