@@ -89,22 +89,22 @@ def pooled_matrix(
     post = vectors.matrix.take(rows, axis=0)
     out = np.zeros((len(REGIONS), 3, vectors.dims), dtype=np.float32)
     present = []
+    counts = []
     maximum, minimum, add = np.maximum.reduce, np.minimum.reduce, np.add.reduce
     for r, (lo, hi) in enumerate(((0, left), (left + inside, n), (left, left + inside), (0, n))):
-        if hi <= lo:
-            present.append(False)
-            continue
-        present.append(True)
-        pools = out[r]
+        present.append(hi > lo)
+        counts.append(max(hi - lo, 1))
         if hi - lo == 1:
-            pools[:] = post[lo]  # one word: its vector is the max, the min and the mean
-            continue
-        block = post[lo:hi]
-        # What block.max/min/mean(axis=0) compute (the mean: the float32 sum divided by the
-        # count as an intp, as numpy's mean divides it), without their Python wrappers.
-        pools[0] = maximum(block, axis=0)
-        pools[1] = minimum(block, axis=0)
-        pools[2] = add(block, axis=0) / np.intp(hi - lo)
+            out[r] = post[lo]  # one word: its vector is the max, the min and the sum
+        elif hi > lo:
+            # What block.max/min/sum(axis=0) compute, without their Python wrappers.
+            block = post[lo:hi]
+            pools = out[r]
+            pools[0] = maximum(block, axis=0)
+            pools[1] = minimum(block, axis=0)
+            pools[2] = add(block, axis=0)
+    # The means as numpy's mean takes them: the float32 sums divided by the counts as intp.
+    out[:, 2] = out[:, 2] / np.array(counts, dtype=np.intp)[:, None]
     return out, present
 
 
