@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Self
 
 from .features import fold_tokens, hash_features, mark_negation, ngram_columns
-from .lexicon import ScoredMention, clause_ids, score_mentions
+from .lexicon import ScoredMention, clause_ids, clause_span, score_mentions
 from .linear_model import LinearModel, MentionModel, label_score
 from .post_model import post_features
 from .word_vectors import REGIONS, PooledScorer, WordVectors, pool_columns, pooled_matrix, pooled_vectors
@@ -109,7 +109,11 @@ def target_features(
     if rule is None:
         rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
     c = clauses[t_start] if clauses[t_start] >= 0 else -2
-    in_clause = [v for v, ci in zip(valences, clauses, strict=True) if ci == c and v]
+    span = clause_span(clauses, c) if c >= 0 and len(valences) == len(clauses) else None
+    if span is not None:
+        in_clause = [v for v in valences[span[0] : span[1]] if v]
+    else:
+        in_clause = [v for v, ci in zip(valences, clauses, strict=True) if ci == c and v]
     s_clause = sum(in_clause)
     feats[14] = rule.score
     feats[15] = 1.0 if rule.polarity == "positive" else 0.0
