@@ -152,6 +152,11 @@ def _prefixed_miss(
 def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, float]:
     """`hash_features(word_ngrams(tokens, prefix), bits)`, without building the bigram strings
     (their columns are cached per token pair)."""
+    return dict.fromkeys(ngram_column_list(tokens, bits, prefix), 1.0)
+
+
+def ngram_column_list(tokens: list[str], bits: int, prefix: str = "") -> list[int]:
+    """The columns of `word_ngrams(tokens, prefix)` in order, repeats kept (see `ngram_columns`)."""
     cache = _COLUMNS.get(bits)
     if cache is None:
         cache = _COLUMNS[bits] = {}
@@ -177,7 +182,7 @@ def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, f
                 feature = f"{prefix}{pair[0]} {pair[1]}"
                 pair_cols[k] = pairs[pair] = get(feature) or _columns_miss(cache, feature, bits)
     cols += pair_cols
-    return dict.fromkeys(cols, 1.0)
+    return cols
 
 
 def unigram_columns(tokens: list[str], bits: int, prefix: str) -> list[int]:

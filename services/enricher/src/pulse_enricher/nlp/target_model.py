@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
-from .features import fold_tokens, hash_features, mark_negation, ngram_columns
+from .features import fold_tokens, hash_features, mark_negation, ngram_column_list
 from .lexicon import ScoredMention, clause_ids, clause_span, score_mentions
 from .linear_model import LinearModel, MentionModel, label_score
 from .post_model import post_features
@@ -92,10 +92,11 @@ def target_features(
     feats = {} if own_only else dict(post_feats)  # type: ignore[arg-type]
     # Context n-grams ("l:" left, "r:" right), then the window and target features: the
     # columns in this order (the order `hash_features` over all those strings would give).
-    feats.update(ngram_columns(left, bits, "l:"))
-    feats.update(ngram_columns(right[:8], bits, "r:"))
-    feats.update(dict.fromkeys(cols, 1.0))
-    feats.update(hash_features(["tgt:" + " ".join(toks[t_start:t_end])], bits))
+    # (One dict of them all: updating with it gives the same keys, order and values as
+    # updating with each part in turn; every hashed column is 1.0.)
+    target_cols = list(hash_features(["tgt:" + " ".join(toks[t_start:t_end])], bits))
+    own = [*ngram_column_list(left, bits, "l:"), *ngram_column_list(right[:8], bits, "r:"), *cols, *target_cols]
+    feats.update(dict.fromkeys(own, 1.0))
     lp = ln = rp = rn = 0.0
     for i in [i for i, v in enumerate(valences) if v]:  # the opinion words, in order
         if t_start <= i < t_end:
