@@ -463,3 +463,37 @@ def test_a_clause_span_is_found_only_when_the_clause_is_contiguous():
     assert clause_span(clauses, 0) == (0, 4)
     assert clause_span(clauses, 2) == (6, 10)
     assert clause_span([0, 1, 0], 0) is None
+
+
+def _reference_opinion_names(toks, valences, t_start, t_end, negated) -> list[str]:
+    names = []
+    for side, positions in (("L", range(t_start - 1, -1, -1)), ("R", range(t_end, len(toks)))):
+        k = 0
+        for i in positions:
+            v = valences[i]
+            if not v:
+                continue
+            d = t_start - i if side == "L" else i - t_end + 1
+            bucket = "1" if d <= 1 else "3" if d <= 3 else "6" if d <= 6 else "far"
+            names += [f"op{side}{k}:{'p' if v > 0 else 'n'}{bucket}", f"opw{side}{k}:{negated[i]}"]
+            k += 1
+            if k >= 2:
+                break
+    return names
+
+
+def test_opinion_neighbour_features_equal_scanning_outwards_from_the_target(enricher):
+    from pulse_enricher.nlp.features import fold_tokens, hash_features, mark_negation
+    from pulse_enricher.nlp.target_model import opinion_neighbour_features
+
+    texts = [*TEXTS, "not bad, not great , but the Nova 12 is really awful and slow and not fun at all"]
+    for text in texts:
+        _doc, words, valences = enricher.analyze(text)
+        toks = fold_tokens(words)
+        negated = mark_negation(toks)
+        for t_start in range(len(toks)):
+            for t_end in range(t_start + 1, min(len(toks), t_start + 3) + 1):
+                names = _reference_opinion_names(toks, valences, t_start, t_end, negated)
+                expected = hash_features(names, 18)
+                got = opinion_neighbour_features(toks, valences, t_start, t_end, 18)
+                assert list(got.items()) == list(expected.items())

@@ -173,23 +173,23 @@ def opinion_neighbour_features(
 ) -> dict[int, float]:
     """The nearest `OPINION_NEIGHBOURS` opinion words on each side of the target (sign, distance
     bucket, the negation-marked word)."""
-    if negated is None:
-        negated = mark_negation(toks)
     n = len(toks)
+    opinions = [i for i, v in enumerate(valences) if v]
+    nearest = {  # per side, the positions of its nearest opinion words, nearest first
+        "L": [i for i in opinions if i < t_start][::-1][:OPINION_NEIGHBOURS],
+        "R": [i for i in opinions if t_end <= i < n][:OPINION_NEIGHBOURS],
+    }
     names = []
-    for side, positions in (("L", range(t_start - 1, -1, -1)), ("R", range(t_end, n))):
-        k = 0
-        for i in positions:
-            v = valences[i]
-            if not v:
-                continue
-            d = t_start - i if side == "L" else i - t_end + 1
-            bucket = "1" if d <= 1 else "3" if d <= 3 else "6" if d <= 6 else "far"
-            names.append(f"op{side}{k}:{'p' if v > 0 else 'n'}{bucket}")
-            names.append(f"opw{side}{k}:{negated[i]}")
-            k += 1
-            if k >= OPINION_NEIGHBOURS:
-                break
+    if nearest["L"] or nearest["R"]:
+        if negated is None:
+            negated = mark_negation(toks)
+        for side, positions in nearest.items():
+            for k, i in enumerate(positions):
+                v = valences[i]
+                d = t_start - i if side == "L" else i - t_end + 1
+                bucket = "1" if d <= 1 else "3" if d <= 3 else "6" if d <= 6 else "far"
+                names.append(f"op{side}{k}:{'p' if v > 0 else 'n'}{bucket}")
+                names.append(f"opw{side}{k}:{negated[i]}")
     return hash_features(names, bits)
 
 
