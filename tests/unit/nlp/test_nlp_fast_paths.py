@@ -497,3 +497,16 @@ def test_opinion_neighbour_features_equal_scanning_outwards_from_the_target(enri
                 expected = hash_features(names, 18)
                 got = opinion_neighbour_features(toks, valences, t_start, t_end, 18)
                 assert list(got.items()) == list(expected.items())
+
+
+def test_cached_cluster_columns_equal_hashing_each_tokens_cluster_id(enricher):
+    from pulse_enricher.nlp.features import fold_tokens, mapped_columns, unigram_columns
+
+    clusters = enricher.post_model.clusters
+    assert clusters
+    for text in TEXTS:
+        toks = fold_tokens(enricher.analyze(text)[1])
+        expected = unigram_columns([str(clusters[t]) for t in toks if t in clusters], 18, "cl:")
+        assert mapped_columns(toks, clusters, 18, "cl:") == expected
+        assert mapped_columns(toks, clusters, 18, "cl:") == expected  # cached
+    assert mapped_columns(["a", "b", "a"], {"a": 7}, 18, "cl:") == unigram_columns(["7", "7"], 18, "cl:")

@@ -197,6 +197,33 @@ def unigram_columns(tokens: list[str], bits: int, prefix: str) -> list[int]:
     return [get(t) or _prefixed_miss(prefixed, cache, prefix, t, bits) for t in tokens]
 
 
+# (bits, prefix, id(mapping)) -> (mapping, {token: column of prefix + str(mapping[token]), 0: none})
+_MAPPED_COLUMNS: dict[tuple[int, str, int], tuple[dict, dict[str, int]]] = {}
+
+
+def mapped_columns(tokens: list[str], mapping: dict[str, int], bits: int, prefix: str) -> list[int]:
+    """`unigram_columns([str(mapping[t]) for t in tokens if t in mapping], bits, prefix)`, with
+    each token's column cached (a token `mapping` lacks has none)."""
+    key = (bits, prefix, id(mapping))
+    entry = _MAPPED_COLUMNS.get(key)
+    if entry is None or entry[0] is not mapping:
+        if len(_MAPPED_COLUMNS) >= 16:  # a few mappings live at a time; never keep many alive
+            _MAPPED_COLUMNS.clear()
+        entry = _MAPPED_COLUMNS[key] = (mapping, {})
+    cache = entry[1]
+    cols = [cache.get(t) for t in tokens]
+    if None in cols:
+        get = mapping.get
+        for k, t in enumerate(tokens):
+            if cols[k] is None:
+                value = get(t)
+                col = 0 if value is None else unigram_columns([str(value)], bits, prefix)[0]
+                if len(cache) >= _DERIVED_CAP:
+                    cache.clear()
+                cols[k] = cache[t] = col
+    return [c for c in cols if c]
+
+
 def word_ngrams(tokens: list[str], prefix: str = "") -> list[str]:
     feats = [prefix + t for t in tokens]
     feats.extend(f"{prefix}{a} {b}" for a, b in pairwise(tokens))
