@@ -88,7 +88,9 @@ def text_posts(name: str, texts: Iterator[str]) -> Iterator[Post]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, help="write each post's digest here, one a line")
     parser.add_argument("--limit", type=int, default=0, help="at most N posts per source (0: all)")
     args = parser.parse_args()

@@ -416,7 +416,7 @@ def _reference_marks(gazetteer, lows: list[str]) -> list[int]:
 
 def test_gazetteer_marks_from_precomputed_term_lengths_equal_the_plain_longest_match(enricher):
     gazetteer = enricher.tagger.gazetteer
-    words = sorted({w for term in gazetteer.terms for w in term})[:400] + ["the", "is", "great", "xyzzy"]
+    words = [*sorted({w for term in gazetteer.terms for w in term})[:400], "the", "is", "great", "xyzzy"]
     rng = np.random.default_rng(9)
     for term in list(gazetteer.terms)[:300]:  # every known term inside some context
         lows = [*rng.choice(words, size=2).tolist(), *term, *rng.choice(words, size=2).tolist()]

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import fold_tokens, lexicon_dense, mapped_columns, mark_negation, ngram_columns, unigram_columns
+from .features import (
+    fold_tokens,
+    lexicon_dense,
+    mapped_columns,
+    mark_negation,
+    ngram_columns,
+    unigram_columns,
+)
 from .linear_model import LinearModel, label_score
 
 POST_MODEL = "post_sentiment.npz.gz"

@@ -95,8 +95,8 @@ def target_features(
     # (One dict of them all: updating with it gives the same keys, order and values as
     # updating with each part in turn; every hashed column is 1.0.)
     target_cols = list(hash_features(["tgt:" + " ".join(toks[t_start:t_end])], bits))
-    own = [*ngram_column_list(left, bits, "l:"), *ngram_column_list(right[:8], bits, "r:"), *cols, *target_cols]
-    feats.update(dict.fromkeys(own, 1.0))
+    context = [*ngram_column_list(left, bits, "l:"), *ngram_column_list(right[:8], bits, "r:")]
+    feats.update(dict.fromkeys([*context, *cols, *target_cols], 1.0))
     lp = ln = rp = rn = 0.0
     for i in [i for i, v in enumerate(valences) if v]:  # the opinion words, in order
         if t_start <= i < t_end:
