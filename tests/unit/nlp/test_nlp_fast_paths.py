@@ -360,3 +360,153 @@ def test_target_features_equal_hashing_the_feature_strings_in_order(enricher, an
             dense = [22, 23, 24, 25, 14, 15, 16, 17, 18, 19, 20, 21]  # set afterwards, in this order
             assert list(got) == [*expected, *dense]
             assert all(got[k] == v for k, v in expected.items() if k >= 32)
+
+
+def _reference_mark_negation(tokens: list[str]) -> list[str]:
+    from pulse_enricher.nlp.features import NEGATION_SCOPE, NEGATORS, SCOPE_END
+
+    out, left = [], 0
+    for tok in tokens:
+        if tok in SCOPE_END or tok[0] in ".,!?;:":
+            left = 0
+            out.append(tok)
+        elif tok in NEGATORS or tok.endswith("n't"):
+            left = NEGATION_SCOPE
+            out.append(tok)
+        else:
+            out.append(tok + "_NEG" if left else tok)
+            left = max(0, left - 1)
+    return out
+
+
+def test_negation_marking_from_cached_token_roles_equals_the_plain_scan(enricher):
+    from pulse_enricher.nlp.features import fold_tokens, mark_negation
+
+    vocab = ["not", "never", "isn't", "good", "bad", "but", ",", ".", "!!", "the", "camera", "<t>", "won't"]
+    rng = np.random.default_rng(5)
+    for _ in range(2_000):
+        tokens = [str(t) for t in rng.choice(vocab, size=int(rng.integers(0, 25)))]
+        assert mark_negation(tokens) == _reference_mark_negation(tokens)
+    for text in TEXTS:
+        toks = fold_tokens(enricher.analyze(text)[1])
+        assert mark_negation(toks) == _reference_mark_negation(toks)
+
+
+def _reference_marks(gazetteer, lows: list[str]) -> list[int]:
+    from pulse_enricher.nlp.gazetteer import GAZETTEER_MAX_LEN, GAZETTEER_MIN_PRECISION
+
+    n, out, i = len(lows), [0] * len(lows), 0
+    while i < n:
+        if lows[i] in gazetteer.first:
+            for size in range(min(GAZETTEER_MAX_LEN, n - i), 0, -1):
+                p = gazetteer.terms.get(tuple(lows[i : i + size]))
+                if p is not None and p >= GAZETTEER_MIN_PRECISION:
+                    level = 1 if p >= 0.6 else 2 if p >= 0.35 else 3
+                    out[i] = level
+                    for k in range(i + 1, i + size):
+                        out[k] = level + 3
+                    i += size
+                    break
+            else:
+                i += 1
+        else:
+            i += 1
+    return out
+
+
+def test_gazetteer_marks_from_precomputed_term_lengths_equal_the_plain_longest_match(enricher):
+    gazetteer = enricher.tagger.gazetteer
+    words = [*sorted({w for term in gazetteer.terms for w in term})[:400], "the", "is", "great", "xyzzy"]
+    rng = np.random.default_rng(9)
+    for term in list(gazetteer.terms)[:300]:  # every known term inside some context
+        lows = [*rng.choice(words, size=2).tolist(), *term, *rng.choice(words, size=2).tolist()]
+        assert gazetteer.marks(lows) == _reference_marks(gazetteer, lows)
+    for _ in range(2_000):
+        lows = [str(w) for w in rng.choice(words, size=int(rng.integers(0, 20)))]
+        assert gazetteer.marks(lows) == _reference_marks(gazetteer, lows)
+
+
+def test_pooled_word_vectors_equal_numpys_max_min_and_mean_bit_for_bit(enricher):
+    from pulse_enricher.nlp.word_vectors import REGIONS, pooled_matrix, pooled_vectors
+
+    vectors = enricher.target_model.vectors
+    vocab = [*vectors.vocab[:2_000], "not-a-known-word", "<t>"]
+    rng = np.random.default_rng(13)
+    for _ in range(3_000):
+        toks = [str(t) for t in rng.choice(vocab, size=int(rng.integers(1, 25)))]
+        t_start = int(rng.integers(0, len(toks)))
+        t_end = int(rng.integers(t_start + 1, len(toks) + 1))
+        known = [(i, vectors.index[t]) for i, t in enumerate(toks) if t in vectors.index]
+        rows = {
+            "L": [j for i, j in known if i < t_start],
+            "R": [j for i, j in known if i >= t_end],
+            "T": [j for i, j in known if t_start <= i < t_end],
+            "F": [j for _i, j in known],
+        }
+        got = pooled_vectors(toks, t_start, t_end, vectors)
+        matrix = pooled_matrix(toks, t_start, t_end, vectors)
+        assert (matrix is None) == (not known)
+        for r, region in enumerate(REGIONS):
+            if not rows[region]:
+                assert got[r] is None
+                continue
+            block = vectors.matrix[rows[region]]
+            expected = np.concatenate([block.max(axis=0), block.min(axis=0), block.mean(axis=0)])
+            assert got[r].tobytes() == expected.tobytes()
+            assert matrix[0][r].tobytes() == expected.tobytes()
+
+
+def test_a_clause_span_is_found_only_when_the_clause_is_contiguous():
+    from pulse_enricher.nlp.lexicon import clause_ids, clause_span
+
+    clauses = clause_ids("the screen is great , but the battery is bad".split())
+    assert clause_span(clauses, 0) == (0, 4)
+    assert clause_span(clauses, 2) == (6, 10)
+    assert clause_span([0, 1, 0], 0) is None
+
+
+def _reference_opinion_names(toks, valences, t_start, t_end, negated) -> list[str]:
+    names = []
+    for side, positions in (("L", range(t_start - 1, -1, -1)), ("R", range(t_end, len(toks)))):
+        k = 0
+        for i in positions:
+            v = valences[i]
+            if not v:
+                continue
+            d = t_start - i if side == "L" else i - t_end + 1
+            bucket = "1" if d <= 1 else "3" if d <= 3 else "6" if d <= 6 else "far"
+            names += [f"op{side}{k}:{'p' if v > 0 else 'n'}{bucket}", f"opw{side}{k}:{negated[i]}"]
+            k += 1
+            if k >= 2:
+                break
+    return names
+
+
+def test_opinion_neighbour_features_equal_scanning_outwards_from_the_target(enricher):
+    from pulse_enricher.nlp.features import fold_tokens, hash_features, mark_negation
+    from pulse_enricher.nlp.target_model import opinion_neighbour_features
+
+    texts = [*TEXTS, "not bad, not great , but the Nova 12 is really awful and slow and not fun at all"]
+    for text in texts:
+        _doc, words, valences = enricher.analyze(text)
+        toks = fold_tokens(words)
+        negated = mark_negation(toks)
+        for t_start in range(len(toks)):
+            for t_end in range(t_start + 1, min(len(toks), t_start + 3) + 1):
+                names = _reference_opinion_names(toks, valences, t_start, t_end, negated)
+                expected = hash_features(names, 18)
+                got = opinion_neighbour_features(toks, valences, t_start, t_end, 18)
+                assert list(got.items()) == list(expected.items())
+
+
+def test_cached_cluster_columns_equal_hashing_each_tokens_cluster_id(enricher):
+    from pulse_enricher.nlp.features import fold_tokens, mapped_columns, unigram_columns
+
+    clusters = enricher.post_model.clusters
+    assert clusters
+    for text in TEXTS:
+        toks = fold_tokens(enricher.analyze(text)[1])
+        expected = unigram_columns([str(clusters[t]) for t in toks if t in clusters], 18, "cl:")
+        assert mapped_columns(toks, clusters, 18, "cl:") == expected
+        assert mapped_columns(toks, clusters, 18, "cl:") == expected  # cached
+    assert mapped_columns(["a", "b", "a"], {"a": 7}, 18, "cl:") == unigram_columns(["7", "7"], 18, "cl:")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .features import fold_tokens, hash_features, mark_negation, unigram_columns
-from .lexicon import ScoredMention, clause_ids
+from .lexicon import ScoredMention, clause_ids, clause_span
 from .linear_model import LinearModel, MentionModel
 from .target_model import TARGET_BITS, target_features
 
@@ -55,7 +55,12 @@ def aspect_features(
     )
     neg = negated if negated is not None else mark_negation(toks)
     c = clauses[t_start]
-    clause = [neg[i] for i in range(len(neg)) if c >= 0 and clauses[i] == c and not t_start <= i < t_end]
+    span = clause_span(clauses, c) if c >= 0 and len(neg) == len(clauses) else None
+    if span is not None:  # the clause's words before the aspect, then after it
+        a, b = span
+        clause = neg[a : min(b, t_start)] + neg[max(a, t_end) : b]
+    else:
+        clause = [neg[i] for i in range(len(neg)) if c >= 0 and clauses[i] == c and not t_start <= i < t_end]
     lo, hi = max(0, t_start - ASPECT_WINDOW), min(len(neg), t_end + ASPECT_WINDOW)
     near = neg[lo:t_start] + neg[t_end:hi]
     cols = unigram_columns(clause, bits, "cl:") + unigram_columns(near, bits, "d3:")

@@ -61,21 +61,42 @@ def tokenize(text: str) -> list[str]:
 NEGATION_SCOPE = 4  # tokens a negator reaches ("not good at all, love it": 'love' is not negated)
 
 
+_SCOPE_ENDS, _NEGATES, _PLAIN = 1, 2, 3  # a token's part in negation marking
+_NEGATION_ROLES: dict[str, int] = {}  # token -> its part (bounded: cleared when full)
+
+
+def _negation_role(tok: str) -> int:
+    if tok in SCOPE_END or tok[0] in ".,!?;:":
+        role = _SCOPE_ENDS
+    elif tok in NEGATORS or tok.endswith("n't"):
+        role = _NEGATES
+    else:
+        role = _PLAIN
+    if len(_NEGATION_ROLES) >= 100_000:
+        _NEGATION_ROLES.clear()
+    _NEGATION_ROLES[tok] = role
+    return role
+
+
 def mark_negation(tokens: list[str]) -> list[str]:
     """Suffix "_NEG" to the tokens a negator governs: up to `NEGATION_SCOPE` tokens after it,
     never past punctuation or a contrast word ("but", "however", ...)."""
+    get = _NEGATION_ROLES.get
+    roles = [get(tok) or _negation_role(tok) for tok in tokens]
+    if _NEGATES not in roles:
+        return list(tokens)  # no negator (most posts): nothing to mark
     out = []
     left = 0
-    for tok in tokens:
-        if tok in SCOPE_END or tok[0] in ".,!?;:":
-            left = 0
-            out.append(tok)
-        elif tok in NEGATORS or tok.endswith("n't"):
-            left = NEGATION_SCOPE
-            out.append(tok)
+    for tok, role in zip(tokens, roles, strict=True):
+        if role == _PLAIN:
+            if left:
+                out.append(tok + "_NEG")
+                left -= 1
+            else:
+                out.append(tok)
         else:
-            out.append(tok + "_NEG" if left else tok)
-            left = max(0, left - 1)
+            left = NEGATION_SCOPE if role == _NEGATES else 0
+            out.append(tok)
     return out
 
 
@@ -131,6 +152,11 @@ def _prefixed_miss(
 def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, float]:
     """`hash_features(word_ngrams(tokens, prefix), bits)`, without building the bigram strings
     (their columns are cached per token pair)."""
+    return dict.fromkeys(ngram_column_list(tokens, bits, prefix), 1.0)
+
+
+def ngram_column_list(tokens: list[str], bits: int, prefix: str = "") -> list[int]:
+    """The columns of `word_ngrams(tokens, prefix)` in order, repeats kept (see `ngram_columns`)."""
     cache = _COLUMNS.get(bits)
     if cache is None:
         cache = _COLUMNS[bits] = {}
@@ -147,15 +173,16 @@ def ngram_columns(tokens: list[str], bits: int, prefix: str = "") -> dict[int, f
     if pairs is None:
         pairs = _PAIR_COLUMNS[(bits, prefix)] = {}
     pair_get = pairs.get
-    for pair in pairwise(tokens):
-        col = pair_get(pair)
-        if col is None:
-            if len(pairs) >= _DERIVED_CAP:
-                pairs.clear()
-            feature = f"{prefix}{pair[0]} {pair[1]}"
-            col = pairs[pair] = get(feature) or _columns_miss(cache, feature, bits)
-        cols.append(col)
-    return dict.fromkeys(cols, 1.0)
+    pair_cols = [pair_get(pair) for pair in pairwise(tokens)]
+    if None in pair_cols:
+        for k, pair in enumerate(pairwise(tokens)):
+            if pair_cols[k] is None:
+                if len(pairs) >= _DERIVED_CAP:
+                    pairs.clear()
+                feature = f"{prefix}{pair[0]} {pair[1]}"
+                pair_cols[k] = pairs[pair] = get(feature) or _columns_miss(cache, feature, bits)
+    cols += pair_cols
+    return cols
 
 
 def unigram_columns(tokens: list[str], bits: int, prefix: str) -> list[int]:
@@ -168,6 +195,33 @@ def unigram_columns(tokens: list[str], bits: int, prefix: str) -> list[int]:
         prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
     get = prefixed.get
     return [get(t) or _prefixed_miss(prefixed, cache, prefix, t, bits) for t in tokens]
+
+
+# (bits, prefix, id(mapping)) -> (mapping, {token: column of prefix + str(mapping[token]), 0: none})
+_MAPPED_COLUMNS: dict[tuple[int, str, int], tuple[dict, dict[str, int]]] = {}
+
+
+def mapped_columns(tokens: list[str], mapping: dict[str, int], bits: int, prefix: str) -> list[int]:
+    """`unigram_columns([str(mapping[t]) for t in tokens if t in mapping], bits, prefix)`, with
+    each token's column cached (a token `mapping` lacks has none)."""
+    key = (bits, prefix, id(mapping))
+    entry = _MAPPED_COLUMNS.get(key)
+    if entry is None or entry[0] is not mapping:
+        if len(_MAPPED_COLUMNS) >= 16:  # a few mappings live at a time; never keep many alive
+            _MAPPED_COLUMNS.clear()
+        entry = _MAPPED_COLUMNS[key] = (mapping, {})
+    cache = entry[1]
+    cols = [cache.get(t) for t in tokens]
+    if None in cols:
+        get = mapping.get
+        for k, t in enumerate(tokens):
+            if cols[k] is None:
+                value = get(t)
+                col = 0 if value is None else unigram_columns([str(value)], bits, prefix)[0]
+                if len(cache) >= _DERIVED_CAP:
+                    cache.clear()
+                cols[k] = cache[t] = col
+    return [c for c in cols if c]
 
 
 def word_ngrams(tokens: list[str], prefix: str = "") -> list[str]:

@@ -26,6 +26,16 @@ class Gazetteer:
         self.terms = terms
         self.ratio = ratio
         self.first = {t[0] for t in terms}
+        # First word -> the lengths of its terms that `marks` may use (precision ≥ the minimum),
+        # longest first, and each such term's code.
+        self._lengths: dict[str, list[int]] = {}
+        self._levels: dict[tuple[str, ...], int] = {}
+        for term, p in terms.items():
+            if p >= GAZETTEER_MIN_PRECISION and len(term) <= GAZETTEER_MAX_LEN:
+                self._levels[term] = 1 if p >= 0.6 else 2 if p >= 0.35 else 3
+                self._lengths.setdefault(term[0], []).append(len(term))
+        for sizes in self._lengths.values():
+            sizes[:] = sorted(set(sizes), reverse=True)
 
     @classmethod
     def build(cls, items: list[tuple[list[str], list[tuple[int, int]]]]) -> Gazetteer:
@@ -64,23 +74,21 @@ class Gazetteer:
     def marks(self, lows: list[str]) -> list[int]:
         n = len(lows)
         out = [0] * n
-        terms, first = self.terms, self.first
-        i = 0
-        while i < n:
-            if lows[i] in first:
-                for size in range(min(GAZETTEER_MAX_LEN, n - i), 0, -1):
-                    p = terms.get(tuple(lows[i : i + size]))
-                    if p is not None and p >= GAZETTEER_MIN_PRECISION:
-                        level = 1 if p >= 0.6 else 2 if p >= 0.35 else 3
-                        out[i] = level
-                        for k in range(i + 1, i + size):
-                            out[k] = level + 3
-                        i += size
-                        break
-                else:
-                    i += 1
-            else:
-                i += 1
+        lengths, levels = self._lengths, self._levels
+        free = 0  # the first position not inside a term already marked
+        for i in [i for i, w in enumerate(lows) if w in lengths]:
+            if i < free:
+                continue
+            for size in lengths[lows[i]]:
+                if size > n - i:
+                    continue
+                level = levels.get(tuple(lows[i : i + size]))
+                if level is not None:
+                    out[i] = level
+                    for k in range(i + 1, i + size):
+                        out[k] = level + 3
+                    free = i + size
+                    break
         return out
 
     def ratio_feature(self, low: str) -> str:

@@ -180,6 +180,14 @@ def clause_ids(words: list[str]) -> list[int]:
     return ids
 
 
+def clause_span(clauses: list[int], c: int) -> tuple[int, int] | None:
+    """[a, b): the positions of clause `c` (present in `clauses`) when they are contiguous, as
+    `clause_ids` numbers them; None when they are not."""
+    a = clauses.index(c)
+    b = a + clauses.count(c)
+    return (a, b) if clauses[a:b].count(c) == b - a else None
+
+
 def score_mentions(
     words: list[str],
     spans: list[tuple[int, int]],
@@ -191,14 +199,18 @@ def score_mentions(
     sums = [0.0] * n_spans
     opinions: list[list[str]] = [[] for _ in range(n_spans)]
     own: list[set[int]] = [set(range(s, e)) for s, e in spans]
-    for i, v in enumerate(valences):
-        if v == 0.0 or clauses[i] < 0:
-            continue
+    scoped = [i for i, v in enumerate(valences) if v and clauses[i] >= 0]  # opinion words in a clause
+    span_clauses = (
+        [clauses[s] if clauses[s] >= 0 else clauses[min(e - 1, len(clauses) - 1)] for s, e in spans]
+        if scoped
+        else []
+    )
+    for i in scoped:
+        v = valences[i]
         best_d = None
         best: list[int] = []
         for k, (s, e) in enumerate(spans):
-            c = clauses[s] if clauses[s] >= 0 else clauses[min(e - 1, len(clauses) - 1)]
-            if c != clauses[i]:
+            if span_clauses[k] != clauses[i]:
                 continue
             if i in own[k]:
                 if v > 0 and not _negated(words, i):

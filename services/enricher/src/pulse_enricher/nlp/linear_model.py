@@ -60,7 +60,7 @@ class LinearModel:
         if self._shared_key is not shared:
             self._shared_key = shared
             self._shared_z = self._decision(shared) if shared else [float(v) for v in self.b[self._order]]
-        extra = {k: v for k, v in own.items() if k not in shared}
+        extra = own if own.keys().isdisjoint(shared) else {k: v for k, v in own.items() if k not in shared}
         z = self._shared_z
         if extra:
             n = len(extra)

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import fold_tokens, lexicon_dense, mark_negation, ngram_columns, unigram_columns
+from .features import (
+    fold_tokens,
+    lexicon_dense,
+    mapped_columns,
+    mark_negation,
+    ngram_columns,
+    unigram_columns,
+)
 from .linear_model import LinearModel, label_score
 
 POST_MODEL = "post_sentiment.npz.gz"
@@ -49,10 +56,8 @@ def post_features(
             last = i
     if last >= 0:
         feats.update(dict.fromkeys(unigram_columns(negated[last + 1 :], bits, "bc:"), 1.0))
-    if clusters is not None:
-        get = clusters.get
-        ids = [str(c) for c in (get(t) for t in toks) if c is not None]
-        feats.update(dict.fromkeys(unigram_columns(ids, bits, "cl:"), 1.0))
+    if clusters is not None:  # the columns of "cl:<id>" for each token with a cluster
+        feats.update(dict.fromkeys(mapped_columns(toks, clusters, bits, "cl:"), 1.0))
     feats.update(dense if dense is not None else lexicon_dense(valences, toks, text))
     if last >= 0:
         feats[26] = _squash(sum(valences[last + 1 :]))

@@ -130,13 +130,14 @@ class SentimentScorer:
             share = post_feats if self.share_aspect_feats else None
             negated = mark_negation(toks)
             ctx = PostContext(words, valences, text, toks, clauses, post_proba, share, negated)
+            # The clauses holding a negated opinion word (once per post, not per aspect).
+            negated_clauses = {
+                clauses[i] for i, v in enumerate(valences) if v and negated[i].endswith("_NEG")
+            }
             for (start, end), rule in zip(spans, scored, strict=True):
                 p = self.aspect_model.probs(ctx, start, end, len(spans), rule)
                 c = clauses[start]
-                negated_opinion = c >= 0 and any(
-                    valences[i] and clauses[i] == c and negated[i].endswith("_NEG") for i in range(len(words))
-                )
-                out.append(_combine(p, rule, negated_opinion))
+                out.append(_combine(p, rule, c >= 0 and c in negated_clauses))
             return out
         if post_proba is None:
             return scored

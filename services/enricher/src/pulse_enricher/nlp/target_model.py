@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
-from .features import fold_tokens, hash_features, mark_negation, ngram_columns
-from .lexicon import ScoredMention, clause_ids, score_mentions
+from .features import fold_tokens, hash_features, mark_negation, ngram_column_list
+from .lexicon import ScoredMention, clause_ids, clause_span, score_mentions
 from .linear_model import LinearModel, MentionModel, label_score
 from .post_model import post_features
-from .word_vectors import PooledScorer, WordVectors, pool_columns, pooled_vectors
+from .word_vectors import REGIONS, PooledScorer, WordVectors, pool_columns, pooled_matrix, pooled_vectors
 
 TARGET_MODEL = "target_sentiment.npz.gz"
 TARGET_BITS = 18
@@ -92,15 +92,16 @@ def target_features(
     feats = {} if own_only else dict(post_feats)  # type: ignore[arg-type]
     # Context n-grams ("l:" left, "r:" right), then the window and target features: the
     # columns in this order (the order `hash_features` over all those strings would give).
-    feats.update(ngram_columns(left, bits, "l:"))
-    feats.update(ngram_columns(right[:8], bits, "r:"))
-    feats.update(dict.fromkeys(cols, 1.0))
-    feats.update(hash_features(["tgt:" + " ".join(toks[t_start:t_end])], bits))
+    # (One dict of them all: updating with it gives the same keys, order and values as
+    # updating with each part in turn; every hashed column is 1.0.)
+    target_cols = list(hash_features(["tgt:" + " ".join(toks[t_start:t_end])], bits))
+    context = [*ngram_column_list(left, bits, "l:"), *ngram_column_list(right[:8], bits, "r:")]
+    feats.update(dict.fromkeys([*context, *cols, *target_cols], 1.0))
     lp = ln = rp = rn = 0.0
-    for i, v in enumerate(valences):
-        if not v or t_start <= i < t_end:
+    for i in [i for i, v in enumerate(valences) if v]:  # the opinion words, in order
+        if t_start <= i < t_end:
             continue
-        w = v / (1.0 + 0.2 * (t_start - i if i < t_start else i - t_end + 1))
+        w = valences[i] / (1.0 + 0.2 * (t_start - i if i < t_start else i - t_end + 1))
         if i < t_start:
             lp, ln = (lp + w, ln) if w > 0 else (lp, ln - w)
         else:
@@ -109,7 +110,11 @@ def target_features(
     if rule is None:
         rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
     c = clauses[t_start] if clauses[t_start] >= 0 else -2
-    in_clause = [v for v, ci in zip(valences, clauses, strict=True) if ci == c and v]
+    span = clause_span(clauses, c) if c >= 0 and len(valences) == len(clauses) else None
+    if span is not None:
+        in_clause = [v for v in valences[span[0] : span[1]] if v]
+    else:
+        in_clause = [v for v, ci in zip(valences, clauses, strict=True) if ci == c and v]
     s_clause = sum(in_clause)
     feats[14] = rule.score
     feats[15] = 1.0 if rule.polarity == "positive" else 0.0
@@ -168,23 +173,23 @@ def opinion_neighbour_features(
 ) -> dict[int, float]:
     """The nearest `OPINION_NEIGHBOURS` opinion words on each side of the target (sign, distance
     bucket, the negation-marked word)."""
-    if negated is None:
-        negated = mark_negation(toks)
     n = len(toks)
+    opinions = [i for i, v in enumerate(valences) if v]
+    nearest = {  # per side, the positions of its nearest opinion words, nearest first
+        "L": [i for i in opinions if i < t_start][::-1][:OPINION_NEIGHBOURS],
+        "R": [i for i in opinions if t_end <= i < n][:OPINION_NEIGHBOURS],
+    }
     names = []
-    for side, positions in (("L", range(t_start - 1, -1, -1)), ("R", range(t_end, n))):
-        k = 0
-        for i in positions:
-            v = valences[i]
-            if not v:
-                continue
-            d = t_start - i if side == "L" else i - t_end + 1
-            bucket = "1" if d <= 1 else "3" if d <= 3 else "6" if d <= 6 else "far"
-            names.append(f"op{side}{k}:{'p' if v > 0 else 'n'}{bucket}")
-            names.append(f"opw{side}{k}:{negated[i]}")
-            k += 1
-            if k >= OPINION_NEIGHBOURS:
-                break
+    if nearest["L"] or nearest["R"]:
+        if negated is None:
+            negated = mark_negation(toks)
+        for side, positions in nearest.items():
+            for k, i in enumerate(positions):
+                v = valences[i]
+                d = t_start - i if side == "L" else i - t_end + 1
+                bucket = "1" if d <= 1 else "3" if d <= 3 else "6" if d <= 6 else "far"
+                names.append(f"op{side}{k}:{'p' if v > 0 else 'n'}{bucket}")
+                names.append(f"opw{side}{k}:{negated[i]}")
     return hash_features(names, bits)
 
 
@@ -248,8 +253,11 @@ class TargetSentimentModel(MentionModel):
                 taken = pooled.columns.intersection(feats)
                 if post_feats is not None:
                     taken |= pooled.columns.intersection(post_feats)
-                vectors = pooled_vectors(toks, t_start, t_end, self.vectors)  # type: ignore[arg-type]
-                dense = pooled.scores(vectors, taken)
+                matrix = pooled_matrix(toks, t_start, t_end, self.vectors)  # type: ignore[arg-type]
+                if matrix is None:
+                    dense = pooled.scores([None] * len(REGIONS), taken)
+                else:
+                    dense = pooled.matrix_scores(matrix[0], matrix[1], taken)
                 if post_feats is not None:
                     return label_score(self.model.probs_split(post_feats, feats, dense))
                 return label_score(self.model.probs(feats, dense))

@@ -68,11 +68,11 @@ def pool_columns(bits: int, dims: int) -> np.ndarray:
     return cols
 
 
-def pooled_vectors(
+def pooled_matrix(
     toks: list[str], t_start: int, t_end: int, vectors: WordVectors
-) -> list[np.ndarray | None]:
-    """Per region (left context, right context, target, whole post): [max, min, mean] of the
-    known words' vectors (3 × dims float32), None for a region without a known word."""
+) -> tuple[np.ndarray, list[bool]] | None:
+    """`pooled_vectors` as one (regions, 3, dims) float32 array (a region without a known word
+    is zeros) and which regions have one; None when no word of the post is known."""
     get = vectors.index.get
     rows, left, inside = [], 0, 0  # the known words' rows; how many lie left of / inside the target
     for i, t in enumerate(toks):
@@ -84,15 +84,40 @@ def pooled_vectors(
             elif i < t_end:
                 inside += 1
     if not rows:
+        return None
+    n = len(rows)
+    post = vectors.matrix.take(rows, axis=0)
+    out = np.zeros((len(REGIONS), 3, vectors.dims), dtype=np.float32)
+    present = []
+    counts = []
+    maximum, minimum, add = np.maximum.reduce, np.minimum.reduce, np.add.reduce
+    for r, (lo, hi) in enumerate(((0, left), (left + inside, n), (left, left + inside), (0, n))):
+        present.append(hi > lo)
+        counts.append(max(hi - lo, 1))
+        if hi - lo == 1:
+            out[r] = post[lo]  # one word: its vector is the max, the min and the sum
+        elif hi > lo:
+            # What block.max/min/sum(axis=0) compute, without their Python wrappers.
+            block = post[lo:hi]
+            pools = out[r]
+            pools[0] = maximum(block, axis=0)
+            pools[1] = minimum(block, axis=0)
+            pools[2] = add(block, axis=0)
+    # The means as numpy's mean takes them: the float32 sums divided by the counts as intp.
+    out[:, 2] = out[:, 2] / np.array(counts, dtype=np.intp)[:, None]
+    return out, present
+
+
+def pooled_vectors(
+    toks: list[str], t_start: int, t_end: int, vectors: WordVectors
+) -> list[np.ndarray | None]:
+    """Per region (left context, right context, target, whole post): [max, min, mean] of the
+    known words' vectors (3 × dims float32), None for a region without a known word."""
+    pooled = pooled_matrix(toks, t_start, t_end, vectors)
+    if pooled is None:
         return [None] * len(REGIONS)
-    post = vectors.matrix[rows]
-    out: list[np.ndarray | None] = []
-    for block in (post[:left], post[left + inside :], post[left : left + inside], post):
-        if not len(block):
-            out.append(None)
-            continue
-        out.append(np.concatenate([block.max(axis=0), block.min(axis=0), block.mean(axis=0)]))
-    return out
+    values, present = pooled
+    return [values[r].ravel() if here else None for r, here in enumerate(present)]
 
 
 class PooledScorer:
@@ -127,9 +152,14 @@ class PooledScorer:
         for r, v in enumerate(pooled):
             if v is not None:
                 values[r] = v
-        flat = values.ravel()
+        return self.matrix_scores(values, [v is not None for v in pooled], taken)
+
+    def matrix_scores(self, values: np.ndarray, present: list[bool], taken: set[int]) -> list[float]:
+        """`scores` of `pooled_matrix`'s output (`values` is zeroed in place where a column is
+        shadowed or taken)."""
+        flat = values.reshape(-1)
         for pos, region in self.shadowed:
-            if pooled[region] is not None:
+            if present[region]:
                 flat[pos] = 0.0
         for col in taken:
             flat[self.positions[col]] = 0.0
