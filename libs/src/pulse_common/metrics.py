@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest
 
 log = logging.getLogger("pulse.metrics")
 
@@ -18,6 +19,42 @@ CALL_LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 # End-to-end freshness buckets (seconds): target is p95 <= 3 s.
 FRESHNESS_BUCKETS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 BATCH_SIZE_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000)
+
+
+class BatchedObservations:
+    """A histogram's observations gathered over a batch and written at its end. In multiprocess mode
+    each `Histogram.observe` writes its bucket and its sum to the process's mmap file under a lock;
+    once per post that was about 5 % of the enricher processor's CPU. `flush` adds the bucket counts
+    and the sum that `observe` of each value would have added
+    (tests/unit/enricher/test_enricher_metrics.py)."""
+
+    FLUSH_AT = 10_000  # observations kept at most, should nobody flush
+
+    def __init__(self, histogram: Histogram) -> None:
+        self.histogram = histogram
+        self.values: list[float] = []
+        self._lock = threading.Lock()  # the indexer's bulk chunks observe from a thread pool
+
+    def observe(self, value: float) -> None:
+        with self._lock:
+            self.values.append(value)
+            full = len(self.values) >= self.FLUSH_AT
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            values, self.values = self.values, []
+        if not values:
+            return
+        bounds = self.histogram._upper_bounds  # prometheus-client's own: observe() walks the same list
+        counts = [0] * len(bounds)
+        for value in values:
+            counts[bisect.bisect_left(bounds, value)] += 1  # the first bound >= value, as observe() picks
+        self.histogram._sum.inc(sum(values))
+        for index, count in enumerate(counts):
+            if count:
+                self.histogram._buckets[index].inc(count)
 
 
 def serve_metrics(

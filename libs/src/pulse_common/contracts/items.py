@@ -262,18 +262,22 @@ def tombstone_item(post_id: str, version: int, *, now: datetime, ttl: timedelta)
 def item_size(item: Item) -> int:
     """The item's size as DynamoDB counts it (names and values), for the items Pulse writes (flat
     scalars, binary docs, and the small `hide_<reason>` maps)."""
-    return sum(len(k) + _value_size(v) for k, v in item.items())
+    size = 0
+    for name, attr in item.items():
+        size += len(name) + _value_size(attr)
+    return size
 
 
 def _value_size(attr: dict[str, Any]) -> int:
-    kind, value = next(iter(attr.items()))
-    if kind == "M":
-        return 3 + sum(len(k) + 1 + _value_size(v) for k, v in value.items())
-    if kind == "BOOL":
-        return 1
-    if kind == "N":
-        return len(value)
-    return len(value if isinstance(value, bytes) else value.encode("utf-8"))
+    for kind, value in attr.items():  # one entry: the attribute's type and value
+        if kind == "M":
+            return 3 + sum(len(k) + 1 + _value_size(v) for k, v in value.items())
+        if kind == "BOOL":
+            return 1
+        if isinstance(value, str):
+            return len(value) if value.isascii() else len(value.encode("utf-8"))
+        return len(value)  # B: bytes
+    return 0
 
 
 def item_too_large(item: Item) -> bool:

@@ -7,14 +7,13 @@ Labels are bounded: outcome, reason, kind, error (fixed sets) and shard (shards 
 
 from __future__ import annotations
 
-import bisect
 import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from pulse_common.contracts.dead_letter import DeadLetter
 from pulse_common.kcl_batch import BatchReport
-from pulse_common.metrics import BATCH_SIZE_BUCKETS, CALL_LATENCY_BUCKETS
+from pulse_common.metrics import BATCH_SIZE_BUCKETS, CALL_LATENCY_BUCKETS, BatchedObservations
 
 log = logging.getLogger("pulse.enricher.processor")
 
@@ -42,37 +41,6 @@ BATCH_SIZE = Histogram(
 ENRICH_SECONDS = Histogram(
     "pulse_enricher_enrich_seconds", "Time to enrich one post (NLP core)", buckets=ENRICH_BUCKETS
 )
-
-
-class BatchedObservations:
-    """A histogram's observations gathered over a batch and written at its end. In multiprocess mode
-    each `Histogram.observe` writes its bucket and its sum to the process's mmap file under a lock;
-    once per post that was about 5 % of a processor's CPU. `flush` adds the bucket counts and the sum
-    that `observe` of each value would have added (tests/unit/enricher/test_enricher_metrics.py)."""
-
-    FLUSH_AT = 10_000  # observations kept at most, should nobody flush
-
-    def __init__(self, histogram: Histogram) -> None:
-        self.histogram = histogram
-        self.values: list[float] = []
-
-    def observe(self, value: float) -> None:
-        self.values.append(value)
-        if len(self.values) >= self.FLUSH_AT:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.values:
-            return
-        bounds = self.histogram._upper_bounds  # prometheus-client's own: observe() walks the same list
-        counts = [0] * len(bounds)
-        for value in self.values:
-            counts[bisect.bisect_left(bounds, value)] += 1  # the first bound >= value, as observe() picks
-        self.histogram._sum.inc(sum(self.values))
-        for index, count in enumerate(counts):
-            if count:
-                self.histogram._buckets[index].inc(count)
-        self.values.clear()
 
 
 ENRICH_TIMES = BatchedObservations(ENRICH_SECONDS)  # observed per post, written per batch

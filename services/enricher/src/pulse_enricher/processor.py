@@ -41,7 +41,7 @@ from pulse_common.settings import secret_values
 from pulse_common.tracking import TrackingConfig, load_tracking_config
 from pulse_enricher import metrics
 from pulse_enricher.settings import EnricherSettings
-from pulse_enricher.store import STORE_RETRY, PostStore
+from pulse_enricher.store import STORE_REQUESTS, STORE_RETRY, PostStore
 from pulse_enricher.store_ops import Delete, Hide, Op, Upsert, UserEvent, latest_per_id
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def build_processor(
     if store is None:
         store = PostStore(
             client("dynamodb", stack, max_pool_connections=max(10, settings.write_concurrency),
-                   parameter_validation=False),
+                   parameter_validation=False, as_built=STORE_REQUESTS),
             stack.table_name,
             mode=settings.write_mode,
             concurrency=settings.write_concurrency,

@@ -92,6 +92,9 @@ MAX_BATCH_WRITE_BYTES = 15 * 1024 * 1024  # the request limit is 16 MiB
 NON_RETRYABLE_CODES = frozenset({"ValidationException", "SerializationException"})
 DEFAULT_TOMBSTONE_TTL = timedelta(days=15)
 MAX_CACHED_USERS = 100_000
+# The requests whose parameters PostStore builds in the wire's shape (`pulse_common.aws.client`'s
+# `as_built`): serialized as they are.
+STORE_REQUESTS = ("BatchWriteItem", "BatchGetItem", "PutItem")
 
 
 class ItemRejected(Exception):

@@ -149,6 +149,13 @@ class BulkWriter:
         self, actions: Sequence[Action], *, keep_going: Callable[[], bool] | None = None
     ) -> BulkOutcome:
         """Apply actions; return counts and the per-document failures (for the dead-letter queue)."""
+        try:
+            return self._write(actions, keep_going)
+        finally:
+            m.FRESHNESS_CREATED_BATCH.flush()
+            m.FRESHNESS_INGESTED_BATCH.flush()
+
+    def _write(self, actions: Sequence[Action], keep_going: Callable[[], bool] | None) -> BulkOutcome:
         parts = list(chunks(actions, self.max_docs, self.max_bytes))
         outcome = BulkOutcome()
         if not parts:
@@ -264,10 +271,10 @@ class BulkWriter:
 def _observe_freshness(action: Action, now: datetime) -> None:
     created = parse_time(action.created_at)
     if created is not None:
-        m.FRESHNESS_CREATED.observe(max(0.0, (now - created).total_seconds()))
+        m.FRESHNESS_CREATED_BATCH.observe(max(0.0, (now - created).total_seconds()))
     ingested = parse_time(action.ingested_at)
     if ingested is not None:
-        m.FRESHNESS_INGESTED.observe(max(0.0, (now - ingested).total_seconds()))
+        m.FRESHNESS_INGESTED_BATCH.observe(max(0.0, (now - ingested).total_seconds()))
 
 
 def record_outcome(outcome: BulkOutcome) -> None:

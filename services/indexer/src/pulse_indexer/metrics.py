@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from pulse_common.metrics import BATCH_SIZE_BUCKETS, CALL_LATENCY_BUCKETS, FRESHNESS_BUCKETS
+from pulse_common.metrics import (
+    BATCH_SIZE_BUCKETS,
+    CALL_LATENCY_BUCKETS,
+    FRESHNESS_BUCKETS,
+    BatchedObservations,
+)
 
 RECORDS_READ = Counter(
     "pulse_indexer_records_read_total",
@@ -56,6 +61,9 @@ FRESHNESS_INGESTED = Histogram(
     "now - ingested_at when a document's bulk write succeeded (searchable after the next refresh)",
     buckets=FRESHNESS_BUCKETS,
 )
+# observed per document, written once per bulk write (BulkWriter.write flushes them)
+FRESHNESS_CREATED_BATCH = BatchedObservations(FRESHNESS_CREATED)
+FRESHNESS_INGESTED_BATCH = BatchedObservations(FRESHNESS_INGESTED)
 SHARDS = Gauge("pulse_indexer_shards_owned", "Shard processors alive", multiprocess_mode="livesum")
 SHARD_LAG = Gauge(
     "pulse_indexer_shard_lag_seconds",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -73,11 +74,12 @@ class IndexRecord:
     def __init__(self, alias: str) -> None:
         self.alias = alias
         self.last_created_ms: float | None = None
+        self.read: Counter[str] = Counter()  # records read by event, counted in the metric per batch
 
     def __call__(self, record: SourceRecord, context: BatchContext) -> Action | Skip:
         stream_record = decode(record.data or b"")
         ttl = is_ttl_remove(stream_record)
-        m.RECORDS_READ.labels("TTL_REMOVE" if ttl else str(stream_record.get("eventName"))).inc()
+        self.read["TTL_REMOVE" if ttl else str(stream_record.get("eventName"))] += 1
         created = stream_record["dynamodb"].get("ApproximateCreationDateTime")
         if isinstance(created, int | float):
             self.last_created_ms = float(created)
@@ -124,6 +126,9 @@ class IndexerObserver:
             self._lag(shard_id, 0.0)
 
     def batch_done(self, report: BatchReport) -> None:
+        for event, count in self.transform.read.items():
+            m.RECORDS_READ.labels(event).inc(count)
+        self.transform.read.clear()
         for letter in report.letters:
             m.DOCS_FAILED.labels(letter.reason).inc()
         m.TTL_SKIPPED.inc(report.skipped.get("ttl", 0))
