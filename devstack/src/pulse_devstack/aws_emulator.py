@@ -782,6 +782,36 @@ def install_moto_dynamodb_stream_iterator_expiry(clock: Callable[[], float] = ti
     DynamoDBBackend.delete_table = delete_table
 
 
+def install_moto_dynamodb_update_item_one_stream_record() -> None:
+    """An UpdateItem that creates its item writes one stream record on AWS (INSERT, the whole new
+    item). moto first puts an item holding only the key, which streams an INSERT of the bare key,
+    then streams the update's INSERT: a reader of the stream (the indexer) sees an image with no
+    attributes. Create the bare item without streaming it, so only the update's record is sent."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original_update_item = DynamoDBBackend.update_item
+
+    def update_item(self, table_name, key, *args, **kwargs):
+        table = self.get_table(table_name)
+        if table.stream_shard is None or table.get_item(*self.get_keys_value(table, key)) is not None:
+            return original_update_item(self, table_name, key, *args, **kwargs)
+
+        def put_item_unstreamed(*put_args, **put_kwargs):
+            shard, table.stream_shard = table.stream_shard, None
+            try:
+                return type(table).put_item(table, *put_args, **put_kwargs)
+            finally:
+                table.stream_shard = shard
+
+        table.put_item = put_item_unstreamed
+        try:
+            return original_update_item(self, table_name, key, *args, **kwargs)
+        finally:
+            del table.put_item
+
+    DynamoDBBackend.update_item = update_item
+
+
 def install_moto_application_autoscaling_tags() -> None:
     """Application Auto Scaling's tag API (TagResource, UntagResource, ListTagsForResource), which
     moto lacks: Terraform's provider lists a scalable target's tags after creating it and retried
@@ -831,6 +861,7 @@ FIXES: dict[str, Callable[[], None]] = {
     "dynamodb_stream_shards": install_moto_dynamodb_stream_shards,  # before the expiry, which wraps it
     "dynamodb_stream_iterator_expiry": install_moto_dynamodb_stream_iterator_expiry,
     "kinesis_resharding": install_moto_kinesis_resharding,
+    "dynamodb_update_item_one_stream_record": install_moto_dynamodb_update_item_one_stream_record,
     "application_autoscaling_tags": install_moto_application_autoscaling_tags,
 }
 # Speed-ups: the same answers as moto's own, cheaper. Each is kept only because bench figures show it

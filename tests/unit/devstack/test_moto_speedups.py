@@ -521,3 +521,36 @@ def test_stream_records_carry_binary_attributes_as_base64_text_as_dynamodb_strea
                                             "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
     records = streams("GetRecords", {"ShardIterator": iterator})["Records"]
     assert base64.b64decode(records[0]["dynamodb"]["NewImage"]["doc"]["B"]) == blob
+
+
+def test_an_update_that_creates_its_item_streams_one_insert_with_the_whole_item(monkeypatch):
+    """AWS streams one INSERT (the whole new item) for an UpdateItem that creates it; moto also
+    streamed the bare key first, which the indexer would dead-letter as an item without a doc."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    _patch_stream_shards(monkeypatch)
+    monkeypatch.setattr(DynamoDBBackend, "update_item", DynamoDBBackend.update_item)
+    aws_emulator.install_moto_dynamodb_update_item_one_stream_record()
+    dynamodb = _moto_caller("dynamodb", "DynamoDB_20120810", "1.0")
+    streams = _moto_caller("streams.dynamodb", "DynamoDBStreams_20120810", "1.0")
+    name = f"update-{uuid.uuid4().hex[:8]}"
+    arn = _stream_table(dynamodb, name)
+    bump = {"TableName": name, "Key": {"id": {"S": "user:"}}, "UpdateExpression": "SET #d = :t ADD #v :one",
+            "ExpressionAttributeNames": {"#d": "deleted", "#v": "version"},
+            "ExpressionAttributeValues": {":t": {"BOOL": True}, ":one": {"N": "1"}}}
+    dynamodb("UpdateItem", bump)  # creates the item
+    dynamodb("UpdateItem", bump)  # updates it
+    refused = dynamodb("UpdateItem", {**bump, "Key": {"id": {"S": "user:x"}},
+                                      "ConditionExpression": "attribute_exists(#v)"}, status=400)
+    assert refused["__type"].endswith("ConditionalCheckFailedException")
+    shard = streams("DescribeStream", {"StreamArn": arn})["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams("GetShardIterator", {"StreamArn": arn, "ShardId": shard,
+                                            "ShardIteratorType": "TRIM_HORIZON"})["ShardIterator"]
+    records = streams("GetRecords", {"ShardIterator": iterator})["Records"]
+    assert [(r["eventName"], r["dynamodb"]["NewImage"]) for r in records] == [
+        ("INSERT", {"id": {"S": "user:"}, "deleted": {"BOOL": True}, "version": {"N": "1"}}),
+        ("MODIFY", {"id": {"S": "user:"}, "deleted": {"BOOL": True}, "version": {"N": "2"}}),
+    ]
+    assert [int(r["dynamodb"]["SequenceNumber"]) for r in records] == sorted(
+        int(r["dynamodb"]["SequenceNumber"]) for r in records)
+    assert dynamodb("GetItem", {"TableName": name, "Key": {"id": {"S": "user:x"}}}) == {}
