@@ -18,6 +18,17 @@ Two write modes for upserts:
 Either way an upsert newer than a tombstone replaces it (the post is re-created); one at or below
 the tombstone's version is `stale`.
 
+Why the batch mode still reads: DynamoDB's only batched write that carries a condition per item is
+PartiQL `BatchExecuteStatement` (an INSERT per post, then for the DuplicateItem ones an
+`UPDATE ... REMOVE deleted WHERE version < ?` that leaves compliance attributes in place). The
+local emulator cannot run it as DynamoDB does (moto's PartiQL fails a parameterized INSERT and SET
+with REMOVE, overwrites an existing item instead of answering DuplicateItem, drops or rejects a
+`version < ?` condition, never fails a WHERE, and copies the whole table per statement), so it could
+not be tested here; and a failed conditional write still bills write units, so every upsert of an
+id already stored would cost a second write unit. `TransactWriteItems` is all-or-nothing and bills
+two write units per item. The read-free alternative, one conditional `UpdateItem` per post, costs a
+request per post. The README ("What it costs") has the figures.
+
 Deletes are always a conditional `PutItem` of the tombstone (`DELETE_WINS`), written even when no
 item existed. An older delete never touches a newer post; a delete wins a tie with an upsert; the same
 delete again (a redelivery) writes nothing. Outcomes: `deleted` when the put replaced a live post
