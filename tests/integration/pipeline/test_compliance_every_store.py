@@ -97,6 +97,15 @@ class Pipeline:
         hits = self.search.search(index=self.stack.opensearch_index_alias, body=body)["hits"]["hits"]
         return hits[0]["_source"] if hits else None
 
+    def dead_letter_reasons(self) -> list[str]:
+        sqs = client("sqs", self.stack)
+        url = sqs.get_queue_url(QueueName=self.stack.dlq_name)["QueueUrl"]
+        reasons = []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60,
+                                              MessageAttributeNames=["All"]).get("Messages", []):
+            reasons += [json.loads(m["Body"]).get("reason", "?") for m in messages]
+        return reasons
+
     def item(self, post_id: str) -> dict | None:
         return client("dynamodb", self.stack).get_item(
             TableName=self.stack.table_name, Key={"id": {"S": post_id}}, ConsistentRead=True).get("Item")
@@ -171,3 +180,4 @@ def test_a_user_level_event_reaches_stored_and_later_posts_and_its_undo_restores
     assert newest not in pipeline.visible_ids()
     pipeline.send(_user_event("10_user_unprotect", "337119125", "2022-10-05T00:00:00.000Z"))
     assert pipeline.visible_ids() == {newest, "x:1576995594388000768"}
+    assert pipeline.dead_letter_reasons() == []  # the user's state items are no posts to index
