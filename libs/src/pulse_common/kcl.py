@@ -57,6 +57,9 @@ class KclConsumerSettings(BaseSettings):
     worker_metrics_reporter_freq_ms: int | None = None  # KCL default 30000; local 1000
     parent_shard_poll_interval_ms: int | None = None  # KCL default 10000; local 1000
     shutdown_grace_ms: int = Field(default=20000, ge=1000)
+    # Each checkpoint is a lease-table write through the JVM: at most one per shard per interval
+    # (shard end and shutdown still checkpoint at once); a crash replays at most this much. 0: every batch.
+    checkpoint_interval_ms: int = Field(default=1000, ge=0)
     # KCL 3 assigns leases from a leader holding a 2-minute DynamoDB lock: when the leader dies,
     # its leases wait ~2 min. CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X keeps KCL 2.x lease taking.
     client_version_config: ClientVersion | None = None
