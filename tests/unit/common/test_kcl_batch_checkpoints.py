@@ -4,6 +4,8 @@ once the interval has passed, and at once on shutdown and at shard end."""
 
 from types import SimpleNamespace
 
+import pytest
+
 from pulse_common.kcl import KclConsumerSettings
 from pulse_common.kcl_batch import KclBatchProcessor, SinkResult
 
@@ -99,20 +101,13 @@ def test_an_empty_batch_after_the_interval_checkpoints_what_is_pending_and_only_
     assert checkpoints(log) == ["1", "2"]
 
 
-def test_shutdown_checkpoints_a_pending_record_at_once():
+@pytest.mark.parametrize(("event", "expected"), [("shutdown_requested", "2"), ("shard_ended", None)])
+def test_shutdown_and_shard_end_checkpoint_at_once_whatever_the_interval(event, expected):
     processor, checkpointer, log, _clock = make(interval_s=60.0)
     deliver(processor, checkpointer, 1)
     deliver(processor, checkpointer, 2)
-    processor.shutdown_requested(SimpleNamespace(checkpointer=checkpointer))
-    assert checkpoints(log) == ["1", "2"]
-
-
-def test_shard_end_checkpoints_at_once_whatever_the_interval():
-    processor, checkpointer, log, _clock = make(interval_s=60.0)
-    deliver(processor, checkpointer, 1)
-    deliver(processor, checkpointer, 2)
-    processor.shard_ended(SimpleNamespace(checkpointer=checkpointer))
-    assert checkpoints(log) == ["1", None]
+    getattr(processor, event)(SimpleNamespace(checkpointer=checkpointer))
+    assert checkpoints(log) == ["1", expected]
 
 
 def test_a_lost_lease_never_checkpoints_what_was_pending():
