@@ -57,14 +57,16 @@ class KclConsumerSettings(BaseSettings):
     worker_metrics_reporter_freq_ms: int | None = None  # KCL default 30000; local 1000
     parent_shard_poll_interval_ms: int | None = None  # KCL default 10000; local 1000
     shutdown_grace_ms: int = Field(default=20000, ge=1000)
+    # Each checkpoint is a lease-table write through the JVM: at most one per shard per interval
+    # (shard end and shutdown still checkpoint at once); a crash replays at most this much. 0: every batch.
+    checkpoint_interval_ms: int = Field(default=1000, ge=0)
     # KCL 3 assigns leases from a leader holding a 2-minute DynamoDB lock: when the leader dies,
     # its leases wait ~2 min. CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X keeps KCL 2.x lease taking.
     client_version_config: ClientVersion | None = None
     java: str | None = None  # java binary; default $JAVA_HOME/bin/java, then `java` on PATH
-    # The daemon is I/O and JSON glue: the C1 compiler alone (TieredStopAtLevel=1) is plenty, and
-    # skips C2's compile threads. Measured with bench_enricher (10k posts): 0.93 -> 0.56 ms of CPU
-    # per post (daemon + processors), throughput 778 -> 1,493 posts/s on the 2-core dev box.
-    jvm_opts: str = "-Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+    # The daemon is I/O and JSON glue: C1 alone (TieredStopAtLevel=1) skips C2's costly compiles; a
+    # 96 MB young generation keeps fetched batches from overflowing the survivors (README: What it costs).
+    jvm_opts: str = "-Xms160m -Xmx384m -Xmn96m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
     kcl_log_level: str = "WARN"  # the daemon's own (logback) level; processors log via log_level
     properties_dir: str | None = None  # where `run` writes the generated files; default a temp dir
     metrics_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR for the processors; default a temp dir

@@ -18,9 +18,14 @@ retrying cannot fix (a bug, bad credentials) exits the processor without checkpo
 (`EXIT_UNRECOVERABLE`): the MultiLangDaemon treats a dead child as fatal, its supervisor restarts it,
 and the shard resumes from its last checkpoint. Crash-only, never skip.
 
+A checkpoint is a lease-table write through the daemon, so with `checkpoint_interval_s` a processor
+checkpoints at most once per interval: a batch that comes sooner leaves its (durable) sequence number
+pending, and the first batch after the interval, empty or not, checkpoints it. A crash in between
+redelivers at most that interval's records, which the idempotent writes absorb.
+
 Lifecycle, per shard: `shard_ended` checkpoints at SHARD_END so the child shards can start;
-`shutdown_requested` checkpoints the last durable sequence number; `lease_lost` stops (another
-worker owns the shard). Checkpoint errors: throttling and dependency errors back off and retry;
+`shutdown_requested` checkpoints the last durable sequence number, pending or not; `lease_lost`
+stops (another worker owns the shard). Checkpoint errors: throttling and dependency errors back off and retry;
 ShutdownException and InvalidStateException stop the processor (pulse_common.kcl.checkpoint).
 
 stdout belongs to the KCL protocol: `run_processor` keeps a private handle on it and points fd 1 and
@@ -163,11 +168,15 @@ class KclBatchProcessor(Generic[W]):
     details: Mapping[str, object] = field(default_factory=dict)  # logged when a shard is initialized
     sleep: Callable[[float], object] = time.sleep
     clock: Callable[[], datetime] = _now
+    checkpoint_interval_s: float = 0.0  # 0: checkpoint after every batch
+    monotonic: Callable[[], float] = time.monotonic
     exit_on_failure: bool = True
     shard_id: str = field(default="unknown", init=False)
     last_durable: tuple[str, int] | None = field(default=None, init=False)  # (sequence, sub-sequence)
     last_checkpointed: str | None = field(default=None, init=False)
     stopped: bool = field(default=False, init=False)
+    _checkpointed_durable: tuple[str, int] | None = field(default=None, init=False)
+    _checkpointed_at: float | None = field(default=None, init=False)  # monotonic
 
     # -- lifecycle ----------------------------------------------------------------------------
     def initialize(self, initialize_input) -> None:
@@ -181,6 +190,7 @@ class KclBatchProcessor(Generic[W]):
         records = process_records_input.records
         self.observer.received(self.shard_id, len(records), process_records_input.millis_behind_latest)
         if not records:
+            self._checkpoint_when_due(process_records_input.checkpointer)
             return
         if self.stopped:
             log.warning("processor stopped; batch ignored (it will be redelivered)",
@@ -199,7 +209,7 @@ class KclBatchProcessor(Generic[W]):
             return
         last = records[-1]
         self.last_durable = (last.sequence_number, last.sub_sequence_number or 0)
-        self._checkpoint(process_records_input.checkpointer, *self.last_durable)
+        self._checkpoint_when_due(process_records_input.checkpointer)
 
     def lease_lost(self, _lease_lost_input) -> None:
         self.stopped = True
@@ -265,6 +275,17 @@ class KclBatchProcessor(Generic[W]):
         )
 
     # -- checkpoints --------------------------------------------------------------------------
+    def _checkpoint_when_due(self, checkpointer) -> None:
+        """Checkpoint the last durable record unless it is checkpointed already or the last
+        checkpoint is younger than `checkpoint_interval_s`."""
+        if self.stopped or self.last_durable is None or self.last_durable == self._checkpointed_durable:
+            return
+        if self._checkpointed_at is not None and (
+            self.monotonic() - self._checkpointed_at < self.checkpoint_interval_s
+        ):
+            return
+        self._checkpoint(checkpointer, *self.last_durable)
+
     def _checkpoint(self, checkpointer, sequence: str | None, sub: int | None) -> bool:
         """Checkpoint at `sequence` (None: SHARD_END). True when the KCL stored it."""
         result = checkpoint(
@@ -277,6 +298,8 @@ class KclBatchProcessor(Generic[W]):
             return False
         self.observer.checkpointed(None)
         self.last_checkpointed = sequence or "SHARD_END"
+        self._checkpointed_durable = None if sequence is None else (sequence, sub or 0)
+        self._checkpointed_at = self.monotonic()
         return True
 
 

@@ -23,6 +23,14 @@ def test_the_jvm_runs_the_multilang_daemon_without_cbor_on_the_kclpy_classpath(t
     assert properties.read_text().count("streamName = ") == 1
 
 
+
+def test_by_default_the_daemon_jvm_runs_c1_only_with_a_young_generation_sized_for_fetched_batches(tmp_path):
+    properties, logback = write_config(EnricherSettings(), tmp_path)
+    argv = java_command(EnricherSettings(), properties, logback)
+    jvm = argv[: argv.index("-cp")]
+    assert {"-XX:TieredStopAtLevel=1", "-Xmn96m", "-XX:+UseSerialGC", "-Xmx384m"} <= set(jvm)
+
+
 def test_a_missing_java_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("JAVA_HOME", raising=False)

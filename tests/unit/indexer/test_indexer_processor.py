@@ -100,7 +100,10 @@ def rec(seq, event, new=None, old=None, ttl=False, created_ms=1_790_000_000_000)
 
 
 def processor(writer=None, dlq=None, clock=lambda: 1_790_000_010.0):
-    settings = IndexerSettings(stack={"table_name": "t", "opensearch_index_alias": "p"})
+    # Every batch checkpointed (the interval is tested in tests/unit/common/test_kcl_batch_checkpoints.py).
+    settings = IndexerSettings(
+        stack={"table_name": "t", "opensearch_index_alias": "p"}, checkpoint_interval_ms=0
+    )
     p = build_processor(
         settings,
         writer=writer or FakeWriter(),

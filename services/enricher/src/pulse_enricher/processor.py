@@ -178,6 +178,7 @@ def build_processor(
         checkpoint_retry=CHECKPOINT_RETRY.replace(base_s=settings.retry_base_s * 4, cap_s=retry["cap_s"]),
         details={"enrichment_version": enricher.version},
         sleep=sleep,
+        checkpoint_interval_s=settings.checkpoint_interval_ms / 1000,
         exit_on_failure=exit_on_failure,
     )
 

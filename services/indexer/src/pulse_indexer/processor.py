@@ -188,6 +188,7 @@ def build_processor(
         observer=IndexerObserver(transform, clock),
         checkpoint_retry=CHECKPOINT_RETRY.replace(base_s=s.retry_base_s, cap_s=s.retry_cap_s),
         sleep=sleep,
+        checkpoint_interval_s=s.checkpoint_interval_ms / 1000,
         exit_on_failure=exit_on_failure,
     )
 
