@@ -30,6 +30,7 @@ starts): against a stack started without it, the request-unit lines are missing 
 exits 1 after the CPU lines.
 
 Run: .venv/bin/python bench/bench_cost.py [--rate 500] [--seconds 30] [--runs 3] [--warmup-seconds 40]
+     [--kcl-intervals deployed|local]   (deployed, the default: the KCL daemons react as on AWS)
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from scenarios.check import Options
 from scenarios.inputs import replay_lines, sample_docs, write_lines
 from scenarios.world import Workspace, wait_producer, wait_until
 
+from pulse_common.kcl import KCL_INTERVALS_MS
 from pulse_devstack import procs
 from pulse_devstack.pipeline import search_count
 from pulse_devstack.session import running_stack
@@ -285,6 +287,14 @@ def reference_extra_cpu_ms(ws: Workspace, samples: int = 600) -> dict[str, float
         search.indices.delete(index=index, ignore_unavailable=True)
 
 
+def deployed_kcl_intervals() -> dict[str, int]:
+    """The env settings that give both KCL daemons a deployment's reaction intervals."""
+    aws = {name: deployed for name, (_local, deployed) in KCL_INTERVALS_MS.items()}
+    aws["lease_assignment_interval_ms"] = 2 * aws["failover_time_ms"]  # the KCL's default
+    return {f"PULSE_{service.upper()}_{name.upper()}": value
+            for service in ("enricher", "indexer") for name, value in aws.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=500.0, help="posts/s the producer offers")
@@ -293,8 +303,17 @@ def main() -> int:
         "--runs", type=int, default=3, help="measured windows (the CPU figures are their median)"
     )
     parser.add_argument("--warmup-seconds", type=float, default=40.0, help="unmeasured load first")
+    parser.add_argument(
+        "--kcl-intervals", choices=("deployed", "local"), default="deployed",
+        help="the KCL daemons' lease failover, shard sync and worker-metrics intervals: as a deployment "
+        "runs them (the KCL's AWS defaults) or the local stack's short ones, for tests that kill daemons "
+        "(before 2026-12-02's fourth session every run used the local ones)",
+    )
     args = parser.parse_args()
     procs.exit_on_sigterm()
+    if args.kcl_intervals == "deployed":
+        for name, value in deployed_kcl_intervals().items():
+            os.environ.setdefault(name, str(value))
     os.environ.setdefault("PULSE_EMULATOR_STATS", str(Path(".local/run/emulator-stats.json").resolve()))
     with running_stack(opensearch=True):
         return run(args)
@@ -303,6 +322,7 @@ def main() -> int:
 def run(args: argparse.Namespace) -> int:
     log(f"host speed: a 2M-step Python loop takes {host_loop_seconds():.3f} s (lower is faster)")
     log(f"load average {os.getloadavg()[0]:.1f} at start (2 cores shared with other jobs)")
+    log(f"KCL intervals: {args.kcl_intervals}")
     opts = Options(base_env=dict(os.environ))
     ws = Workspace("cost", opts.base_env, opts.log_root.parent / "bench-cost")
     ws.create()

@@ -33,6 +33,17 @@ log = logging.getLogger("pulse.kcl")
 ClientVersion = Literal["CLIENT_VERSION_CONFIG_3X", "CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X"]
 
 
+# The KCL's reaction intervals (lease failover, shard sync, worker metrics, parent shards), as
+# (local stack, AWS): the KCL's own defaults on AWS, short locally, where tests start and kill
+# daemons every few seconds. leaseAssignmentIntervalMillis follows failover (KCL: 2 x failover).
+KCL_INTERVALS_MS: dict[str, tuple[int, int]] = {
+    "failover_time_ms": (5000, 10000),
+    "shard_sync_interval_ms": (1000, 60000),
+    "worker_metrics_reporter_freq_ms": (1000, 30000),
+    "parent_shard_poll_interval_ms": (1000, 10000),
+}
+
+
 class KclConsumerSettings(BaseSettings):
     """How a KCL 3 MultiLangDaemon consumer is run and tuned: the enricher's and the indexer's
     settings classes subclass it, each with its own env prefix (PULSE_ENRICHER_, PULSE_INDEXER_).
@@ -76,6 +87,11 @@ class KclConsumerSettings(BaseSettings):
             return value
         return local if self.stack.is_local else aws
 
+    def interval_ms(self, name: str) -> int:
+        """One of the KCL's reaction intervals (`KCL_INTERVALS_MS`): as set, else by where it runs."""
+        local, aws = KCL_INTERVALS_MS[name]
+        return self.local_or(getattr(self, name), local, aws)
+
     @property
     def resolved_metrics_level(self) -> str:
         return self.metrics_level or ("NONE" if self.stack.is_local else "SUMMARY")
@@ -97,11 +113,9 @@ def common_properties(settings: KclConsumerSettings, *, module: str) -> dict[str
         # Empty polls still reach the processor, so its lag figures stay fresh when idle.
         "callProcessRecordsEvenForEmptyRecordList": "true",
         "metricsLevel": settings.resolved_metrics_level,
-        "failoverTimeMillis": str(settings.local_or(settings.failover_time_ms, 5000, 10000)),
-        "shardSyncIntervalMillis": str(settings.local_or(settings.shard_sync_interval_ms, 1000, 60000)),
-        "parentShardPollIntervalMillis": str(
-            settings.local_or(settings.parent_shard_poll_interval_ms, 1000, 10000)
-        ),
+        "failoverTimeMillis": str(settings.interval_ms("failover_time_ms")),
+        "shardSyncIntervalMillis": str(settings.interval_ms("shard_sync_interval_ms")),
+        "parentShardPollIntervalMillis": str(settings.interval_ms("parent_shard_poll_interval_ms")),
         "shutdownGraceMillis": str(settings.shutdown_grace_ms),
         "cleanupLeasesUponShardCompletion": "true",
     }
@@ -109,7 +123,7 @@ def common_properties(settings: KclConsumerSettings, *, module: str) -> dict[str
     props["leaseAssignmentIntervalMillis"] = str(
         settings.local_or(settings.lease_assignment_interval_ms, 1000, 2 * failover)
     )
-    reporter = settings.local_or(settings.worker_metrics_reporter_freq_ms, 1000, 30000)
+    reporter = settings.interval_ms("worker_metrics_reporter_freq_ms")
     props["workerMetricsReporterFreqInMillis"] = str(reporter)
     props["inMemoryWorkerMetricsCaptureFrequencyMillis"] = str(min(reporter, 1000))
     if settings.client_version_config:
