@@ -142,8 +142,8 @@ RESPONSES = [
         {}, {"Attributes": stored_item(4)}, {"Attributes": {"id": {"S": "x:1"}, "deleted": {"BOOL": True}}},
     ]),
     ("kinesis", "put_records", {"StreamName": "posts", "Records": []}, [
-        {"FailedRecordCount": 0, "Records": [{"SequenceNumber": str(10**20 + n), "ShardId": "shardId-000000000000"}
-                                             for n in range(500)]},
+        {"FailedRecordCount": 0,
+         "Records": [{"SequenceNumber": str(10**20 + n), "ShardId": "shardId-0"} for n in range(500)]},
         {"FailedRecordCount": 1, "EncryptionType": "NONE", "Records": [
             {"SequenceNumber": "1", "ShardId": "shardId-1"},
             {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded"}]},
@@ -232,5 +232,6 @@ def test_the_usual_responses_skip_botocores_parser_and_the_others_use_it(monkeyp
 
     answered(fast, "batch_get_item", params, 200, json.dumps(RESPONSES[1][3][0]).encode())
     assert calls == []
-    answered(fast, "batch_get_item", params, 200, json.dumps(RESPONSES[1][3][-1]).encode())  # consumed capacity
+    with_capacity = RESPONSES[1][3][-1]
+    answered(fast, "batch_get_item", params, 200, json.dumps(with_capacity).encode())
     assert calls == [1]
