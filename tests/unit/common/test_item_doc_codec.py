@@ -59,3 +59,24 @@ def test_a_doc_that_inflates_beyond_any_item_is_refused_not_inflated():
     bomb = b"\x01" + packer.compress(b" " * (64 * 1024 * 1024)) + packer.flush()
     with pytest.raises(BadRecord):
         decode_doc(bomb)
+
+
+def test_an_enriched_posts_item_stores_exactly_its_model_json():
+    from datetime import UTC, datetime, timedelta
+
+    from pulse_common.contracts.envelope import upsert
+    from pulse_common.contracts.items import to_item
+    from pulse_common.schema import EnrichedPost
+
+    at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    post = EnrichedPost(
+        id="x:1", network="x", native_id="1", created_at=at, text="Nova 12 🔋 naïve \u2028 \"great\"",
+        author={"id": "x:9", "username": "ünï", "followers": 3}, version=5, text_normalized="nova 12",
+        emojis=["🔋"], brands=[{"id": "nova", "kind": "product", "term": "Nova",
+                                "sentiment": {"label": "positive", "score": 0.25, "confidence": 1}}],
+        sentiment={"label": "positive", "score": 0.5, "confidence": 0.75},
+        aspects=[{"aspect": "battery", "term": "🔋", "polarity": "positive", "score": 1}],
+        influence={"score": 1.5}, enrichment_version="v", ingested_at=at, enriched_at=at,
+    )
+    item = to_item(post, upsert(post, at), enriched_at=at, retention=timedelta(days=1))
+    assert decode_doc(item["doc"]["B"]) == post.model_dump_json(warnings=False).encode("utf-8")

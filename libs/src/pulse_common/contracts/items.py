@@ -224,7 +224,8 @@ def to_item(
         "ingested_at": {"S": iso(envelope.ingested_at)},
         "enriched_at": {"S": iso(enriched_at)},
         "expires_at": {"N": str(int((enriched_at + retention).timestamp()))},
-        "doc": {"B": encode_doc(enriched.model_dump_json(warnings=False).encode("utf-8"))},
+        # the serializer's own bytes: model_dump_json's JSON, without its decode to str and back
+        "doc": {"B": encode_doc(enriched.__pydantic_serializer__.to_json(enriched, warnings=False))},
         AUTHOR_ATTR: {"S": enriched.author.id},
     }
 
