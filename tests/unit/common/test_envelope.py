@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import enricher_posts as posts
 
 from pulse_common.contracts import envelope as records
 from pulse_common.contracts.envelope import Poison, RecordEnvelope, decode
+from pulse_common.schema import Author, Post
 
 
 def test_a_valid_upsert_decodes_into_an_envelope_with_its_post():
@@ -52,3 +54,13 @@ def test_an_envelope_whose_id_differs_from_its_post_is_poison():
 
 def test_reasons_are_a_small_fixed_set():
     assert len(set(records.POISON_REASONS)) == len(records.POISON_REASONS) <= 10
+
+
+def test_an_encoded_envelope_is_exactly_its_model_json():
+    from pulse_common.contracts.envelope import delete, encode, upsert
+
+    at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    post = Post(id="x:1", network="x", native_id="1", created_at=at, text="naïve 🔋 \u2028 \"q\"",
+                author=Author(id="x:9", username="ünï"), version=5)
+    for envelope in (upsert(post, at), delete("x:2", 7, ingested_at=at)):
+        assert encode(envelope) == envelope.model_dump_json().encode("utf-8")

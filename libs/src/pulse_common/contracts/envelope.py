@@ -93,7 +93,8 @@ def user_event(author_id: str, version: int, *, reason: str | None, on: bool = T
 
 def encode(envelope: RecordEnvelope) -> bytes:
     """The Kinesis record data: the envelope's JSON, UTF-8."""
-    return envelope.model_dump_json().encode("utf-8")
+    # the serializer's own bytes: model_dump_json's JSON, without its decode to str and back
+    return envelope.__pydantic_serializer__.to_json(envelope)
 
 
 def partition_key(post_id: str) -> str:

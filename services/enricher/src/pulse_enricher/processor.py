@@ -153,7 +153,7 @@ def build_processor(
     if store is None:
         store = PostStore(
             client("dynamodb", stack, max_pool_connections=max(10, settings.write_concurrency),
-                   parameter_validation=False, as_built=STORE_REQUESTS),
+                   parameter_validation=False, as_built=STORE_REQUESTS, as_parsed=STORE_REQUESTS),
             stack.table_name,
             mode=settings.write_mode,
             concurrency=settings.write_concurrency,

@@ -240,7 +240,8 @@ def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
 
     log = configure_logging("producer", settings.log_level, secrets=secret_values(settings))
     stack = settings.stack
-    kinesis = client("kinesis", stack, parameter_validation=False, as_built=("PutRecords",))
+    kinesis = client("kinesis", stack, parameter_validation=False, as_built=("PutRecords",),
+                     as_parsed=("PutRecords",))
     _check_stream(kinesis, stack.stream_name)
     source = build_source(args, settings)
     server = None
