@@ -510,3 +510,35 @@ def test_cached_cluster_columns_equal_hashing_each_tokens_cluster_id(enricher):
         assert mapped_columns(toks, clusters, 18, "cl:") == expected
         assert mapped_columns(toks, clusters, 18, "cl:") == expected  # cached
     assert mapped_columns(["a", "b", "a"], {"a": 7}, 18, "cl:") == unigram_columns(["7", "7"], 18, "cl:")
+
+
+def test_ngram_and_unigram_columns_stay_exact_when_their_caches_fill_up_midway(monkeypatch):
+    import pulse_enricher.nlp.features as features_module
+    from pulse_enricher.nlp.features import feature_column, ngram_column_list, unigram_columns, word_ngrams
+
+    monkeypatch.setattr(features_module, "_COLUMNS_CAP", 3)
+    monkeypatch.setattr(features_module, "_DERIVED_CAP", 2)
+    tokens = ["the", "camera", "is", "not_NEG", "good_NEG", "the", "camera", "x y", "z", "😍"]
+    for prefix in ("", "l:", "r:"):
+        for _round in range(3):
+            expected = [feature_column(f, 18) for f in word_ngrams(tokens, prefix)]
+            assert ngram_column_list(tokens, 18, prefix) == expected
+            assert unigram_columns(tokens, 18, prefix or "u:") == [
+                feature_column((prefix or "u:") + t, 18) for t in tokens
+            ]
+
+
+def test_token_valences_from_the_cached_base_valences_equal_a_cold_lexicon(enricher):
+    from pulse_enricher.nlp.lexicon import OpinionLexicon
+
+    cold = OpinionLexicon(enricher.model_dir / "domain_lexicon.json", enricher.vader)
+    for text in [*TEXTS, "NOT very GOOD but so awful 😍 😡", "never bad , really great"]:
+        words = enricher.analyze(text)[1]
+        fresh = OpinionLexicon(enricher.model_dir / "domain_lexicon.json", enricher.vader)
+        expected = [
+            0.0 if v is None else v for v in (fresh._base_valence(w) for w in words)
+        ]  # base valences before context rules, computed one by one
+        got = cold.token_valences(words)
+        assert got == cold.token_valences(words)  # warm cache
+        assert [bool(v) for v in got] == [bool(v) for v in expected]
+        assert got == enricher.lexicon.token_valences(words)

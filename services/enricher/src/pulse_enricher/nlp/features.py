@@ -50,7 +50,7 @@ def fold_word(w: str) -> str:
 def fold_tokens(words: list[str]) -> list[str]:
     """spaCy token texts -> lower-cased feature tokens: URLs, mentions, numbers folded,
     elongations squeezed ("sooooo" -> "soo"), runs of !/? shortened."""
-    return [fold_word(w) for w in words]
+    return list(map(fold_word, words))
 
 
 def tokenize(text: str) -> list[str]:
@@ -165,15 +165,17 @@ def ngram_column_list(tokens: list[str], bits: int, prefix: str = "") -> list[in
         prefixed = _PREFIXED_COLUMNS.get((bits, prefix))
         if prefixed is None:
             prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
-        one_get = prefixed.get
-        cols = [one_get(t) or _prefixed_miss(prefixed, cache, prefix, t, bits) for t in tokens]
+        cols = list(map(prefixed.get, tokens))
+        if None in cols:
+            cols = [c or _prefixed_miss(prefixed, cache, prefix, t, bits) for c, t in zip(cols, tokens)]
     else:
-        cols = [get(t) or _columns_miss(cache, t, bits) for t in tokens]
+        cols = list(map(get, tokens))
+        if None in cols:
+            cols = [c or _columns_miss(cache, t, bits) for c, t in zip(cols, tokens)]
     pairs = _PAIR_COLUMNS.get((bits, prefix))
     if pairs is None:
         pairs = _PAIR_COLUMNS[(bits, prefix)] = {}
-    pair_get = pairs.get
-    pair_cols = [pair_get(pair) for pair in pairwise(tokens)]
+    pair_cols = list(map(pairs.get, pairwise(tokens)))
     if None in pair_cols:
         for k, pair in enumerate(pairwise(tokens)):
             if pair_cols[k] is None:
@@ -193,8 +195,10 @@ def unigram_columns(tokens: list[str], bits: int, prefix: str) -> list[int]:
     prefixed = _PREFIXED_COLUMNS.get((bits, prefix))
     if prefixed is None:
         prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
-    get = prefixed.get
-    return [get(t) or _prefixed_miss(prefixed, cache, prefix, t, bits) for t in tokens]
+    cols = list(map(prefixed.get, tokens))
+    if None in cols:
+        cols = [c or _prefixed_miss(prefixed, cache, prefix, t, bits) for c, t in zip(cols, tokens)]
+    return cols
 
 
 # (bits, prefix, id(mapping)) -> (mapping, {token: column of prefix + str(mapping[token]), 0: none})
@@ -211,7 +215,7 @@ def mapped_columns(tokens: list[str], mapping: dict[str, int], bits: int, prefix
             _MAPPED_COLUMNS.clear()
         entry = _MAPPED_COLUMNS[key] = (mapping, {})
     cache = entry[1]
-    cols = [cache.get(t) for t in tokens]
+    cols = list(map(cache.get, tokens))
     if None in cols:
         get = mapping.get
         for k, t in enumerate(tokens):

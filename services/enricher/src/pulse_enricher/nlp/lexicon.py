@@ -24,6 +24,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 
 from vaderSentiment import vaderSentiment as _vader  # noqa: N813
@@ -134,8 +135,7 @@ class OpinionLexicon:
         """Valence per token after negation, boosters and caps; 0.0 for non-opinion tokens."""
         n = len(words)
         out = [0.0] * n
-        get = self._base.get
-        base = [get(w, _UNSEEN) for w in words]
+        base = list(map(self._base.get, words, repeat(_UNSEEN, n)))
         if _UNSEEN in base:
             base = [self._base_valence(w) if b is _UNSEEN else b for w, b in zip(words, base, strict=True)]
         lows: list[str] | None = None

@@ -359,17 +359,22 @@ class RowBuilder:
     def columns(self, words: list[str], valences: list[float]) -> np.ndarray:
         """The (n_templates, n_tokens) transpose of `token_rows`, C-contiguous. Needs ≥ 1 word."""
         n = len(words)
-        bigrams_get, signs_get = self._bigrams.get, self._signs.get
         parts = [self._first_row]
-        keys: list[object] = [0, 1, *words, 2, 3]
-        parts.extend([bigrams_get(k) or self._bigram_row(k) for k in pairwise(keys)])
+        pairs = list(pairwise([0, 1, *words, 2, 3]))
+        rows = list(map(self._bigrams.get, pairs))
+        if None in rows:
+            rows = [r or self._bigram_row(k) for r, k in zip(rows, pairs)]
+        parts += rows
         signs = bytes([3, 3, *[1 if v > 0 else 2 if v < 0 else 0 for v in valences], 3, 3])
         if self.gazetteer is None:
-            parts.extend([signs_get(signs[i : i + 5]) or self._sign_row(signs[i : i + 5]) for i in range(n)])
+            keys = [signs[i : i + 5] for i in range(n)]
         else:
             marks = bytes([7, 7, *self.gazetteer.marks([w.lower() for w in words]), 7, 7])
             keys = [signs[i : i + 5] + marks[i : i + 5] for i in range(n)]
-            parts.extend([signs_get(k) or self._sign_row(k) for k in keys])
+        rows = list(map(self._signs.get, keys))
+        if None in rows:
+            rows = [r or self._sign_row(k) for r, k in zip(rows, keys)]
+        parts += rows
         parts.append(self._const_row)
         buf = np.frombuffer(b"".join(parts), dtype=np.int64)
         index = self._index.get(n)
