@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -73,38 +74,35 @@ def pooled_matrix(
 ) -> tuple[np.ndarray, list[bool]] | None:
     """`pooled_vectors` as one (regions, 3, dims) float32 array (a region without a known word
     is zeros) and which regions have one; None when no word of the post is known."""
-    get = vectors.index.get
-    rows, left, inside = [], 0, 0  # the known words' rows; how many lie left of / inside the target
-    for i, t in enumerate(toks):
-        j = get(t, -1)
-        if j >= 0:
-            rows.append(j)
-            if i < t_start:
-                left += 1
-            elif i < t_end:
-                inside += 1
+    found = list(map(vectors.index.get, toks, repeat(-1, len(toks))))  # each token's row, -1: unknown
+    rows = [j for j in found if j >= 0]
     if not rows:
         return None
     n = len(rows)
-    post = vectors.matrix.take(rows, axis=0)
-    out = np.zeros((len(REGIONS), 3, vectors.dims), dtype=np.float32)
-    present = []
-    counts = []
-    maximum, minimum, add = np.maximum.reduce, np.minimum.reduce, np.add.reduce
-    for r, (lo, hi) in enumerate(((0, left), (left + inside, n), (left, left + inside), (0, n))):
-        present.append(hi > lo)
-        counts.append(max(hi - lo, 1))
-        if hi - lo == 1:
-            out[r] = post[lo]  # one word: its vector is the max, the min and the sum
-        elif hi > lo:
-            # What block.max/min/sum(axis=0) compute, without their Python wrappers.
-            block = post[lo:hi]
-            pools = out[r]
-            pools[0] = maximum(block, axis=0)
-            pools[1] = minimum(block, axis=0)
-            pools[2] = add(block, axis=0)
+    before, inside = found[:t_start], found[t_start:t_end]
+    left = len(before) - before.count(-1)  # known words left of the target
+    mid = left + len(inside) - inside.count(-1)  # ... and up to its end
+    regions = ((0, left), (mid, n), (left, mid), (0, n))
+    # The four regions' max, min and sum in one `reduceat` each: the even segments of these
+    # bounds are the regions (one row appended, so that a bound of n is a valid index). Max and
+    # min are exact, and so is a sum of one or two rows; a longer region is summed row after row
+    # by `add.reduce(axis=0)`, as before (`reduceat` adds in another order).
+    bounds = [b for region in regions for b in region]
+    post = vectors.matrix.take([*rows, rows[0]], axis=0)
+    out = np.empty((len(REGIONS), 3, vectors.dims), dtype=np.float32)
+    out[:, 0] = np.maximum.reduceat(post, bounds)[::2]
+    out[:, 1] = np.minimum.reduceat(post, bounds)[::2]
+    sums = np.add.reduceat(post, bounds)[::2]
+    for r, (lo, hi) in enumerate(regions):
+        if hi - lo > 2:
+            sums[r] = np.add.reduce(post[lo:hi], axis=0)
     # The means as numpy's mean takes them: the float32 sums divided by the counts as intp.
-    out[:, 2] = out[:, 2] / np.array(counts, dtype=np.intp)[:, None]
+    counts = np.array([max(hi - lo, 1) for lo, hi in regions], dtype=np.intp)
+    out[:, 2] = sums / counts[:, None]
+    present = [hi > lo for lo, hi in regions]
+    for r, here in enumerate(present):
+        if not here:
+            out[r] = 0.0
     return out, present
 
 
