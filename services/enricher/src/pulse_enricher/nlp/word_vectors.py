@@ -75,34 +75,32 @@ def pooled_matrix(
     """`pooled_vectors` as one (regions, 3, dims) float32 array (a region without a known word
     is zeros) and which regions have one; None when no word of the post is known."""
     found = list(map(vectors.index.get, toks, repeat(-1, len(toks))))  # each token's row, -1: unknown
-    rows = [j for j in found if j >= 0]
+    rows = list(filter((-1).__ne__, found))
     if not rows:
         return None
     n = len(rows)
     before, inside = found[:t_start], found[t_start:t_end]
     left = len(before) - before.count(-1)  # known words left of the target
     mid = left + len(inside) - inside.count(-1)  # ... and up to its end
-    regions = ((0, left), (mid, n), (left, mid), (0, n))
-    # The four regions' max, min and sum in one `reduceat` each: the even segments of these
-    # bounds are the regions (one row appended, so that a bound of n is a valid index). Max and
-    # min are exact, and so is a sum of one or two rows; a longer region is summed row after row
-    # by `add.reduce(axis=0)`, as before (`reduceat` adds in another order).
-    bounds = [b for region in regions for b in region]
-    post = vectors.matrix.take([*rows, rows[0]], axis=0)
-    out = np.empty((len(REGIONS), 3, vectors.dims), dtype=np.float32)
-    out[:, 0] = np.maximum.reduceat(post, bounds)[::2]
-    out[:, 1] = np.minimum.reduceat(post, bounds)[::2]
-    sums = np.add.reduceat(post, bounds)[::2]
-    for r, (lo, hi) in enumerate(regions):
-        if hi - lo > 2:
-            sums[r] = np.add.reduce(post[lo:hi], axis=0)
+    post = vectors.matrix.take(rows, axis=0)
+    out = np.zeros((len(REGIONS), 3, vectors.dims), dtype=np.float32)
+    present = []
+    counts = []
+    maximum, minimum, add = np.maximum.reduce, np.minimum.reduce, np.add.reduce
+    for r, (lo, hi) in enumerate(((0, left), (mid, n), (left, mid), (0, n))):
+        present.append(hi > lo)
+        counts.append(max(hi - lo, 1))
+        if hi - lo == 1:
+            out[r] = post[lo]  # one word: its vector is the max, the min and the sum
+        elif hi > lo:
+            # What block.max/min/sum(axis=0) compute, without their Python wrappers.
+            block = post[lo:hi]
+            pools = out[r]
+            pools[0] = maximum(block, axis=0)
+            pools[1] = minimum(block, axis=0)
+            pools[2] = add(block, axis=0)
     # The means as numpy's mean takes them: the float32 sums divided by the counts as intp.
-    counts = np.array([max(hi - lo, 1) for lo, hi in regions], dtype=np.intp)
-    out[:, 2] = sums / counts[:, None]
-    present = [hi > lo for lo, hi in regions]
-    for r, here in enumerate(present):
-        if not here:
-            out[r] = 0.0
+    out[:, 2] = out[:, 2] / np.array(counts, dtype=np.intp)[:, None]
     return out, present
 
 
