@@ -81,8 +81,9 @@ def _negation_role(tok: str) -> int:
 def mark_negation(tokens: list[str]) -> list[str]:
     """Suffix "_NEG" to the tokens a negator governs: up to `NEGATION_SCOPE` tokens after it,
     never past punctuation or a contrast word ("but", "however", ...)."""
-    get = _NEGATION_ROLES.get
-    roles = [get(tok) or _negation_role(tok) for tok in tokens]
+    roles = list(map(_NEGATION_ROLES.get, tokens))
+    if not all(roles):  # roles are never 0: only a miss (None) is falsy
+        roles = [r or _negation_role(tok) for r, tok in zip(roles, tokens)]
     if _NEGATES not in roles:
         return list(tokens)  # no negator (most posts): nothing to mark
     out = []
@@ -166,17 +167,17 @@ def ngram_column_list(tokens: list[str], bits: int, prefix: str = "") -> list[in
         if prefixed is None:
             prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
         cols = list(map(prefixed.get, tokens))
-        if None in cols:
+        if not all(cols):  # a column is never 0: only a miss (None) is falsy
             cols = [c or _prefixed_miss(prefixed, cache, prefix, t, bits) for c, t in zip(cols, tokens)]
     else:
         cols = list(map(get, tokens))
-        if None in cols:
+        if not all(cols):
             cols = [c or _columns_miss(cache, t, bits) for c, t in zip(cols, tokens)]
     pairs = _PAIR_COLUMNS.get((bits, prefix))
     if pairs is None:
         pairs = _PAIR_COLUMNS[(bits, prefix)] = {}
     pair_cols = list(map(pairs.get, pairwise(tokens)))
-    if None in pair_cols:
+    if not all(pair_cols):
         for k, pair in enumerate(pairwise(tokens)):
             if pair_cols[k] is None:
                 if len(pairs) >= _DERIVED_CAP:
@@ -196,7 +197,7 @@ def unigram_columns(tokens: list[str], bits: int, prefix: str) -> list[int]:
     if prefixed is None:
         prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
     cols = list(map(prefixed.get, tokens))
-    if None in cols:
+    if not all(cols):
         cols = [c or _prefixed_miss(prefixed, cache, prefix, t, bits) for c, t in zip(cols, tokens)]
     return cols
 
@@ -256,7 +257,7 @@ def lexicon_dense(valences: list[float], tokens: list[str], text: str) -> dict[i
     (`OpinionLexicon.token_valences`), so VADER's lexicon is the feature without a second
     pass of VADER itself.
     """
-    opinions = [v for v in valences if v]  # usually a handful: the sums below add them in order
+    opinions = list(filter(None, valences))  # usually a handful: the sums below add them in order
     pos = sum([v for v in opinions if v > 0])
     neg = -sum([v for v in opinions if v < 0])
     s = pos - neg
@@ -266,11 +267,7 @@ def lexicon_dense(valences: list[float], tokens: list[str], text: str) -> dict[i
     excl = heads.count("!")  # tokens starting with '!'
     quest = heads.count("?")
     caps = len([w for w in text.split() if len(w) > 2 and w.isupper() and w.isalpha()])
-    last = 0.0
-    for v in reversed(valences):
-        if v:
-            last = v / 4.0
-            break
+    last = opinions[-1] / 4.0 if opinions else 0.0
     return {
         0: compound,
         1: pos / (pos + neg + n_tok),

@@ -132,6 +132,8 @@ class LinearModel:
 
 def first_argmax(p: Sequence[float]) -> int:
     """Index of the largest value, the first one on ties (as `np.argmax`)."""
+    if type(p) is list:  # max keeps the first of equal values; index finds the first equal one
+        return p.index(max(p))
     k = 0
     for i in range(1, len(p)):
         if p[i] > p[k]:

@@ -10,6 +10,7 @@ Scores come out clipped, as `Sentiment` wants them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -132,7 +133,7 @@ class SentimentScorer:
             ctx = PostContext(words, valences, text, toks, clauses, post_proba, share, negated)
             # The clauses holding a negated opinion word (once per post, not per aspect).
             negated_clauses = {
-                clauses[i] for i, v in enumerate(valences) if v and negated[i].endswith("_NEG")
+                clauses[i] for i in compress(range(len(valences)), valences) if negated[i].endswith("_NEG")
             }
             for (start, end), rule in zip(spans, scored, strict=True):
                 p = self.aspect_model.probs(ctx, start, end, len(spans), rule)
