@@ -330,6 +330,7 @@ def test_lexicon_dense_features_equal_the_plain_sums():
         assert (got[12], got[13]) == (min(pos, 8.0) / 8.0, min(neg, 8.0) / 8.0)
         last = next((v for v in reversed(valences) if v), 0.0)
         assert got[11] == last / 4.0
+        assert got[9] == min(n_tok, 40) / 40.0
 
 
 def test_brand_and_aspect_hits_carry_the_offsets_and_text_of_their_token_span(enricher):
@@ -656,3 +657,57 @@ def test_token_valences_equal_the_plain_per_token_rules(enricher):
     for text in TEXTS:
         words = enricher.analyze(text)[1]
         assert lexicon.token_valences(words) == reference(words)
+
+
+def test_pooled_regions_reduced_side_by_side_equal_each_region_alone_in_long_posts(enricher):
+    from pulse_enricher.nlp.word_vectors import REGIONS, pooled_matrix
+
+    vectors = enricher.target_model.vectors
+    vocab = [*vectors.vocab, "not-a-known-word"]
+    rng = np.random.default_rng(17)
+    for _ in range(1_500):
+        toks = [str(t) for t in rng.choice(vocab, size=int(rng.integers(1, 80)))]
+        t_start = int(rng.integers(0, len(toks)))
+        t_end = int(rng.integers(t_start + 1, len(toks) + 1))
+        known = [(i, vectors.index[t]) for i, t in enumerate(toks) if t in vectors.index]
+        matrix = pooled_matrix(toks, t_start, t_end, vectors)
+        if not known:
+            assert matrix is None
+            continue
+        values, present = matrix
+        assert values.dtype == np.float32 and values.shape == (len(REGIONS), 3, vectors.dims)
+        for r, keep in enumerate(
+            (lambda i: i < t_start, lambda i: i >= t_end, lambda i: t_start <= i < t_end, lambda i: True)
+        ):
+            rows = [j for i, j in known if keep(i)]
+            assert present[r] == bool(rows)
+            if not rows:
+                assert not values[r].any()
+                continue
+            block = vectors.matrix[rows]
+            expected = np.stack([block.max(axis=0), block.min(axis=0), block.mean(axis=0)])
+            assert values[r].tobytes() == expected.tobytes()
+
+
+def test_clipping_by_comparisons_equals_nested_min_and_max_for_every_value():
+    import math
+
+    from pulse_enricher.nlp.linear_model import _normalized_sigmoids
+    from pulse_enricher.nlp.sentiment import _clip01, clip
+
+    specials = [0.0, -0.0, 1.0, -1.0, 30.0, -30.0, 29.999, -30.001, 1e300, -1e300, math.inf, -math.inf, math.nan]
+    rng = np.random.default_rng(6)
+    values = [*specials, *rng.normal(scale=20, size=2_000).tolist(), *np.float32(rng.normal(size=50)).tolist()]
+
+    def same(a, b):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+
+    for v in values:
+        assert same(clip(v), max(-1.0, min(1.0, float(v))))
+        assert same(_clip01(v), max(0.0, min(1.0, float(v))))
+    for _ in range(500):
+        z = rng.choice(values, size=3).tolist()
+        p = [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z]
+        expected = [v / sum(p) for v in p]
+        got = _normalized_sigmoids(z)
+        assert all(same(a, b) for a, b in zip(got, expected, strict=True))

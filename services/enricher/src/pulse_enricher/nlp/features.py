@@ -12,6 +12,7 @@ import math
 import re
 from functools import lru_cache
 from itertools import pairwise
+from operator import itemgetter
 from zlib import crc32
 
 TOKEN_RE = re.compile(
@@ -250,6 +251,9 @@ def char_ngrams(text: str, lo: int = 3, hi: int = 5) -> list[str]:
     return feats
 
 
+_FIRST_CHAR = itemgetter(slice(None, 1))  # t[:1]
+
+
 def lexicon_dense(valences: list[float], tokens: list[str], text: str) -> dict[int, float]:
     """Dense lexicon and surface features in columns [0, N_DENSE).
 
@@ -262,8 +266,9 @@ def lexicon_dense(valences: list[float], tokens: list[str], text: str) -> dict[i
     neg = -sum([v for v in opinions if v < 0])
     s = pos - neg
     compound = s / math.sqrt(s * s + 15.0)
-    n_tok = max(len(tokens), 1)
-    heads = "".join([t[:1] for t in tokens])
+    # min(a, b) / max(a, b) written as comparisons (b only when it is strictly below / above a)
+    n_tok = len(tokens) or 1
+    heads = "".join(map(_FIRST_CHAR, tokens))
     excl = heads.count("!")  # tokens starting with '!'
     quest = heads.count("?")
     caps = len([w for w in text.split() if len(w) > 2 and w.isupper() and w.isalpha()])
@@ -275,12 +280,12 @@ def lexicon_dense(valences: list[float], tokens: list[str], text: str) -> dict[i
         3: 1.0 if compound >= 0.05 else 0.0,
         4: 1.0 if compound <= -0.05 else 0.0,
         5: compound * compound,
-        6: min(excl, 3) / 3.0,
-        7: min(quest, 3) / 3.0,
-        8: min(caps, 3) / 3.0,
-        9: min(n_tok, 40) / 40.0,
+        6: (3 if 3 < excl else excl) / 3.0,
+        7: (3 if 3 < quest else quest) / 3.0,
+        8: (3 if 3 < caps else caps) / 3.0,
+        9: (40 if 40 < n_tok else n_tok) / 40.0,
         10: 1.0,
         11: last,
-        12: min(pos, 8.0) / 8.0,
-        13: min(neg, 8.0) / 8.0,
+        12: (8.0 if 8.0 < pos else pos) / 8.0,
+        13: (8.0 if 8.0 < neg else neg) / 8.0,
     }

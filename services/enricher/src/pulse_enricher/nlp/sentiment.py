@@ -174,8 +174,12 @@ def _scores(label: str, score: float, confidence: float) -> Scores:
 
 def clip(x: float) -> float:
     """Into [-1, 1]."""
-    return max(-1.0, min(1.0, float(x)))
+    y = float(x)  # = max(-1.0, min(1.0, y)): min keeps 1.0 unless y < 1.0, max keeps -1.0 unless m > -1.0
+    m = y if y < 1.0 else 1.0
+    return m if m > -1.0 else -1.0
 
 
 def _clip01(x: float) -> float:
-    return max(0.0, min(1.0, float(x)))
+    y = float(x)  # = max(0.0, min(1.0, y)), as in `clip`
+    m = y if y < 1.0 else 1.0
+    return m if m > 0.0 else 0.0
