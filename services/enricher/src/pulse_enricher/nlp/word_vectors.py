@@ -56,7 +56,6 @@ class WordVectors:
 
 _POOL_COLUMNS: dict[tuple[int, int], np.ndarray] = {}  # (bits, dims) -> (4 regions, 3 pools, dims) columns
 REGIONS = ("L", "R", "T", "F")
-_NEG_ZERO = np.float32(-0.0)
 
 
 
@@ -83,29 +82,25 @@ def pooled_matrix(
     before, inside = found[:t_start], found[t_start:t_end]
     left = len(before) - before.count(-1)  # known words left of the target
     mid = left + len(inside) - inside.count(-1)  # ... and up to its end
-    regions = ((0, left), (mid, n), (left, mid), (0, n))
-    # The four regions side by side as one (regions, n, dims) block, each padded to n rows with
-    # copies of its first row (an empty region: of the post's first, zeroed below), reduced in
-    # one call per pool: a copy changes no max or min, and the sums add -0.0 in its place
-    # (x + -0.0 == x for every x), after the region's rows in their order, so every value is the
-    # bits `block.max/min/sum(axis=0)` of the region alone give.
-    index: list[int] = []
-    real: list[bool] = []
-    for lo, hi in regions:
-        size = hi - lo
-        index += rows[lo:hi] if size == n else [*rows[lo:hi], *[rows[lo if size else 0]] * (n - size)]
-        real += [True] * size + [False] * (n - size)
-    block = vectors.matrix.take(index, axis=0).reshape(len(REGIONS), n, vectors.dims)
-    out = np.empty((len(REGIONS), 3, vectors.dims), dtype=np.float32)
-    out[:, 0] = np.maximum.reduce(block, axis=1)
-    out[:, 1] = np.minimum.reduce(block, axis=1)
-    sums = np.add.reduce(np.where(np.array(real).reshape(len(REGIONS), n, 1), block, _NEG_ZERO), axis=1)
+    post = vectors.matrix.take(rows, axis=0)
+    out = np.zeros((len(REGIONS), 3, vectors.dims), dtype=np.float32)
+    present = []
+    counts = []
+    maximum, minimum, add = np.maximum.reduce, np.minimum.reduce, np.add.reduce
+    for r, (lo, hi) in enumerate(((0, left), (mid, n), (left, mid), (0, n))):
+        present.append(hi > lo)
+        counts.append(max(hi - lo, 1))
+        if hi - lo == 1:
+            out[r] = post[lo]  # one word: its vector is the max, the min and the sum
+        elif hi > lo:
+            # What block.max/min/sum(axis=0) compute, without their Python wrappers.
+            block = post[lo:hi]
+            pools = out[r]
+            pools[0] = maximum(block, axis=0)
+            pools[1] = minimum(block, axis=0)
+            pools[2] = add(block, axis=0)
     # The means as numpy's mean takes them: the float32 sums divided by the counts as intp.
-    counts = np.array([max(hi - lo, 1) for lo, hi in regions], dtype=np.intp)
-    out[:, 2] = sums / counts[:, None]
-    present = [hi > lo for lo, hi in regions]
-    if False in present:
-        out[[r for r, here in enumerate(present) if not here]] = 0.0
+    out[:, 2] = out[:, 2] / np.array(counts, dtype=np.intp)[:, None]
     return out, present
 
 
