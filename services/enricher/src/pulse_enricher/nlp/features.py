@@ -84,7 +84,7 @@ def mark_negation(tokens: list[str]) -> list[str]:
     never past punctuation or a contrast word ("but", "however", ...)."""
     roles = list(map(_NEGATION_ROLES.get, tokens))
     if not all(roles):  # roles are never 0: only a miss (None) is falsy
-        roles = [r or _negation_role(tok) for r, tok in zip(roles, tokens)]
+        roles = [r or _negation_role(tok) for r, tok in zip(roles, tokens, strict=True)]
     if _NEGATES not in roles:
         return list(tokens)  # no negator (most posts): nothing to mark
     out = []
@@ -169,11 +169,14 @@ def ngram_column_list(tokens: list[str], bits: int, prefix: str = "") -> list[in
             prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
         cols = list(map(prefixed.get, tokens))
         if not all(cols):  # a column is never 0: only a miss (None) is falsy
-            cols = [c or _prefixed_miss(prefixed, cache, prefix, t, bits) for c, t in zip(cols, tokens)]
+            cols = [
+                c or _prefixed_miss(prefixed, cache, prefix, t, bits)
+                for c, t in zip(cols, tokens, strict=True)
+            ]
     else:
         cols = list(map(get, tokens))
         if not all(cols):
-            cols = [c or _columns_miss(cache, t, bits) for c, t in zip(cols, tokens)]
+            cols = [c or _columns_miss(cache, t, bits) for c, t in zip(cols, tokens, strict=True)]
     pairs = _PAIR_COLUMNS.get((bits, prefix))
     if pairs is None:
         pairs = _PAIR_COLUMNS[(bits, prefix)] = {}
@@ -199,7 +202,9 @@ def unigram_columns(tokens: list[str], bits: int, prefix: str) -> list[int]:
         prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
     cols = list(map(prefixed.get, tokens))
     if not all(cols):
-        cols = [c or _prefixed_miss(prefixed, cache, prefix, t, bits) for c, t in zip(cols, tokens)]
+        cols = [
+            c or _prefixed_miss(prefixed, cache, prefix, t, bits) for c, t in zip(cols, tokens, strict=True)
+        ]
     return cols
 
 

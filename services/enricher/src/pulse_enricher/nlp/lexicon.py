@@ -175,7 +175,7 @@ def clause_ids(words: list[str]) -> list[int]:
     # A token's clause number counts the boundaries up to it (as ints: the counts start at 0).
     counts = accumulate(boundaries, initial=0)
     next(counts)
-    return [-1 if edge else cid for edge, cid in zip(boundaries, counts)]
+    return [-1 if edge else cid for edge, cid in zip(boundaries, counts, strict=True)]
 
 
 def clause_span(clauses: list[int], c: int) -> tuple[int, int] | None:

@@ -364,7 +364,7 @@ class RowBuilder:
         pairs = list(pairwise([0, 1, *words, 2, 3]))
         rows = list(map(self._bigrams.get, pairs))
         if not all(rows):  # rows are never empty: only a miss (None) is falsy
-            rows = [r or self._bigram_row(k) for r, k in zip(rows, pairs)]
+            rows = [r or self._bigram_row(k) for r, k in zip(rows, pairs, strict=True)]
         parts += rows
         # Opinion-sign codes of the padded tokens (3: padding, 0: no opinion, 1: +, 2: -).
         codes = bytearray(n + 4)
@@ -381,7 +381,7 @@ class RowBuilder:
             keys = list(map(add, sign_keys, mark_keys))
         rows = list(map(self._signs.get, keys))
         if not all(rows):
-            rows = [r or self._sign_row(k) for r, k in zip(rows, keys)]
+            rows = [r or self._sign_row(k) for r, k in zip(rows, keys, strict=True)]
         parts += rows
         parts.append(self._const_row)
         buf = np.frombuffer(b"".join(parts), dtype=np.int64)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from itertools import chain, compress
 from collections.abc import Sequence
+from itertools import chain, compress
 from pathlib import Path
 from typing import Self
 
@@ -86,13 +86,17 @@ def target_features(
     # ...; a side with fewer words ends early), then the target. Left keys need d <= t_start:
     # `left` holds min(t_start, 8) words.
     window = _window_columns(bits)
-    left_keys = list(zip(_LEFT_DISTANCES, left[: -WINDOW - 1 : -1]))
-    right_keys = list(zip(_RIGHT_DISTANCES, right[:WINDOW]))
+    left_keys = list(zip(_LEFT_DISTANCES, left[: -WINDOW - 1 : -1], strict=False))
+    right_keys = list(zip(_RIGHT_DISTANCES, right[:WINDOW], strict=False))
     both = min(len(left_keys), len(right_keys))
-    keys = [*chain.from_iterable(zip(left_keys, right_keys)), *left_keys[both:], *right_keys[both:]]
+    keys = [
+        *chain.from_iterable(zip(left_keys, right_keys, strict=False)),
+        *left_keys[both:],
+        *right_keys[both:],
+    ]
     found = list(map(window.get, keys))
     if not all(found):  # a cached entry is never empty: only a miss (None) is falsy
-        found = [f or _window_miss(window, key, bits) for f, key in zip(found, keys)]
+        found = [f or _window_miss(window, key, bits) for f, key in zip(found, keys, strict=True)]
     cols = list(chain.from_iterable(found))
     feats = {} if own_only else dict(post_feats)  # type: ignore[arg-type]
     # Context n-grams ("l:" left, "r:" right), then the window and target features: the

@@ -58,8 +58,6 @@ _POOL_COLUMNS: dict[tuple[int, int], np.ndarray] = {}  # (bits, dims) -> (4 regi
 REGIONS = ("L", "R", "T", "F")
 
 
-
-
 def pool_columns(bits: int, dims: int) -> np.ndarray:
     cols = _POOL_COLUMNS.get((bits, dims))
     if cols is None:
