@@ -433,34 +433,44 @@ def test_gazetteer_marks_from_precomputed_term_lengths_equal_the_plain_longest_m
         assert gazetteer.marks(lows) == _reference_marks(gazetteer, lows)
 
 
-def test_pooled_word_vectors_equal_numpys_max_min_and_mean_bit_for_bit(enricher):
+def _assert_pooled_equal_each_region_alone(vectors, vocab, rng, posts: int, max_len: int) -> None:
     from pulse_enricher.nlp.word_vectors import REGIONS, pooled_matrix, pooled_vectors
 
-    vectors = enricher.target_model.vectors
-    vocab = [*vectors.vocab[:2_000], "not-a-known-word", "<t>"]
-    rng = np.random.default_rng(13)
-    for _ in range(3_000):
-        toks = [str(t) for t in rng.choice(vocab, size=int(rng.integers(1, 25)))]
+    for _ in range(posts):
+        toks = [str(t) for t in rng.choice(vocab, size=int(rng.integers(1, max_len)))]
         t_start = int(rng.integers(0, len(toks)))
         t_end = int(rng.integers(t_start + 1, len(toks) + 1))
         known = [(i, vectors.index[t]) for i, t in enumerate(toks) if t in vectors.index]
-        rows = {
-            "L": [j for i, j in known if i < t_start],
-            "R": [j for i, j in known if i >= t_end],
-            "T": [j for i, j in known if t_start <= i < t_end],
-            "F": [j for _i, j in known],
-        }
         got = pooled_vectors(toks, t_start, t_end, vectors)
         matrix = pooled_matrix(toks, t_start, t_end, vectors)
         assert (matrix is None) == (not known)
-        for r, region in enumerate(REGIONS):
-            if not rows[region]:
-                assert got[r] is None
+        if matrix is None:
+            continue
+        values, present = matrix
+        assert values.dtype == np.float32 and values.shape == (len(REGIONS), 3, vectors.dims)
+        bounds = ((0, t_start), (t_end, len(toks)), (t_start, t_end), (0, len(toks)))  # L, R, T, F
+        for r, (lo, hi) in enumerate(bounds):
+            rows = [j for i, j in known if lo <= i < hi]
+            assert present[r] == bool(rows)
+            if not rows:
+                assert got[r] is None and not values[r].any()
                 continue
-            block = vectors.matrix[rows[region]]
-            expected = np.concatenate([block.max(axis=0), block.min(axis=0), block.mean(axis=0)])
+            block = vectors.matrix[rows]
+            expected = np.stack([block.max(axis=0), block.min(axis=0), block.mean(axis=0)])
             assert got[r].tobytes() == expected.tobytes()
-            assert matrix[0][r].tobytes() == expected.tobytes()
+            assert values[r].tobytes() == expected.tobytes()
+
+
+def test_pooled_word_vectors_equal_numpys_max_min_and_mean_bit_for_bit(enricher):
+    vectors = enricher.target_model.vectors
+    vocab = [*vectors.vocab[:2_000], "not-a-known-word", "<t>"]
+    _assert_pooled_equal_each_region_alone(vectors, vocab, np.random.default_rng(13), 3_000, 25)
+
+
+def test_pooled_word_vectors_stay_bit_for_bit_in_long_posts_of_the_whole_vocabulary(enricher):
+    vectors = enricher.target_model.vectors
+    vocab = [*vectors.vocab, "not-a-known-word"]
+    _assert_pooled_equal_each_region_alone(vectors, vocab, np.random.default_rng(17), 1_500, 80)
 
 
 def test_a_clause_span_is_found_only_when_the_clause_is_contiguous():
@@ -658,35 +668,6 @@ def test_token_valences_equal_the_plain_per_token_rules(enricher):
     for text in TEXTS:
         words = enricher.analyze(text)[1]
         assert lexicon.token_valences(words) == reference(words)
-
-
-def test_pooled_regions_reduced_side_by_side_equal_each_region_alone_in_long_posts(enricher):
-    from pulse_enricher.nlp.word_vectors import REGIONS, pooled_matrix
-
-    vectors = enricher.target_model.vectors
-    vocab = [*vectors.vocab, "not-a-known-word"]
-    rng = np.random.default_rng(17)
-    for _ in range(1_500):
-        toks = [str(t) for t in rng.choice(vocab, size=int(rng.integers(1, 80)))]
-        t_start = int(rng.integers(0, len(toks)))
-        t_end = int(rng.integers(t_start + 1, len(toks) + 1))
-        known = [(i, vectors.index[t]) for i, t in enumerate(toks) if t in vectors.index]
-        matrix = pooled_matrix(toks, t_start, t_end, vectors)
-        if not known:
-            assert matrix is None
-            continue
-        values, present = matrix
-        assert values.dtype == np.float32 and values.shape == (len(REGIONS), 3, vectors.dims)
-        bounds = ((0, t_start), (t_end, len(toks)), (t_start, t_end), (0, len(toks)))  # L, R, T, F
-        for r, (lo, hi) in enumerate(bounds):
-            rows = [j for i, j in known if lo <= i < hi]
-            assert present[r] == bool(rows)
-            if not rows:
-                assert not values[r].any()
-                continue
-            block = vectors.matrix[rows]
-            expected = np.stack([block.max(axis=0), block.min(axis=0), block.mean(axis=0)])
-            assert values[r].tobytes() == expected.tobytes()
 
 
 def test_clipping_by_comparisons_equals_nested_min_and_max_for_every_value():
