@@ -243,6 +243,10 @@ def test_first_argmax_breaks_ties_like_numpy():
 
     for p in ([0.2, 0.5, 0.3], [0.4, 0.4, 0.2], [0.1, 0.45, 0.45], [1 / 3, 1 / 3, 1 / 3], [0.0, 0.0, 1.0]):
         assert first_argmax(p) == int(np.argmax(p))
+    rng = np.random.default_rng(2)
+    for _ in range(2_000):  # lists and arrays, ties and signed zeros included
+        p = [float(v) for v in rng.choice([0.0, -0.0, 0.25, 0.5, 1 / 3], size=int(rng.integers(1, 5)))]
+        assert first_argmax(p) == first_argmax(np.array(p)) == first_argmax(tuple(p)) == int(np.argmax(p))
 
 
 def test_linear_model_plain_float_probabilities_equal_the_array_ones(enricher):
@@ -324,6 +328,9 @@ def test_lexicon_dense_features_equal_the_plain_sums():
         assert (got[0], got[1], got[2]) == (compound, pos / total, neg / total)
         assert (got[6], got[7], got[8]) == (min(excl, 3) / 3.0, min(quest, 3) / 3.0, min(caps, 3) / 3.0)
         assert (got[12], got[13]) == (min(pos, 8.0) / 8.0, min(neg, 8.0) / 8.0)
+        last = next((v for v in reversed(valences) if v), 0.0)
+        assert got[11] == last / 4.0
+        assert got[9] == min(n_tok, 40) / 40.0
 
 
 def test_brand_and_aspect_hits_carry_the_offsets_and_text_of_their_token_span(enricher):
@@ -426,34 +433,44 @@ def test_gazetteer_marks_from_precomputed_term_lengths_equal_the_plain_longest_m
         assert gazetteer.marks(lows) == _reference_marks(gazetteer, lows)
 
 
-def test_pooled_word_vectors_equal_numpys_max_min_and_mean_bit_for_bit(enricher):
+def _assert_pooled_equal_each_region_alone(vectors, vocab, rng, posts: int, max_len: int) -> None:
     from pulse_enricher.nlp.word_vectors import REGIONS, pooled_matrix, pooled_vectors
 
-    vectors = enricher.target_model.vectors
-    vocab = [*vectors.vocab[:2_000], "not-a-known-word", "<t>"]
-    rng = np.random.default_rng(13)
-    for _ in range(3_000):
-        toks = [str(t) for t in rng.choice(vocab, size=int(rng.integers(1, 25)))]
+    for _ in range(posts):
+        toks = [str(t) for t in rng.choice(vocab, size=int(rng.integers(1, max_len)))]
         t_start = int(rng.integers(0, len(toks)))
         t_end = int(rng.integers(t_start + 1, len(toks) + 1))
         known = [(i, vectors.index[t]) for i, t in enumerate(toks) if t in vectors.index]
-        rows = {
-            "L": [j for i, j in known if i < t_start],
-            "R": [j for i, j in known if i >= t_end],
-            "T": [j for i, j in known if t_start <= i < t_end],
-            "F": [j for _i, j in known],
-        }
         got = pooled_vectors(toks, t_start, t_end, vectors)
         matrix = pooled_matrix(toks, t_start, t_end, vectors)
         assert (matrix is None) == (not known)
-        for r, region in enumerate(REGIONS):
-            if not rows[region]:
-                assert got[r] is None
+        if matrix is None:
+            continue
+        values, present = matrix
+        assert values.dtype == np.float32 and values.shape == (len(REGIONS), 3, vectors.dims)
+        bounds = ((0, t_start), (t_end, len(toks)), (t_start, t_end), (0, len(toks)))  # L, R, T, F
+        for r, (lo, hi) in enumerate(bounds):
+            rows = [j for i, j in known if lo <= i < hi]
+            assert present[r] == bool(rows)
+            if not rows:
+                assert got[r] is None and not values[r].any()
                 continue
-            block = vectors.matrix[rows[region]]
-            expected = np.concatenate([block.max(axis=0), block.min(axis=0), block.mean(axis=0)])
+            block = vectors.matrix[rows]
+            expected = np.stack([block.max(axis=0), block.min(axis=0), block.mean(axis=0)])
             assert got[r].tobytes() == expected.tobytes()
-            assert matrix[0][r].tobytes() == expected.tobytes()
+            assert values[r].tobytes() == expected.tobytes()
+
+
+def test_pooled_word_vectors_equal_numpys_max_min_and_mean_bit_for_bit(enricher):
+    vectors = enricher.target_model.vectors
+    vocab = [*vectors.vocab[:2_000], "not-a-known-word", "<t>"]
+    _assert_pooled_equal_each_region_alone(vectors, vocab, np.random.default_rng(13), 3_000, 25)
+
+
+def test_pooled_word_vectors_stay_bit_for_bit_in_long_posts_of_the_whole_vocabulary(enricher):
+    vectors = enricher.target_model.vectors
+    vocab = [*vectors.vocab, "not-a-known-word"]
+    _assert_pooled_equal_each_region_alone(vectors, vocab, np.random.default_rng(17), 1_500, 80)
 
 
 def test_a_clause_span_is_found_only_when_the_clause_is_contiguous():
@@ -510,3 +527,170 @@ def test_cached_cluster_columns_equal_hashing_each_tokens_cluster_id(enricher):
         assert mapped_columns(toks, clusters, 18, "cl:") == expected
         assert mapped_columns(toks, clusters, 18, "cl:") == expected  # cached
     assert mapped_columns(["a", "b", "a"], {"a": 7}, 18, "cl:") == unigram_columns(["7", "7"], 18, "cl:")
+
+
+def test_ngram_and_unigram_columns_stay_exact_when_their_caches_fill_up_midway(monkeypatch):
+    import pulse_enricher.nlp.features as features_module
+    from pulse_enricher.nlp.features import feature_column, ngram_column_list, unigram_columns, word_ngrams
+
+    monkeypatch.setattr(features_module, "_COLUMNS_CAP", 3)
+    monkeypatch.setattr(features_module, "_DERIVED_CAP", 2)
+    tokens = ["the", "camera", "is", "not_NEG", "good_NEG", "the", "camera", "x y", "z", "😍"]
+    for prefix in ("", "l:", "r:"):
+        for _round in range(3):
+            expected = [feature_column(f, 18) for f in word_ngrams(tokens, prefix)]
+            assert ngram_column_list(tokens, 18, prefix) == expected
+            assert unigram_columns(tokens, 18, prefix or "u:") == [
+                feature_column((prefix or "u:") + t, 18) for t in tokens
+            ]
+
+
+def _reference_viterbi(scores, transitions=None) -> list[int]:
+    """The tuple-building recursion the decoder had before (the same sums and ties)."""
+    rows = scores.tolist()
+    (oo, ob, _oi), (bo, bb, bi), (io, ib, ii) = transitions or ((0.0,) * 3,) * 3
+    o, b, i_ = rows[0][0], rows[0][1], -1e9
+    back = []
+    for lo, lb, li in rows[1:]:
+        o_from = (o + oo, b + bo, i_ + io)
+        b_from = (o + ob, b + bb, i_ + ib)
+        po = 0 if o_from[0] >= o_from[1] and o_from[0] >= o_from[2] else (1 if o_from[1] >= o_from[2] else 2)
+        pb = 0 if b_from[0] >= b_from[1] and b_from[0] >= b_from[2] else (1 if b_from[1] >= b_from[2] else 2)
+        pi = 1 if b + bi >= i_ + ii else 2
+        back.append((po, pb, pi))
+        o, b, i_ = o_from[po] + lo, b_from[pb] + lb, (b + bi if pi == 1 else i_ + ii) + li
+    tag = 0 if o >= b and o >= i_ else (1 if b >= i_ else 2)
+    tags = [tag]
+    for ptr in reversed(back):
+        tag = ptr[tag]
+        tags.append(tag)
+    return tags[::-1]
+
+
+def test_viterbi_equals_the_tuple_building_recursion_with_ties_and_real_weights(enricher, analyzed):
+    rng = np.random.default_rng(21)
+    trans = enricher.tagger.transitions
+    for _ in range(3_000):
+        n = int(rng.integers(1, 30))
+        # small integers make ties common; floats as the tagger's float32 scores
+        scores = rng.integers(-2, 3, size=(n, 3)).astype(np.float32)
+        t = rng.integers(-2, 3, size=(3, 3)).astype(float).tolist()
+        assert viterbi(scores, t) == _reference_viterbi(scores, t)
+        assert viterbi(scores) == _reference_viterbi(scores)
+        scores = rng.normal(size=(n, 3)).astype(np.float32)
+        assert viterbi(scores, trans) == _reference_viterbi(scores, trans)
+    for words, valences in analyzed:
+        if words:
+            scores = enricher.tagger.scores(words, valences)
+            assert viterbi(scores, trans) == _reference_viterbi(scores, trans)
+
+
+def test_bio_spans_from_the_tag_string_equal_the_plain_scan():
+    from pulse_enricher.nlp.tagger import bio_spans
+
+    def reference(tags):
+        spans, start = [], None
+        for i, t in enumerate(tags):
+            if t == 1:
+                if start is not None:
+                    spans.append((start, i))
+                start = i
+            elif t == 0:
+                if start is not None:
+                    spans.append((start, i))
+                start = None
+        if start is not None:
+            spans.append((start, len(tags)))
+        return spans
+
+    for n in range(0, 7):  # every sequence of up to 6 tags, stray I's included
+        for tags in itertools.product((0, 1, 2), repeat=n):
+            assert bio_spans(list(tags)) == reference(list(tags))
+
+
+def test_clause_ids_from_the_running_boundary_count_equal_the_plain_loop():
+    from pulse_enricher.nlp.lexicon import _is_boundary, clause_ids
+
+    def reference(words):
+        ids, cid = [], 0
+        for w in words:
+            if _is_boundary(w):
+                cid += 1
+                ids.append(-1)
+            else:
+                ids.append(cid)
+        return ids
+
+    vocab = ["the", "screen", ",", "but", "BUT", "...", "!?", "great", ".", "yet", "ok"]
+    rng = np.random.default_rng(4)
+    for _ in range(2_000):
+        words = [str(w) for w in rng.choice(vocab, size=int(rng.integers(0, 15)))]
+        got = clause_ids(words)
+        assert got == reference(words)
+        assert all(type(c) is int for c in got)
+
+
+def test_token_valences_equal_the_plain_per_token_rules(enricher):
+    from pulse_enricher.nlp.lexicon import BOOSTERS, CLAUSE_PUNCT, CONTRAST, NEGATORS
+
+    lexicon = enricher.lexicon
+
+    def reference(words):
+        lows = [w.lower() for w in words]
+        out = []
+        for i, w in enumerate(words):
+            v = lexicon.valence.get(lows[i])
+            if v is None:
+                v = lexicon.emoji_valence.get(w)
+            if v is None:
+                out.append(0.0)
+                continue
+            if w.isupper() and len(w) > 1 and w.isalpha():
+                v += 0.733 if v > 0 else -0.733
+            for j in range(max(0, i - 2), i):
+                if lows[j] in BOOSTERS:
+                    v += BOOSTERS[lows[j]] if v > 0 else -BOOSTERS[lows[j]]
+            for j in range(i - 1, max(0, i - 3) - 1, -1):
+                if lows[j] in NEGATORS:
+                    v *= -0.74
+                    break
+                if lows[j] in CLAUSE_PUNCT or lows[j] in CONTRAST:
+                    break
+            out.append(v)
+        return out
+
+    vocab = ["not", "very", "GOOD", "good", "bad", "awful", ",", "but", "😍", "😡", "the", "camera"]
+    vocab += ["never", "so"]
+    rng = np.random.default_rng(8)
+    for _ in range(2_000):
+        words = [str(w) for w in rng.choice(vocab, size=int(rng.integers(0, 12)))]
+        assert lexicon.token_valences(words) == reference(words)
+    for text in TEXTS:
+        words = enricher.analyze(text)[1]
+        assert lexicon.token_valences(words) == reference(words)
+
+
+def test_clipping_by_comparisons_equals_nested_min_and_max_for_every_value():
+    import math
+
+    from pulse_enricher.nlp.linear_model import _normalized_sigmoids
+    from pulse_enricher.nlp.sentiment import _clip01, clip
+
+    specials = [0.0, -0.0, 1.0, -1.0, 30.0, -30.0, 29.999, -30.001, 1e300, -1e300]
+    specials += [math.inf, -math.inf, math.nan]
+    rng = np.random.default_rng(6)
+    values = [*specials, *rng.normal(scale=20, size=2_000).tolist()]
+    values += np.float32(rng.normal(size=50)).tolist()
+
+    def same(a, b):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+
+    for v in values:
+        assert same(clip(v), max(-1.0, min(1.0, float(v))))
+        assert same(_clip01(v), max(0.0, min(1.0, float(v))))
+    for _ in range(500):
+        z = rng.choice(values, size=3).tolist()
+        p = [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z]
+        expected = [v / sum(p) for v in p]
+        got = _normalized_sigmoids(z)
+        assert all(same(a, b) for a, b in zip(got, expected, strict=True))

@@ -12,6 +12,7 @@ import math
 import re
 from functools import lru_cache
 from itertools import pairwise
+from operator import itemgetter
 from zlib import crc32
 
 TOKEN_RE = re.compile(
@@ -50,7 +51,7 @@ def fold_word(w: str) -> str:
 def fold_tokens(words: list[str]) -> list[str]:
     """spaCy token texts -> lower-cased feature tokens: URLs, mentions, numbers folded,
     elongations squeezed ("sooooo" -> "soo"), runs of !/? shortened."""
-    return [fold_word(w) for w in words]
+    return list(map(fold_word, words))
 
 
 def tokenize(text: str) -> list[str]:
@@ -81,8 +82,9 @@ def _negation_role(tok: str) -> int:
 def mark_negation(tokens: list[str]) -> list[str]:
     """Suffix "_NEG" to the tokens a negator governs: up to `NEGATION_SCOPE` tokens after it,
     never past punctuation or a contrast word ("but", "however", ...)."""
-    get = _NEGATION_ROLES.get
-    roles = [get(tok) or _negation_role(tok) for tok in tokens]
+    roles = list(map(_NEGATION_ROLES.get, tokens))
+    if not all(roles):  # roles are never 0: only a miss (None) is falsy
+        roles = [r or _negation_role(tok) for r, tok in zip(roles, tokens, strict=True)]
     if _NEGATES not in roles:
         return list(tokens)  # no negator (most posts): nothing to mark
     out = []
@@ -165,16 +167,21 @@ def ngram_column_list(tokens: list[str], bits: int, prefix: str = "") -> list[in
         prefixed = _PREFIXED_COLUMNS.get((bits, prefix))
         if prefixed is None:
             prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
-        one_get = prefixed.get
-        cols = [one_get(t) or _prefixed_miss(prefixed, cache, prefix, t, bits) for t in tokens]
+        cols = list(map(prefixed.get, tokens))
+        if not all(cols):  # a column is never 0: only a miss (None) is falsy
+            cols = [
+                c or _prefixed_miss(prefixed, cache, prefix, t, bits)
+                for c, t in zip(cols, tokens, strict=True)
+            ]
     else:
-        cols = [get(t) or _columns_miss(cache, t, bits) for t in tokens]
+        cols = list(map(get, tokens))
+        if not all(cols):
+            cols = [c or _columns_miss(cache, t, bits) for c, t in zip(cols, tokens, strict=True)]
     pairs = _PAIR_COLUMNS.get((bits, prefix))
     if pairs is None:
         pairs = _PAIR_COLUMNS[(bits, prefix)] = {}
-    pair_get = pairs.get
-    pair_cols = [pair_get(pair) for pair in pairwise(tokens)]
-    if None in pair_cols:
+    pair_cols = list(map(pairs.get, pairwise(tokens)))
+    if not all(pair_cols):
         for k, pair in enumerate(pairwise(tokens)):
             if pair_cols[k] is None:
                 if len(pairs) >= _DERIVED_CAP:
@@ -193,8 +200,12 @@ def unigram_columns(tokens: list[str], bits: int, prefix: str) -> list[int]:
     prefixed = _PREFIXED_COLUMNS.get((bits, prefix))
     if prefixed is None:
         prefixed = _PREFIXED_COLUMNS[(bits, prefix)] = {}
-    get = prefixed.get
-    return [get(t) or _prefixed_miss(prefixed, cache, prefix, t, bits) for t in tokens]
+    cols = list(map(prefixed.get, tokens))
+    if not all(cols):
+        cols = [
+            c or _prefixed_miss(prefixed, cache, prefix, t, bits) for c, t in zip(cols, tokens, strict=True)
+        ]
+    return cols
 
 
 # (bits, prefix, id(mapping)) -> (mapping, {token: column of prefix + str(mapping[token]), 0: none})
@@ -211,7 +222,7 @@ def mapped_columns(tokens: list[str], mapping: dict[str, int], bits: int, prefix
             _MAPPED_COLUMNS.clear()
         entry = _MAPPED_COLUMNS[key] = (mapping, {})
     cache = entry[1]
-    cols = [cache.get(t) for t in tokens]
+    cols = list(map(cache.get, tokens))
     if None in cols:
         get = mapping.get
         for k, t in enumerate(tokens):
@@ -245,6 +256,9 @@ def char_ngrams(text: str, lo: int = 3, hi: int = 5) -> list[str]:
     return feats
 
 
+_FIRST_CHAR = itemgetter(slice(None, 1))  # t[:1]
+
+
 def lexicon_dense(valences: list[float], tokens: list[str], text: str) -> dict[int, float]:
     """Dense lexicon and surface features in columns [0, N_DENSE).
 
@@ -252,21 +266,18 @@ def lexicon_dense(valences: list[float], tokens: list[str], text: str) -> dict[i
     (`OpinionLexicon.token_valences`), so VADER's lexicon is the feature without a second
     pass of VADER itself.
     """
-    opinions = [v for v in valences if v]  # usually a handful: the sums below add them in order
+    opinions = list(filter(None, valences))  # usually a handful: the sums below add them in order
     pos = sum([v for v in opinions if v > 0])
     neg = -sum([v for v in opinions if v < 0])
     s = pos - neg
     compound = s / math.sqrt(s * s + 15.0)
-    n_tok = max(len(tokens), 1)
-    heads = "".join([t[:1] for t in tokens])
+    # min(a, b) / max(a, b) written as comparisons (b only when it is strictly below / above a)
+    n_tok = len(tokens) or 1
+    heads = "".join(map(_FIRST_CHAR, tokens))
     excl = heads.count("!")  # tokens starting with '!'
     quest = heads.count("?")
     caps = len([w for w in text.split() if len(w) > 2 and w.isupper() and w.isalpha()])
-    last = 0.0
-    for v in reversed(valences):
-        if v:
-            last = v / 4.0
-            break
+    last = opinions[-1] / 4.0 if opinions else 0.0
     return {
         0: compound,
         1: pos / (pos + neg + n_tok),
@@ -274,12 +285,12 @@ def lexicon_dense(valences: list[float], tokens: list[str], text: str) -> dict[i
         3: 1.0 if compound >= 0.05 else 0.0,
         4: 1.0 if compound <= -0.05 else 0.0,
         5: compound * compound,
-        6: min(excl, 3) / 3.0,
-        7: min(quest, 3) / 3.0,
-        8: min(caps, 3) / 3.0,
-        9: min(n_tok, 40) / 40.0,
+        6: (3 if 3 < excl else excl) / 3.0,
+        7: (3 if 3 < quest else quest) / 3.0,
+        8: (3 if 3 < caps else caps) / 3.0,
+        9: (40 if 40 < n_tok else n_tok) / 40.0,
         10: 1.0,
         11: last,
-        12: min(pos, 8.0) / 8.0,
-        13: min(neg, 8.0) / 8.0,
+        12: (8.0 if 8.0 < pos else pos) / 8.0,
+        13: (8.0 if 8.0 < neg else neg) / 8.0,
     }

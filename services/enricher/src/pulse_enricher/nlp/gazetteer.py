@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from itertools import compress
 from pathlib import Path
 
 ASPECT_GAZETTEER = "aspect_gazetteer.json.gz"
@@ -76,7 +77,7 @@ class Gazetteer:
         out = [0] * n
         lengths, levels = self._lengths, self._levels
         free = 0  # the first position not inside a term already marked
-        for i in [i for i, w in enumerate(lows) if w in lengths]:
+        for i in compress(range(n), map(lengths.__contains__, lows)):  # words that start a term
             if i < free:
                 continue
             for size in lengths[lows[i]]:

@@ -24,6 +24,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate, compress, repeat
+from operator import is_not
 from pathlib import Path
 
 from vaderSentiment import vaderSentiment as _vader  # noqa: N813
@@ -134,14 +136,12 @@ class OpinionLexicon:
         """Valence per token after negation, boosters and caps; 0.0 for non-opinion tokens."""
         n = len(words)
         out = [0.0] * n
-        get = self._base.get
-        base = [get(w, _UNSEEN) for w in words]
+        base = list(map(self._base.get, words, repeat(_UNSEEN, n)))
         if _UNSEEN in base:
             base = [self._base_valence(w) if b is _UNSEEN else b for w, b in zip(words, base, strict=True)]
         lows: list[str] | None = None
-        for i, v in enumerate(base):
-            if v is None:
-                continue
+        for i in compress(range(n), map(is_not, base, repeat(None, n))):  # the lexicon's words
+            v = base[i]
             if lows is None:
                 lows = [w.lower() for w in words]
             w = words[i]
@@ -169,15 +169,13 @@ def _is_boundary(word: str) -> bool:
 
 def clause_ids(words: list[str]) -> list[int]:
     """Clause number of each token; boundary tokens (punctuation, contrast words) get -1."""
-    ids = [0] * len(words)
-    cid = 0
-    for i, w in enumerate(words):
-        if _is_boundary(w):
-            cid += 1
-            ids[i] = -1
-        else:
-            ids[i] = cid
-    return ids
+    boundaries = list(map(_is_boundary, words))
+    if True not in boundaries:
+        return [0] * len(words)
+    # A token's clause number counts the boundaries up to it (as ints: the counts start at 0).
+    counts = accumulate(boundaries, initial=0)
+    next(counts)
+    return [-1 if edge else cid for edge, cid in zip(boundaries, counts, strict=True)]
 
 
 def clause_span(clauses: list[int], c: int) -> tuple[int, int] | None:
@@ -198,8 +196,8 @@ def score_mentions(
     n_spans = len(spans)
     sums = [0.0] * n_spans
     opinions: list[list[str]] = [[] for _ in range(n_spans)]
-    own: list[set[int]] = [set(range(s, e)) for s, e in spans]
-    scoped = [i for i, v in enumerate(valences) if v and clauses[i] >= 0]  # opinion words in a clause
+    # opinion words in a clause
+    scoped = [i for i in compress(range(len(valences)), valences) if clauses[i] >= 0]
     span_clauses = (
         [clauses[s] if clauses[s] >= 0 else clauses[min(e - 1, len(clauses) - 1)] for s, e in spans]
         if scoped
@@ -207,12 +205,13 @@ def score_mentions(
     )
     for i in scoped:
         v = valences[i]
+        clause = clauses[i]
         best_d = None
         best: list[int] = []
         for k, (s, e) in enumerate(spans):
-            if span_clauses[k] != clauses[i]:
+            if span_clauses[k] != clause:
                 continue
-            if i in own[k]:
+            if s <= i < e:  # inside the mention
                 if v > 0 and not _negated(words, i):
                     continue  # a positive word inside the term ("fan noise") is not an opinion
                 d = 0

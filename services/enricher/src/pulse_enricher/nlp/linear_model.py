@@ -70,9 +70,7 @@ class LinearModel:
             z = [z[j] + part[k] for j, k in enumerate(self._order_list)]
         if dense is not None:
             z = [z[j] + dense[k] for j, k in enumerate(self._order_list)]
-        p = [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z]
-        total = sum(p)
-        return [v / total for v in p]
+        return _normalized_sigmoids(z)
 
     def proba(self, feats: dict[int, float]) -> np.ndarray:
         """One-vs-rest logistic outputs, normalized; in LABELS order (neg, neu, pos)."""
@@ -86,9 +84,7 @@ class LinearModel:
         z = self._decision(feats)
         if dense is not None:
             z = [z[j] + dense[k] for j, k in enumerate(self._order_list)]
-        p = [1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z]
-        total = sum(p)
-        return [v / total for v in p]
+        return _normalized_sigmoids(z)
 
     def save(self, path: Path) -> None:
         buf = io.BytesIO()
@@ -130,8 +126,19 @@ class LinearModel:
         return cls(coef.T.copy(), bias, classes, {**meta, "bits": bits})
 
 
+def _normalized_sigmoids(z: list[float]) -> list[float]:
+    """The logistic of each score clipped to [-30, 30] (`max(-30.0, min(30.0, v))`, written as
+    comparisons: the same value for every v, NaN included), divided by their sum."""
+    exp = math.exp
+    p = [1.0 / (1.0 + exp(-(v if -30.0 < v < 30.0 else (-30.0 if v < 30.0 else 30.0)))) for v in z]
+    total = sum(p)
+    return [v / total for v in p]
+
+
 def first_argmax(p: Sequence[float]) -> int:
     """Index of the largest value, the first one on ties (as `np.argmax`)."""
+    if type(p) is list:  # max keeps the first of equal values; index finds the first equal one
+        return p.index(max(p))
     k = 0
     for i in range(1, len(p)):
         if p[i] > p[k]:

@@ -94,8 +94,7 @@ def set_lemmas(doc: Doc) -> list[int]:
     orths: list[int] = doc.to_array(ORTH).tolist()
     strings = doc.vocab.strings
     cache = _lemma_ids(strings)
-    get = cache.get
-    lemmas = [get(orth) for orth in orths]
+    lemmas = list(map(cache.get, orths))
     if None in lemmas:
         lemmas = [
             lemma if lemma is not None else _lemma_id(strings, cache, o)
@@ -107,8 +106,7 @@ def set_lemmas(doc: Doc) -> list[int]:
 
 def token_texts(doc: Doc, orths: list[int]) -> list[str]:
     """`[t.text for t in doc]` from the ORTH ids, without building Token objects."""
-    get = _TEXTS.get
-    words = [get(orth) for orth in orths]
+    words = list(map(_TEXTS.get, orths))
     if None in words:
         strings = doc.vocab.strings
         for i, orth in enumerate(orths):

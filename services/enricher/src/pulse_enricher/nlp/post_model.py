@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,7 @@ def post_features(
         feats[27] = _squash(sum(valences[:last]))
     feats[28] = 1.0 if "<url>" in toks else 0.0
     feats[29] = 0.0 if any(valences) else 1.0
-    emoji = [v for w, v in zip(words, valences, strict=True) if v and not w[:1].isalnum()]
+    emoji = [valences[i] for i in compress(range(len(valences)), valences) if not words[i][:1].isalnum()]
     feats[30] = sum(emoji) / 4.0 if emoji else 0.0
     feats[31] = 1.0 if "<num>" in toks else 0.0
     return feats

@@ -10,6 +10,7 @@ Scores come out clipped, as `Sentiment` wants them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -132,7 +133,7 @@ class SentimentScorer:
             ctx = PostContext(words, valences, text, toks, clauses, post_proba, share, negated)
             # The clauses holding a negated opinion word (once per post, not per aspect).
             negated_clauses = {
-                clauses[i] for i, v in enumerate(valences) if v and negated[i].endswith("_NEG")
+                clauses[i] for i in compress(range(len(valences)), valences) if negated[i].endswith("_NEG")
             }
             for (start, end), rule in zip(spans, scored, strict=True):
                 p = self.aspect_model.probs(ctx, start, end, len(spans), rule)
@@ -173,8 +174,12 @@ def _scores(label: str, score: float, confidence: float) -> Scores:
 
 def clip(x: float) -> float:
     """Into [-1, 1]."""
-    return max(-1.0, min(1.0, float(x)))
+    y = float(x)  # = max(-1.0, min(1.0, y)): min keeps 1.0 unless y < 1.0, max keeps -1.0 unless m > -1.0
+    m = y if y < 1.0 else 1.0
+    return m if m > -1.0 else -1.0
 
 
 def _clip01(x: float) -> float:
-    return max(0.0, min(1.0, float(x)))
+    y = float(x)  # = max(0.0, min(1.0, y)), as in `clip`
+    m = y if y < 1.0 else 1.0
+    return m if m > 0.0 else 0.0

@@ -24,6 +24,7 @@ This module decodes: the CRF's emission scores, Viterbi and the marginals.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -37,21 +38,17 @@ ASPECT_TAGGER = "aspect_tagger.npz.gz"
 TAGS = ("O", "B", "I")
 
 
+_BIO_SPAN_RE = re.compile("12*")  # B, then the I's that continue it (a stray I is in no span)
+
+
 def bio_spans(tags: list[int]) -> list[tuple[int, int]]:
-    spans = []
-    start = None
-    for i, t in enumerate(tags):
-        if t == 1:
-            if start is not None:
-                spans.append((start, i))
-            start = i
-        elif t == 0:
-            if start is not None:
-                spans.append((start, i))
-            start = None
-    if start is not None:
-        spans.append((start, len(tags)))
-    return spans
+    """[start, end) of each span: a B and the I's right after it (a B or an O ends a span)."""
+    if 1 not in tags:
+        return []
+    return [m.span() for m in _BIO_SPAN_RE.finditer("".join(map(_TAG_DIGITS.__getitem__, tags)))]
+
+
+_TAG_DIGITS = ("0", "1", "2")
 
 
 def viterbi(scores: np.ndarray, transitions: list[list[float]] | None = None) -> list[int]:
@@ -68,14 +65,28 @@ def viterbi(scores: np.ndarray, transitions: list[list[float]] | None = None) ->
     back: list[tuple[int, int, int]] = []
     append = back.append
     for lo, lb, li in rows[1:]:
-        # O and B may follow anything; I follows B or I only.
-        o_from = (o + oo, b + bo, i_ + io)
-        b_from = (o + ob, b + bb, i_ + ib)
-        po = 0 if o_from[0] >= o_from[1] and o_from[0] >= o_from[2] else (1 if o_from[1] >= o_from[2] else 2)
-        pb = 0 if b_from[0] >= b_from[1] and b_from[0] >= b_from[2] else (1 if b_from[1] >= b_from[2] else 2)
-        pi = 1 if b + bi >= i_ + ii else 2
+        # O and B may follow anything; I follows B or I only. Each candidate is summed once.
+        x0, x1, x2 = o + oo, b + bo, i_ + io
+        if x0 >= x1 and x0 >= x2:
+            po, new_o = 0, x0
+        elif x1 >= x2:
+            po, new_o = 1, x1
+        else:
+            po, new_o = 2, x2
+        x0, x1, x2 = o + ob, b + bb, i_ + ib
+        if x0 >= x1 and x0 >= x2:
+            pb, new_b = 0, x0
+        elif x1 >= x2:
+            pb, new_b = 1, x1
+        else:
+            pb, new_b = 2, x2
+        x1, x2 = b + bi, i_ + ii
+        if x1 >= x2:
+            pi, new_i = 1, x1
+        else:
+            pi, new_i = 2, x2
         append((po, pb, pi))
-        o, b, i_ = o_from[po] + lo, b_from[pb] + lb, (b + bi if pi == 1 else i_ + ii) + li
+        o, b, i_ = new_o + lo, new_b + lb, new_i + li
     tag = 0 if o >= b and o >= i_ else (1 if b >= i_ else 2)
     tags = [tag]
     for ptr in reversed(back):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from itertools import pairwise
+from itertools import compress, pairwise
+from operator import add
 from zlib import crc32
 
 import numpy as np
@@ -359,17 +360,29 @@ class RowBuilder:
     def columns(self, words: list[str], valences: list[float]) -> np.ndarray:
         """The (n_templates, n_tokens) transpose of `token_rows`, C-contiguous. Needs ≥ 1 word."""
         n = len(words)
-        bigrams_get, signs_get = self._bigrams.get, self._signs.get
         parts = [self._first_row]
-        keys: list[object] = [0, 1, *words, 2, 3]
-        parts.extend([bigrams_get(k) or self._bigram_row(k) for k in pairwise(keys)])
-        signs = bytes([3, 3, *[1 if v > 0 else 2 if v < 0 else 0 for v in valences], 3, 3])
+        pairs = list(pairwise([0, 1, *words, 2, 3]))
+        rows = list(map(self._bigrams.get, pairs))
+        if not all(rows):  # rows are never empty: only a miss (None) is falsy
+            rows = [r or self._bigram_row(k) for r, k in zip(rows, pairs, strict=True)]
+        parts += rows
+        # Opinion-sign codes of the padded tokens (3: padding, 0: no opinion, 1: +, 2: -).
+        codes = bytearray(n + 4)
+        codes[:2] = codes[-2:] = b"\x03\x03"
+        for i in compress(range(n), valences):
+            codes[i + 2] = 1 if valences[i] > 0 else 2
+        signs = bytes(codes)
         if self.gazetteer is None:
-            parts.extend([signs_get(signs[i : i + 5]) or self._sign_row(signs[i : i + 5]) for i in range(n)])
-        else:
-            marks = bytes([7, 7, *self.gazetteer.marks([w.lower() for w in words]), 7, 7])
-            keys = [signs[i : i + 5] + marks[i : i + 5] for i in range(n)]
-            parts.extend([signs_get(k) or self._sign_row(k) for k in keys])
+            keys = list(map(signs.__getitem__, map(slice, range(n), range(5, n + 5))))
+        else:  # each token's five signs, then its five marks
+            marks = bytes([7, 7, *self.gazetteer.marks(list(map(str.lower, words))), 7, 7])
+            sign_keys = map(signs.__getitem__, map(slice, range(n), range(5, n + 5)))
+            mark_keys = map(marks.__getitem__, map(slice, range(n), range(5, n + 5)))
+            keys = list(map(add, sign_keys, mark_keys))
+        rows = list(map(self._signs.get, keys))
+        if not all(rows):
+            rows = [r or self._sign_row(k) for r, k in zip(rows, keys, strict=True)]
+        parts += rows
         parts.append(self._const_row)
         buf = np.frombuffer(b"".join(parts), dtype=np.int64)
         index = self._index.get(n)

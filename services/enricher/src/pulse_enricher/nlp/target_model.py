@@ -8,7 +8,9 @@ a model trained with `context` also reads the nearest opinion words and pooled w
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import chain, compress
 from pathlib import Path
 from typing import Self
 
@@ -21,6 +23,8 @@ from .word_vectors import REGIONS, PooledScorer, WordVectors, pool_columns, pool
 TARGET_MODEL = "target_sentiment.npz.gz"
 TARGET_BITS = 18
 WINDOW = 4
+_LEFT_DISTANCES = range(1, WINDOW + 1)  # window keys: (d, word) left of the target, (-d, word) right
+_RIGHT_DISTANCES = range(-1, -WINDOW - 1, -1)
 
 
 _WINDOW_COLUMNS: dict[int, dict[tuple[int, str], tuple[int, ...]]] = {}  # bits -> {(±d, tok): cols}
@@ -78,17 +82,22 @@ def target_features(
     n_left = min(t_start, 8)
     left = neg[:n_left]
     right = neg[n_left + 1 :]
-    # Window features "wl{d}:<tok>" / "wr{d}:<tok>" and "w:<tok>", nearest first, then the target.
+    # Window features "wl{d}:<tok>" / "wr{d}:<tok>" and "w:<tok>", nearest first (wl1, wr1, wl2,
+    # ...; a side with fewer words ends early), then the target. Left keys need d <= t_start:
+    # `left` holds min(t_start, 8) words.
     window = _window_columns(bits)
-    window_get = window.get
-    cols: list[int] = []
-    for d in range(1, WINDOW + 1):
-        if t_start - d >= 0:
-            key = (d, left[-d])
-            cols.extend(window_get(key) or _window_miss(window, key, bits))
-        if d - 1 < len(right):
-            key = (-d, right[d - 1])
-            cols.extend(window_get(key) or _window_miss(window, key, bits))
+    left_keys = list(zip(_LEFT_DISTANCES, left[: -WINDOW - 1 : -1], strict=False))
+    right_keys = list(zip(_RIGHT_DISTANCES, right[:WINDOW], strict=False))
+    both = min(len(left_keys), len(right_keys))
+    keys = [
+        *chain.from_iterable(zip(left_keys, right_keys, strict=False)),
+        *left_keys[both:],
+        *right_keys[both:],
+    ]
+    found = list(map(window.get, keys))
+    if not all(found):  # a cached entry is never empty: only a miss (None) is falsy
+        found = [f or _window_miss(window, key, bits) for f, key in zip(found, keys, strict=True)]
+    cols = list(chain.from_iterable(found))
     feats = {} if own_only else dict(post_feats)  # type: ignore[arg-type]
     # Context n-grams ("l:" left, "r:" right), then the window and target features: the
     # columns in this order (the order `hash_features` over all those strings would give).
@@ -97,22 +106,29 @@ def target_features(
     target_cols = list(hash_features(["tgt:" + " ".join(toks[t_start:t_end])], bits))
     context = [*ngram_column_list(left, bits, "l:"), *ngram_column_list(right[:8], bits, "r:")]
     feats.update(dict.fromkeys([*context, *cols, *target_cols], 1.0))
+    # The opinion words left and right of the target, each side in order, weighted by distance.
+    opinions = list(compress(range(len(valences)), valences))
+    first_inside, first_right = bisect_left(opinions, t_start), bisect_left(opinions, t_end)
     lp = ln = rp = rn = 0.0
-    for i in [i for i, v in enumerate(valences) if v]:  # the opinion words, in order
-        if t_start <= i < t_end:
-            continue
-        w = valences[i] / (1.0 + 0.2 * (t_start - i if i < t_start else i - t_end + 1))
-        if i < t_start:
-            lp, ln = (lp + w, ln) if w > 0 else (lp, ln - w)
+    for i in opinions[:first_inside]:
+        w = valences[i] / (1.0 + 0.2 * (t_start - i))
+        if w > 0:
+            lp += w
         else:
-            rp, rn = (rp + w, rn) if w > 0 else (rp, rn - w)
+            ln -= w
+    for i in opinions[first_right:]:
+        w = valences[i] / (1.0 + 0.2 * (i - t_end + 1))
+        if w > 0:
+            rp += w
+        else:
+            rn -= w
     feats[22], feats[23], feats[24], feats[25] = lp / 4, ln / 4, rp / 4, rn / 4
     if rule is None:
         rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
     c = clauses[t_start] if clauses[t_start] >= 0 else -2
     span = clause_span(clauses, c) if c >= 0 and len(valences) == len(clauses) else None
     if span is not None:
-        in_clause = [v for v in valences[span[0] : span[1]] if v]
+        in_clause = list(filter(None, valences[span[0] : span[1]]))
     else:
         in_clause = [v for v, ci in zip(valences, clauses, strict=True) if ci == c and v]
     s_clause = sum(in_clause)
@@ -174,10 +190,11 @@ def opinion_neighbour_features(
     """The nearest `OPINION_NEIGHBOURS` opinion words on each side of the target (sign, distance
     bucket, the negation-marked word)."""
     n = len(toks)
-    opinions = [i for i, v in enumerate(valences) if v]
+    opinions = list(compress(range(len(valences)), valences))
+    first_left, first_right = bisect_left(opinions, t_start), bisect_left(opinions, t_end)
     nearest = {  # per side, the positions of its nearest opinion words, nearest first
-        "L": [i for i in opinions if i < t_start][::-1][:OPINION_NEIGHBOURS],
-        "R": [i for i in opinions if t_end <= i < n][:OPINION_NEIGHBOURS],
+        "L": opinions[max(0, first_left - OPINION_NEIGHBOURS) : first_left][::-1],
+        "R": [i for i in opinions[first_right : first_right + OPINION_NEIGHBOURS] if i < n],
     }
     names = []
     if nearest["L"] or nearest["R"]:

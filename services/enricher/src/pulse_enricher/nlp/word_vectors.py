@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +58,6 @@ _POOL_COLUMNS: dict[tuple[int, int], np.ndarray] = {}  # (bits, dims) -> (4 regi
 REGIONS = ("L", "R", "T", "F")
 
 
-
-
 def pool_columns(bits: int, dims: int) -> np.ndarray:
     cols = _POOL_COLUMNS.get((bits, dims))
     if cols is None:
@@ -73,39 +72,54 @@ def pooled_matrix(
 ) -> tuple[np.ndarray, list[bool]] | None:
     """`pooled_vectors` as one (regions, 3, dims) float32 array (a region without a known word
     is zeros) and which regions have one; None when no word of the post is known."""
-    get = vectors.index.get
-    rows, left, inside = [], 0, 0  # the known words' rows; how many lie left of / inside the target
-    for i, t in enumerate(toks):
-        j = get(t, -1)
-        if j >= 0:
-            rows.append(j)
-            if i < t_start:
-                left += 1
-            elif i < t_end:
-                inside += 1
+    found = list(map(vectors.index.get, toks, repeat(-1, len(toks))))  # each token's row, -1: unknown
+    rows = list(filter((-1).__ne__, found))
     if not rows:
         return None
     n = len(rows)
+    before, inside = found[:t_start], found[t_start:t_end]
+    left = len(before) - before.count(-1)  # known words left of the target
+    mid = left + len(inside) - inside.count(-1)  # ... and up to its end
     post = vectors.matrix.take(rows, axis=0)
-    out = np.zeros((len(REGIONS), 3, vectors.dims), dtype=np.float32)
-    present = []
-    counts = []
+    zero = _zero_row(vectors.dims)
     maximum, minimum, add = np.maximum.reduce, np.minimum.reduce, np.add.reduce
-    for r, (lo, hi) in enumerate(((0, left), (left + inside, n), (left, left + inside), (0, n))):
-        present.append(hi > lo)
-        counts.append(max(hi - lo, 1))
-        if hi - lo == 1:
-            out[r] = post[lo]  # one word: its vector is the max, the min and the sum
-        elif hi > lo:
-            # What block.max/min/sum(axis=0) compute, without their Python wrappers.
-            block = post[lo:hi]
-            pools = out[r]
-            pools[0] = maximum(block, axis=0)
-            pools[1] = minimum(block, axis=0)
-            pools[2] = add(block, axis=0)
-    # The means as numpy's mean takes them: the float32 sums divided by the counts as intp.
-    out[:, 2] = out[:, 2] / np.array(counts, dtype=np.intp)[:, None]
-    return out, present
+    parts: list[np.ndarray] = []  # per region: max, min, mean (joined into one array at the end)
+    present = []
+    for lo, hi in ((0, left), (mid, n), (left, mid), (0, n)):
+        size = hi - lo
+        present.append(size > 0)
+        if size == 0:
+            parts += (zero, zero, zero)
+        elif size == 1:
+            row = post[lo]  # one word: its vector is the max, the min and the mean
+            parts += (row, row, row)
+        elif size == 2:  # one comparison or addition per value: any order gives the same bits
+            a, b = post[lo], post[lo + 1]
+            parts += (np.maximum(a, b), np.minimum(a, b), (a + b) / _FLOAT32[2])
+        else:
+            # What block.max/min/sum(axis=0) compute (the sum row after row), without their wrappers.
+            block = post if size == n else post[lo:hi]
+            parts += (maximum(block, axis=0), minimum(block, axis=0), add(block, axis=0) / _float32(size))
+    # The means divide the float32 sums in float32: numpy's mean divides them as float64 and
+    # rounds to float32, which gives the same bits (a quotient of two floats rounded to double
+    # and then to float is the quotient rounded to float once: 53 >= 2 * 24 + 2 bits).
+    return np.concatenate(parts).reshape(len(REGIONS), 3, vectors.dims), present
+
+
+_ZERO_ROWS: dict[int, np.ndarray] = {}
+_FLOAT32 = [np.float32(k) for k in range(64)]
+
+
+def _zero_row(dims: int) -> np.ndarray:
+    row = _ZERO_ROWS.get(dims)
+    if row is None:
+        row = _ZERO_ROWS[dims] = np.zeros(dims, dtype=np.float32)
+        row.flags.writeable = False
+    return row
+
+
+def _float32(k: int) -> np.float32:
+    return _FLOAT32[k] if k < len(_FLOAT32) else np.float32(k)
 
 
 def pooled_vectors(
