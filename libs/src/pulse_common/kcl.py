@@ -62,11 +62,12 @@ class KclConsumerSettings(BaseSettings):
     metrics_level: Literal["NONE", "SUMMARY", "DETAILED"] | None = None  # None: NONE local, SUMMARY on AWS
     max_records: int = Field(default=1000, ge=1, le=10000)
     idle_time_between_reads_ms: int = Field(default=250, ge=0)
-    failover_time_ms: int | None = None  # KCL default 10000; local 5000
-    shard_sync_interval_ms: int | None = None  # KCL default 60000; local 1000
+    # None: by where it runs (KCL_INTERVALS_MS)
+    failover_time_ms: int | None = None
+    shard_sync_interval_ms: int | None = None
     lease_assignment_interval_ms: int | None = None  # KCL default 2 x failover; local 1000
-    worker_metrics_reporter_freq_ms: int | None = None  # KCL default 30000; local 1000
-    parent_shard_poll_interval_ms: int | None = None  # KCL default 10000; local 1000
+    worker_metrics_reporter_freq_ms: int | None = None
+    parent_shard_poll_interval_ms: int | None = None
     shutdown_grace_ms: int = Field(default=20000, ge=1000)
     # Each checkpoint is a lease-table write through the JVM: at most one per shard per interval
     # (shard end and shutdown still checkpoint at once); a crash replays at most this much. 0: every batch.
