@@ -47,8 +47,10 @@ class WordVectors:
     @classmethod
     def load(cls, model_dir: Path) -> WordVectors | None:
         path = model_dir / WORD_VECTORS
-        if not path.exists():
-            return None
+        return cls.load_file(path) if path.exists() else None
+
+    @classmethod
+    def load_file(cls, path: Path) -> WordVectors:
         with gzip.open(path, "rb") as fh:
             data = np.load(io.BytesIO(fh.read()), allow_pickle=False)
             return cls([str(w) for w in data["vocab"]], data["codes"], float(data["scale"]))
