@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+import numpy as np
 
 from .features import fold_tokens, hash_features, mark_negation, unigram_columns
 from .lexicon import ScoredMention, clause_ids, clause_span
 from .linear_model import LinearModel, MentionModel
 from .target_model import TARGET_BITS, target_features
+from .word_vectors import REGIONS, PooledScorer, WordVectors, pool_columns, pooled_matrix
 
 ASPECT_MODEL = "aspect_sentiment.npz.gz"
 ASPECT_WINDOW = 3
@@ -69,6 +74,30 @@ def aspect_features(
     return feats
 
 
+def aspect_vector_matrix(
+    toks: list[str], t_start: int, t_end: int, vectors: WordVectors
+) -> tuple[np.ndarray, list[bool]] | None:
+    """Word vectors pooled (max, min, mean) over the ±`ASPECT_WINDOW` words left of the term,
+    right of it, the term itself and all of them."""
+    return pooled_matrix(toks, t_start, t_end, vectors, ASPECT_WINDOW)
+
+
+def aspect_vector_features(
+    toks: list[str], t_start: int, t_end: int, vectors: WordVectors, bits: int = TARGET_BITS
+) -> dict[int, float]:
+    """`aspect_vector_matrix` as feature columns (what training adds with `add_missing`)."""
+    pooled = aspect_vector_matrix(toks, t_start, t_end, vectors)
+    if pooled is None:
+        return {}
+    values, present = pooled
+    cols = pool_columns(bits, vectors.dims)
+    feats: dict[int, float] = {}
+    for r, here in enumerate(present):
+        if here:
+            feats.update(zip(cols[r].ravel().tolist(), values[r].ravel().tolist(), strict=True))
+    return feats
+
+
 @dataclass(slots=True)
 class PostContext:
     """What every aspect of one post shares, computed once per post."""
@@ -88,11 +117,23 @@ class AspectSentimentModel(MentionModel):
 
     FILE = ASPECT_MODEL
 
-    def __init__(self, model: LinearModel) -> None:
+    def __init__(self, model: LinearModel, vectors: WordVectors | None = None) -> None:
         super().__init__(model)
         # Models trained without the post's n-grams (they add noise to one aspect among several)
         # read the post model's probabilities only; older artifacts read both.
         self.post_ngrams = bool(model.meta.get("post_ngrams", True))
+        # A model trained with "vectors" (a file of the models dir) also reads `aspect_vector_matrix`.
+        self.vectors = vectors if model.meta.get("vectors") and vectors is not None and vectors.dims else None
+        self._pooled = PooledScorer(model, self.vectors.dims) if self.vectors is not None else None
+
+    @classmethod
+    def load(cls, model_dir: Path) -> Self | None:
+        path = model_dir / cls.FILE
+        if not path.exists():
+            return None
+        model = LinearModel.load(path)
+        name = model.meta.get("vectors")
+        return cls(model, WordVectors.load(model_dir, name) if name else None)
 
     def probs(
         self, ctx: PostContext, t_start: int, t_end: int, n_aspects: int, rule: ScoredMention
@@ -113,4 +154,18 @@ class AspectSentimentModel(MentionModel):
             ctx.negated,
             own_only=ctx.post_feats is not None or not self.post_ngrams,
         )
-        return self._probs(feats, ctx.post_feats if self.post_ngrams else None)
+        post_feats = ctx.post_feats if self.post_ngrams else None
+        pooled = self._pooled
+        if pooled is None:
+            return self._probs(feats, post_feats)
+        taken = pooled.columns.intersection(feats)
+        if post_feats is not None:
+            taken |= pooled.columns.intersection(post_feats)
+        matrix = aspect_vector_matrix(ctx.toks, t_start, t_end, self.vectors)  # type: ignore[arg-type]
+        if matrix is None:
+            dense = pooled.scores([None] * len(REGIONS), taken)
+        else:
+            dense = pooled.matrix_scores(matrix[0], matrix[1], taken)
+        if post_feats is not None:
+            return self.model.probs_split(post_feats, feats, dense)
+        return self.model.probs(feats, dense)

@@ -1,8 +1,9 @@
-"""Word vectors learnt without labels, and their pooling over a target's context.
+"""Word vectors, and their pooling over a target's context.
 
-The target model reads the vectors pooled (max, min, mean) over the left context, the right
-context, the target and the whole post; `PooledScorer` adds that share of its scores as one
-matrix product.
+The target model reads vectors learnt without labels from the training texts, pooled (max,
+min, mean) over the left context, the right context, the target and the whole post; the
+aspect model reads pretrained ones pooled over the term's ±3-token window. `PooledScorer`
+adds that share of a model's scores as one matrix product.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from .features import feature_column
 from .linear_model import LinearModel
 
 WORD_VECTORS = "word_vectors.npz.gz"
+# The committed pretrained vectors (pretrained/SOURCES.md), copied into the models dir for the aspect model.
+PRETRAINED_WORD_VECTORS = "pretrained_word_vectors.npz.gz"
 
 
 class WordVectors:
@@ -45,8 +48,8 @@ class WordVectors:
             fh.write(buf.getvalue())
 
     @classmethod
-    def load(cls, model_dir: Path) -> WordVectors | None:
-        path = model_dir / WORD_VECTORS
+    def load(cls, model_dir: Path, name: str = WORD_VECTORS) -> WordVectors | None:
+        path = model_dir / name
         return cls.load_file(path) if path.exists() else None
 
     @classmethod
@@ -70,10 +73,15 @@ def pool_columns(bits: int, dims: int) -> np.ndarray:
 
 
 def pooled_matrix(
-    toks: list[str], t_start: int, t_end: int, vectors: WordVectors
+    toks: list[str], t_start: int, t_end: int, vectors: WordVectors, window: int | None = None
 ) -> tuple[np.ndarray, list[bool]] | None:
     """`pooled_vectors` as one (regions, 3, dims) float32 array (a region without a known word
-    is zeros) and which regions have one; None when no word of the post is known."""
+    is zeros) and which regions have one; None when no word of the post is known. With
+    `window`, only the `window` tokens each side of the target count (the left and right
+    regions are those, the whole-post region is the window and the target)."""
+    if window is not None:
+        lo, hi = max(0, t_start - window), min(len(toks), t_end + window)
+        toks, t_start, t_end = toks[lo:hi], t_start - lo, t_end - lo
     found = list(map(vectors.index.get, toks, repeat(-1, len(toks))))  # each token's row, -1: unknown
     rows = list(filter((-1).__ne__, found))
     if not rows:
