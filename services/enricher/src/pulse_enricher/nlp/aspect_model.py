@@ -127,11 +127,7 @@ class AspectSentimentModel(MentionModel):
         self._pooled = PooledScorer(model, self.vectors.dims) if self.vectors is not None else None
 
     @classmethod
-    def load(cls, model_dir: Path) -> Self | None:
-        path = model_dir / cls.FILE
-        if not path.exists():
-            return None
-        model = LinearModel.load(path)
+    def around(cls, model: LinearModel, model_dir: Path) -> Self:
         name = model.meta.get("vectors")
         return cls(model, WordVectors.load(model_dir, name) if name else None)
 
