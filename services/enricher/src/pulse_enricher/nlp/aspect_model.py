@@ -75,18 +75,29 @@ def aspect_features(
 
 
 def aspect_vector_matrix(
-    toks: list[str], t_start: int, t_end: int, vectors: WordVectors
+    toks: list[str], t_start: int, t_end: int, vectors: WordVectors, clauses: list[int]
 ) -> tuple[np.ndarray, list[bool]] | None:
-    """Word vectors pooled (max, min, mean) over the ±`ASPECT_WINDOW` words left of the term,
-    right of it, the term itself and all of them."""
-    return pooled_matrix(toks, t_start, t_end, vectors, ASPECT_WINDOW)
+    """Word vectors pooled (max, min, mean) over the words of the term's clause within
+    ±`ASPECT_WINDOW` tokens left of the term, right of it, the term itself and all of them
+    ("the camera is amazing, the software is buggy": "amazing" is not in the software's window)."""
+    c = clauses[t_start]
+    lo, hi = max(0, t_start - ASPECT_WINDOW), min(len(toks), t_end + ASPECT_WINDOW)
+    if c >= 0:
+        lo = next((i + 1 for i in range(t_start - 1, lo - 1, -1) if clauses[i] != c), lo)
+        hi = next((i for i in range(t_end, hi) if clauses[i] != c), hi)
+    return pooled_matrix(toks[lo:hi], t_start - lo, t_end - lo, vectors)
 
 
 def aspect_vector_features(
-    toks: list[str], t_start: int, t_end: int, vectors: WordVectors, bits: int = TARGET_BITS
+    toks: list[str],
+    t_start: int,
+    t_end: int,
+    vectors: WordVectors,
+    clauses: list[int],
+    bits: int = TARGET_BITS,
 ) -> dict[int, float]:
     """`aspect_vector_matrix` as feature columns (what training adds with `add_missing`)."""
-    pooled = aspect_vector_matrix(toks, t_start, t_end, vectors)
+    pooled = aspect_vector_matrix(toks, t_start, t_end, vectors, clauses)
     if pooled is None:
         return {}
     values, present = pooled
@@ -157,7 +168,7 @@ class AspectSentimentModel(MentionModel):
         taken = pooled.columns.intersection(feats)
         if post_feats is not None:
             taken |= pooled.columns.intersection(post_feats)
-        matrix = aspect_vector_matrix(ctx.toks, t_start, t_end, self.vectors)  # type: ignore[arg-type]
+        matrix = aspect_vector_matrix(ctx.toks, t_start, t_end, self.vectors, ctx.clauses)  # type: ignore[arg-type]
         if matrix is None:
             dense = pooled.scores([None] * len(REGIONS), taken)
         else:

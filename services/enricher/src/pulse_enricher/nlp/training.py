@@ -14,7 +14,7 @@ from .artifacts import DEFAULT_MODEL_DIR
 from .aspect_model import aspect_features, aspect_vector_features
 from .datasets import TargetExample
 from .features import fold_tokens
-from .lexicon import OpinionLexicon
+from .lexicon import OpinionLexicon, clause_ids
 from .linear_model import LinearModel
 from .pipeline import build_nlp
 from .post_model import POST_BITS, PostSentimentModel, post_features
@@ -258,7 +258,9 @@ def aspect_rows(
             # The post model's probabilities, not its n-grams (see AspectSentimentModel.post_ngrams).
             feats = aspect_features(a.words, a.valences, sent.text, s, e, proba, n_aspects, own_only=True)
             if vectors is not None and vectors.dims:
-                add_missing(feats, aspect_vector_features(fold_tokens(a.words), s, e, vectors))
+                add_missing(
+                    feats, aspect_vector_features(fold_tokens(a.words), s, e, vectors, clause_ids(a.words))
+                )
             out.append((k, feats, polarity))
     return out
 

@@ -73,15 +73,10 @@ def pool_columns(bits: int, dims: int) -> np.ndarray:
 
 
 def pooled_matrix(
-    toks: list[str], t_start: int, t_end: int, vectors: WordVectors, window: int | None = None
+    toks: list[str], t_start: int, t_end: int, vectors: WordVectors
 ) -> tuple[np.ndarray, list[bool]] | None:
     """`pooled_vectors` as one (regions, 3, dims) float32 array (a region without a known word
-    is zeros) and which regions have one; None when no word of the post is known. With
-    `window`, only the `window` tokens each side of the target count (the left and right
-    regions are those, the whole-post region is the window and the target)."""
-    if window is not None:
-        lo, hi = max(0, t_start - window), min(len(toks), t_end + window)
-        toks, t_start, t_end = toks[lo:hi], t_start - lo, t_end - lo
+    is zeros) and which regions have one; None when no word of the post is known."""
     found = list(map(vectors.index.get, toks, repeat(-1, len(toks))))  # each token's row, -1: unknown
     rows = list(filter((-1).__ne__, found))
     if not rows:
