@@ -694,3 +694,45 @@ def test_clipping_by_comparisons_equals_nested_min_and_max_for_every_value():
         expected = [v / sum(p) for v in p]
         got = _normalized_sigmoids(z)
         assert all(same(a, b) for a, b in zip(got, expected, strict=True))
+
+
+def test_the_aspect_models_pooled_vector_scores_equal_adding_the_vectors_as_features(enricher):
+    from pulse_enricher.nlp.aspect_model import PostContext, aspect_features, aspect_vector_features
+    from pulse_enricher.nlp.features import fold_tokens, mark_negation
+    from pulse_enricher.nlp.lexicon import clause_ids, score_mentions
+    from pulse_enricher.nlp.target_model import add_missing
+
+    model = enricher.aspect_model
+    assert model.vectors is not None and model._pooled is not None  # the packaged model reads vectors
+    for text in [*TEXTS, "the keyboard , the trackpad and the screen of this thing are all just fine"]:
+        _doc, words, valences = enricher.analyze(text)
+        if not words:
+            continue
+        toks, clauses = fold_tokens(words), clause_ids(words)
+        proba = enricher.post_model.model.probs(enricher.post_model.features(words, valences, text))
+        ctx = PostContext(words, valences, text, toks, clauses, proba, None, mark_negation(toks))
+        for t_start in range(len(toks)):
+            for t_end in range(t_start + 1, min(len(toks), t_start + 3) + 1):
+                rule = score_mentions(words, [(t_start, t_end)], valences, clauses)[0]
+                got = model.probs(ctx, t_start, t_end, 2, rule)
+                feats = aspect_features(
+                    words,
+                    valences,
+                    text,
+                    t_start,
+                    t_end,
+                    proba,
+                    2,
+                    model.model.bits,
+                    toks,
+                    clauses,
+                    None,
+                    rule,
+                    ctx.negated,
+                    own_only=True,
+                )
+                add_missing(
+                    feats,
+                    aspect_vector_features(toks, t_start, t_end, model.vectors, clauses, model.model.bits),
+                )
+                assert got == pytest.approx(model.model.probs(feats), abs=1e-5)

@@ -63,7 +63,7 @@ from .nlp.datasets import (
 from .nlp.enricher import Enricher
 from .nlp.tagger import AspectTagger
 from .nlp.target_model import TargetSentimentModel
-from .nlp.word_vectors import WordVectors
+from .nlp.word_vectors import PRETRAINED_WORD_VECTORS, WordVectors
 
 FOLDS = 5
 _AUTHOR = Author(id="pulse-eval")
@@ -288,6 +288,7 @@ def _fit_aspect_models(
     k: int,
     clusters: dict[str, int] | None,
     classes: dict[str, list[int]] | None,
+    vectors: WordVectors | None,
 ) -> tuple[AspectTagger, AspectSentimentModel]:
     """Fold k's tagger and polarity model, trained on `names` minus their fold k: the tagger's
     gazetteer too knows only the training sentences' terms (jackknifed inside them)."""
@@ -297,8 +298,10 @@ def _fit_aspect_models(
     seqs, gazetteer = training.tagger_sequences(train_items, clusters, classes)
     rows = [r for name in names for r in pol_rows[name] if r[0] not in folds[name][k]]
     tagger = AspectTagger(training.fit_tagger(seqs), clusters, classes, gazetteer)  # type: ignore[arg-type]
-    polarity = AspectSentimentModel(training.fit_aspect_polarity([r[1] for r in rows], [r[2] for r in rows]))
-    return tagger, polarity
+    fitted = training.fit_aspect_polarity(
+        [r[1] for r in rows], [r[2] for r in rows], vectors=PRETRAINED_WORD_VECTORS if vectors else None
+    )
+    return tagger, AspectSentimentModel(fitted, vectors)
 
 
 def eval_aspects_cv(
@@ -308,11 +311,12 @@ def eval_aspects_cv(
     analyzer = training.TextAnalyzer(enricher.model_dir)
     clusters = training.load_clusters(enricher.model_dir)
     classes = training.load_classes(enricher.model_dir)
+    vectors = WordVectors.load(enricher.model_dir, PRETRAINED_WORD_VECTORS)
     names = list(files)
     items, pol_rows, folds = {}, {}, {}
     for name, sents in files.items():
         items[name] = training.tagger_items(analyzer, sents)
-        pol_rows[name] = training.aspect_rows(analyzer, enricher.post_model, sents)
+        pol_rows[name] = training.aspect_rows(analyzer, enricher.post_model, sents, vectors)
         folds[name] = [set(f.tolist()) for f in training.kfold_indices(len(sents), FOLDS)]
     recipes = [("all", names)]
     if cross_domain and len(names) > 1:
@@ -322,7 +326,9 @@ def eval_aspects_cv(
     t0 = time.time()
     for k in range(FOLDS):
         for recipe, train_names in recipes:
-            tagger, polarity = _fit_aspect_models(items, pol_rows, folds, train_names, k, clusters, classes)
+            tagger, polarity = _fit_aspect_models(
+                items, pol_rows, folds, train_names, k, clusters, classes, vectors
+            )
             scorer = plain.with_models(tagger=tagger, aspect_model=polarity)
             with_tax = taxonomy.with_models(tagger=tagger, aspect_model=polarity) if recipe == "all" else None
             for test in names:

@@ -9,6 +9,7 @@ Writes into the packaged models directory (or --out):
   target_sentiment.npz.gz target-level sentiment (Dong 2014 train)
   aspect_tagger.npz.gz    aspect-term CRF tagger (SemEval-2014 laptops + restaurants train)
   aspect_sentiment.npz.gz aspect-term polarity (SemEval-2014 laptops + restaurants train)
+  pretrained_word_vectors.npz.gz  the committed pretrained word vectors it reads (pretrained/)
   MANIFEST.json           inputs (sha256), hyper-parameters, sizes
 No development file (tweeteval_val) is ever used for training. Fixed seeds: the same
 data gives byte-identical artifacts, hence the same `Enricher.version`.
@@ -32,7 +33,7 @@ from .nlp.post_model import POST_MODEL, PostSentimentModel
 from .nlp.tagger import ASPECT_TAGGER
 from .nlp.target_model import TARGET_MODEL
 from .nlp.word_clusters import WORD_CLASSES, WORD_CLUSTERS
-from .nlp.word_vectors import WORD_VECTORS, WordVectors
+from .nlp.word_vectors import PRETRAINED_WORD_VECTORS, WORD_VECTORS, WordVectors
 
 STEPS = ("clusters", "vectors", "post", "target", "aspects", "aspect_polarity")
 
@@ -151,8 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     if "aspect_polarity" in args.only:
         t = time.time()
         post = PostSentimentModel.load(out, training.load_clusters(out))
-        rows = [r for sents in aspect_sets.values() for r in training.aspect_rows(analyzer, post, sents)]
-        model = training.fit_aspect_polarity([r[1] for r in rows], [r[2] for r in rows])
+        (out / PRETRAINED_WORD_VECTORS).write_bytes(training.PRETRAINED_VECTORS.read_bytes())
+        vectors = WordVectors.load(out, PRETRAINED_WORD_VECTORS)
+        rows = [
+            r for sents in aspect_sets.values() for r in training.aspect_rows(analyzer, post, sents, vectors)
+        ]
+        labels = [r[2] for r in rows]
+        model = training.fit_aspect_polarity([r[1] for r in rows], labels, vectors=PRETRAINED_WORD_VECTORS)
         model.save(out / ASPECT_MODEL)
         manifest["models"]["aspect_sentiment"] = {**model.meta, "data": sorted(aspect_sets)}
         _log(f"aspect polarity: {len(rows)} terms in {time.time() - t:.0f}s")

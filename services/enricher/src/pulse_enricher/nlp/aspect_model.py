@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+import numpy as np
 
 from .features import fold_tokens, hash_features, mark_negation, unigram_columns
 from .lexicon import ScoredMention, clause_ids, clause_span
 from .linear_model import LinearModel, MentionModel
 from .target_model import TARGET_BITS, target_features
+from .word_vectors import REGIONS, PooledScorer, WordVectors, pool_columns, pooled_matrix
 
 ASPECT_MODEL = "aspect_sentiment.npz.gz"
 ASPECT_WINDOW = 3
@@ -69,6 +74,41 @@ def aspect_features(
     return feats
 
 
+def aspect_vector_matrix(
+    toks: list[str], t_start: int, t_end: int, vectors: WordVectors, clauses: list[int]
+) -> tuple[np.ndarray, list[bool]] | None:
+    """Word vectors pooled (max, min, mean) over the words of the term's clause within
+    ±`ASPECT_WINDOW` tokens left of the term, right of it, the term itself and all of them
+    ("the camera is amazing, the software is buggy": "amazing" is not in the software's window)."""
+    c = clauses[t_start]
+    lo, hi = max(0, t_start - ASPECT_WINDOW), min(len(toks), t_end + ASPECT_WINDOW)
+    if c >= 0:
+        lo = next((i + 1 for i in range(t_start - 1, lo - 1, -1) if clauses[i] != c), lo)
+        hi = next((i for i in range(t_end, hi) if clauses[i] != c), hi)
+    return pooled_matrix(toks[lo:hi], t_start - lo, t_end - lo, vectors)
+
+
+def aspect_vector_features(
+    toks: list[str],
+    t_start: int,
+    t_end: int,
+    vectors: WordVectors,
+    clauses: list[int],
+    bits: int = TARGET_BITS,
+) -> dict[int, float]:
+    """`aspect_vector_matrix` as feature columns (what training adds with `add_missing`)."""
+    pooled = aspect_vector_matrix(toks, t_start, t_end, vectors, clauses)
+    if pooled is None:
+        return {}
+    values, present = pooled
+    cols = pool_columns(bits, vectors.dims)
+    feats: dict[int, float] = {}
+    for r, here in enumerate(present):
+        if here:
+            feats.update(zip(cols[r].ravel().tolist(), values[r].ravel().tolist(), strict=True))
+    return feats
+
+
 @dataclass(slots=True)
 class PostContext:
     """What every aspect of one post shares, computed once per post."""
@@ -88,11 +128,19 @@ class AspectSentimentModel(MentionModel):
 
     FILE = ASPECT_MODEL
 
-    def __init__(self, model: LinearModel) -> None:
+    def __init__(self, model: LinearModel, vectors: WordVectors | None = None) -> None:
         super().__init__(model)
         # Models trained without the post's n-grams (they add noise to one aspect among several)
         # read the post model's probabilities only; older artifacts read both.
         self.post_ngrams = bool(model.meta.get("post_ngrams", True))
+        # A model trained with "vectors" (a file of the models dir) also reads `aspect_vector_matrix`.
+        self.vectors = vectors if model.meta.get("vectors") and vectors is not None and vectors.dims else None
+        self._pooled = PooledScorer(model, self.vectors.dims) if self.vectors is not None else None
+
+    @classmethod
+    def around(cls, model: LinearModel, model_dir: Path) -> Self:
+        name = model.meta.get("vectors")
+        return cls(model, WordVectors.load(model_dir, name) if name else None)
 
     def probs(
         self, ctx: PostContext, t_start: int, t_end: int, n_aspects: int, rule: ScoredMention
@@ -113,4 +161,18 @@ class AspectSentimentModel(MentionModel):
             ctx.negated,
             own_only=ctx.post_feats is not None or not self.post_ngrams,
         )
-        return self._probs(feats, ctx.post_feats if self.post_ngrams else None)
+        post_feats = ctx.post_feats if self.post_ngrams else None
+        pooled = self._pooled
+        if pooled is None:
+            return self._probs(feats, post_feats)
+        taken = pooled.columns.intersection(feats)
+        if post_feats is not None:
+            taken |= pooled.columns.intersection(post_feats)
+        matrix = aspect_vector_matrix(ctx.toks, t_start, t_end, self.vectors, ctx.clauses)  # type: ignore[arg-type]
+        if matrix is None:
+            dense = pooled.scores([None] * len(REGIONS), taken)
+        else:
+            dense = pooled.matrix_scores(matrix[0], matrix[1], taken)
+        if post_feats is not None:
+            return self.model.probs_split(post_feats, feats, dense)
+        return self.model.probs(feats, dense)

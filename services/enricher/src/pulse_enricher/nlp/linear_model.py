@@ -163,7 +163,12 @@ class MentionModel:
     @classmethod
     def load(cls, model_dir: Path) -> Self | None:
         path = model_dir / cls.FILE
-        return cls(LinearModel.load(path)) if path.exists() else None
+        return cls.around(LinearModel.load(path), model_dir) if path.exists() else None
+
+    @classmethod
+    def around(cls, model: LinearModel, model_dir: Path) -> Self:
+        """The mention model of a loaded `model` (a subclass also loads what it reads from `model_dir`)."""
+        return cls(model)
 
     def _probs(self, feats: dict[int, float], post_feats: dict[int, float] | None) -> list[float]:
         """`feats` are own columns only when `post_feats` (the post's shared columns) are given."""

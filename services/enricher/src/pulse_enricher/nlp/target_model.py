@@ -224,11 +224,7 @@ class TargetSentimentModel(MentionModel):
         self._pooled = PooledScorer(model, self.vectors.dims) if has_vectors else None  # type: ignore[union-attr]
 
     @classmethod
-    def load(cls, model_dir: Path) -> Self | None:
-        path = model_dir / cls.FILE
-        if not path.exists():
-            return None
-        model = LinearModel.load(path)
+    def around(cls, model: LinearModel, model_dir: Path) -> Self:
         return cls(model, WordVectors.load(model_dir) if model.meta.get("context") else None)
 
     def predict(

@@ -11,10 +11,10 @@ import scipy.sparse as sp
 from sklearn.linear_model import SGDClassifier
 
 from .artifacts import DEFAULT_MODEL_DIR
-from .aspect_model import aspect_features
+from .aspect_model import aspect_features, aspect_vector_features
 from .datasets import TargetExample
 from .features import fold_tokens
-from .lexicon import OpinionLexicon
+from .lexicon import OpinionLexicon, clause_ids
 from .linear_model import LinearModel
 from .pipeline import build_nlp
 from .post_model import POST_BITS, PostSentimentModel, post_features
@@ -29,6 +29,8 @@ TARGET_SEEDS = 5  # the target model averages the weights of this many SGD runs 
 ASPECT_ALPHA = 1e-3
 ASPECT_EPOCHS = 50
 ASPECT_SEEDS = 5  # as TARGET_SEEDS
+ASPECT_NB_SHARE = 0.3  # share of the NB-scaled weights in the aspect model's (see sgd_nb_mix)
+ASPECT_NB_SMOOTHING = 0.25
 POLARITIES = ("negative", "neutral", "positive")  # SemEval's "conflict" terms are left out
 TAGGER_C1 = 0.05  # crfsuite L1 (keeps the weight matrix sparse: small artifact)
 TAGGER_C2 = 1.5  # crfsuite L2 (chosen by 5-fold CV on the aspect training files)
@@ -98,6 +100,56 @@ def sgd_seed_average(
     clf = fits[0]
     clf.coef_ = np.mean([f.coef_ for f in fits], axis=0)
     clf.intercept_ = np.mean([f.intercept_ for f in fits], axis=0)
+    return clf
+
+
+def nb_scaled_weights(
+    x: sp.csr_matrix, y: np.ndarray, alpha: float, max_iter: int, seeds: int, smoothing: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """NBSVM-style weights (Wang & Manning 2012), one class against the rest: each class's
+    binary columns scaled by their naive-Bayes log-count ratio, a seed-averaged SGD fit on
+    them, the ratios folded back into its weights (real-valued columns unscaled). Returns
+    (coef (classes × columns), intercept) in `np.unique(y)` order, as an SGD fit's."""
+    x = x.tocsc()
+    occurring = np.flatnonzero(np.diff(x.indptr))
+    real = np.zeros(x.shape[1], dtype=bool)
+    col_of = np.repeat(np.arange(x.shape[1]), np.diff(x.indptr))
+    real[col_of[x.data != 1.0]] = True
+    binary = occurring[~real[occurring]]
+    x = x.tocsr()
+    classes = np.unique(y)
+    counts = {c: int((y == c).sum()) for c in classes}
+    coef = np.zeros((len(classes), x.shape[1]), dtype=np.float64)
+    intercept = np.zeros(len(classes), dtype=np.float64)
+    xb = x[:, binary]
+    for k, c in enumerate(classes):
+        is_c = y == c
+        p = smoothing + np.asarray(xb[is_c].sum(axis=0)).ravel()
+        q = smoothing + np.asarray(xb[~is_c].sum(axis=0)).ravel()
+        ratio = np.log((p / p.sum()) / (q / q.sum()))
+        scale = np.ones(x.shape[1], dtype=np.float64)
+        scale[binary] = ratio
+        xs = (x @ sp.diags(scale.astype(np.float32))).tocsr()
+        weight = {True: len(y) / (len(classes) * counts[c]), False: 1.0}
+        fits = []
+        for seed in range(seeds):
+            clf = sgd(alpha, max_iter, seed)
+            clf.set_params(class_weight=weight)
+            fits.append(clf.fit(xs, is_c))
+        coef[k] = np.mean([f.coef_[0] for f in fits], axis=0) * scale
+        intercept[k] = np.mean([f.intercept_[0] for f in fits])
+    return coef, intercept
+
+
+def sgd_nb_mix(
+    x: sp.csr_matrix, y: np.ndarray, alpha: float, max_iter: int, seeds: int, share: float, smoothing: float
+) -> SGDClassifier:
+    """`sgd_seed_average`'s weights mixed with `nb_scaled_weights`' (`share` of the latter)."""
+    clf = sgd_seed_average(x, y, alpha, max_iter, seeds)
+    if share > 0 and len(clf.classes_) > 2:
+        coef, intercept = nb_scaled_weights(x, y, alpha, max_iter, seeds, smoothing)
+        clf.coef_ = (1 - share) * clf.coef_ + share * coef
+        clf.intercept_ = (1 - share) * clf.intercept_ + share * intercept
     return clf
 
 
@@ -184,9 +236,13 @@ def fit_target(
 
 
 def aspect_rows(
-    analyzer: TextAnalyzer, post_model: PostSentimentModel | None, sentences: list
+    analyzer: TextAnalyzer,
+    post_model: PostSentimentModel | None,
+    sentences: list,
+    vectors: WordVectors | None = None,
 ) -> list[tuple[int, dict[int, float], str]]:
-    """(sentence index, features, gold polarity) for every non-conflict aspect term."""
+    """(sentence index, features, gold polarity) for every non-conflict aspect term (with
+    `vectors`: `aspect_vector_features` too)."""
     out = []
     for k, sent in enumerate(sentences):
         terms = [t for t in sent.terms if t[3] in POLARITIES]
@@ -201,16 +257,35 @@ def aspect_rows(
             s, e = target_span(a, start, end)
             # The post model's probabilities, not its n-grams (see AspectSentimentModel.post_ngrams).
             feats = aspect_features(a.words, a.valences, sent.text, s, e, proba, n_aspects, own_only=True)
+            if vectors is not None and vectors.dims:
+                add_missing(
+                    feats, aspect_vector_features(fold_tokens(a.words), s, e, vectors, clause_ids(a.words))
+                )
             out.append((k, feats, polarity))
     return out
 
 
 def fit_aspect_polarity(
-    rows: list[dict[int, float]], labels: list[str], alpha: float = ASPECT_ALPHA
+    rows: list[dict[int, float]], labels: list[str], alpha: float = ASPECT_ALPHA, vectors: str | None = None
 ) -> LinearModel:
-    clf = sgd_seed_average(to_csr(rows, TARGET_BITS), np.array(labels), alpha, ASPECT_EPOCHS, ASPECT_SEEDS)
+    """`vectors`: the file (in the models dir) of the word vectors whose `aspect_vector_features`
+    the rows carry (as `aspect_rows` builds them with those vectors)."""
+    clf = sgd_nb_mix(
+        to_csr(rows, TARGET_BITS),
+        np.array(labels),
+        alpha,
+        ASPECT_EPOCHS,
+        ASPECT_SEEDS,
+        ASPECT_NB_SHARE,
+        ASPECT_NB_SMOOTHING,
+    )
     meta = {"kind": "aspect_sentiment", "alpha": alpha, "epochs": ASPECT_EPOCHS, "seeds": ASPECT_SEEDS}
-    return LinearModel.from_sklearn(clf, TARGET_BITS, {**meta, "n": len(rows), "post_ngrams": False})
+    meta = {**meta, "n": len(rows), "post_ngrams": False}
+    if ASPECT_NB_SHARE > 0:
+        meta.update(nb_share=ASPECT_NB_SHARE, nb_smoothing=ASPECT_NB_SMOOTHING)
+    if vectors:
+        meta["vectors"] = vectors
+    return LinearModel.from_sklearn(clf, TARGET_BITS, meta)
 
 
 def kfold_indices(n: int, k: int = 5, seed: int = SEED) -> list[np.ndarray]:

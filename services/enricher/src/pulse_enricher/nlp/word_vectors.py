@@ -1,8 +1,9 @@
-"""Word vectors learnt without labels, and their pooling over a target's context.
+"""Word vectors, and their pooling over a target's context.
 
-The target model reads the vectors pooled (max, min, mean) over the left context, the right
-context, the target and the whole post; `PooledScorer` adds that share of its scores as one
-matrix product.
+The target model reads vectors learnt without labels from the training texts, pooled (max,
+min, mean) over the left context, the right context, the target and the whole post; the
+aspect model reads pretrained ones pooled over the term's ±3-token window. `PooledScorer`
+adds that share of a model's scores as one matrix product.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from .features import feature_column
 from .linear_model import LinearModel
 
 WORD_VECTORS = "word_vectors.npz.gz"
+# The committed pretrained vectors (pretrained/SOURCES.md), copied into the models dir for the aspect model.
+PRETRAINED_WORD_VECTORS = "pretrained_word_vectors.npz.gz"
 
 
 class WordVectors:
@@ -45,8 +48,8 @@ class WordVectors:
             fh.write(buf.getvalue())
 
     @classmethod
-    def load(cls, model_dir: Path) -> WordVectors | None:
-        path = model_dir / WORD_VECTORS
+    def load(cls, model_dir: Path, name: str = WORD_VECTORS) -> WordVectors | None:
+        path = model_dir / name
         return cls.load_file(path) if path.exists() else None
 
     @classmethod
