@@ -530,15 +530,6 @@ def word_embeddings(
 PRETRAINED_VECTORS = Path(__file__).resolve().parent.parent / "pretrained" / "minilm_word_vectors.npz.gz"
 
 
-def pretrained_word_vectors(path: Path = PRETRAINED_VECTORS) -> tuple[list[str], np.ndarray]:
-    """The committed static word vectors distilled from a pretrained encoder
-    (`pretrained/SOURCES.md`): vocabulary and unit-length float32 rows."""
-    from .word_vectors import WordVectors
-
-    vectors = WordVectors.load_file(path)
-    return vectors.vocab, vectors.matrix
-
-
 def build_word_classes(
     vocab: list[str], emb: np.ndarray, granularities: tuple[int, ...] = CLASS_GRANULARITIES
 ) -> dict[str, list[int]]:

@@ -50,10 +50,8 @@ class WordVectors:
     @classmethod
     def load(cls, model_dir: Path, name: str = WORD_VECTORS) -> WordVectors | None:
         path = model_dir / name
-        return cls.load_file(path) if path.exists() else None
-
-    @classmethod
-    def load_file(cls, path: Path) -> WordVectors:
+        if not path.exists():
+            return None
         with gzip.open(path, "rb") as fh:
             data = np.load(io.BytesIO(fh.read()), allow_pickle=False)
             return cls([str(w) for w in data["vocab"]], data["codes"], float(data["scale"]))
